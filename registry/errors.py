@@ -1,0 +1,84 @@
+"""Domain errors. Each has a stable ``code``; only ``api/`` maps them to HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"field": self.field, "code": self.code, "message": self.message}
+        if self.row is not None:
+            out["row"] = self.row
+        if self.column is not None:
+            out["column"] = self.column
+        return out
+
+
+class RegistryError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    code = "registry_error"
+    title = "Registry error"
+
+    def __init__(self, message: str, *, code: str | None = None, errors: list[FieldError] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.errors = errors or []
+
+
+class ConfigurationError(RegistryError):
+    code = "configuration"
+    title = "Configuration error"
+
+
+class ValidationFailed(RegistryError):
+    """Input that breaks a rule of its own (a bad USCC, an unknown division...)."""
+
+    code = "validation_failed"
+    title = "Validation failed"
+
+
+class NotFound(RegistryError):
+    """Absent, or not visible to the caller: the two are never told apart."""
+
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(RegistryError):
+    """A state or rule conflict: a duplicate, a wrong workflow step."""
+
+    code = "conflict"
+    title = "Conflict"
+
+
+class AuthenticationFailed(RegistryError):
+    code = "authentication_failed"
+    title = "Authentication failed"
+
+
+class RateLimited(RegistryError):
+    code = "rate_limited"
+    title = "Too many attempts"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermissionDenied(RegistryError):
+    """The caller may see the object but not do this to it (e.g. a role that may only read)."""
+
+    code = "permission_denied"
+    title = "Not allowed"

@@ -1,0 +1,27 @@
+"""Tortoise models, one module per aggregate."""
+
+from registry.models.audit import AuditCheck, AuditEvent
+from registry.models.auth import ApiKey, User
+from registry.models.certificate import Certificate
+from registry.models.idempotency import IdempotencyKey
+from registry.models.institution import Institution
+from registry.models.reference import Division, Occupation, PriorityList, PriorityListEntry
+from registry.models.training import Cohort, Enrolment, ImportBatch, Trainee
+
+__all__ = [
+    "ApiKey",
+    "AuditCheck",
+    "AuditEvent",
+    "Certificate",
+    "Cohort",
+    "Division",
+    "Enrolment",
+    "IdempotencyKey",
+    "ImportBatch",
+    "Institution",
+    "Occupation",
+    "PriorityList",
+    "PriorityListEntry",
+    "Trainee",
+    "User",
+]

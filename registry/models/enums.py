@@ -1,0 +1,100 @@
+"""Enumerations shared by models, rules and schemas (values are stored as text)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    INSTITUTION = "institution"
+    ASSESSOR = "assessor"
+
+
+class InstitutionKind(StrEnum):
+    TRAINING = "training"
+    ASSESSMENT = "assessment"
+
+
+class InstitutionStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    BLACKLISTED = "blacklisted"
+
+
+class DivisionKind(StrEnum):
+    DISTRICT = "district"
+    COUNTY = "county"
+    STATISTICS = "statistics"
+    """A statistics code (410371, the high-tech zone), not an administrative division."""
+
+
+class CohortKind(StrEnum):
+    VOCATIONAL = "vocational"
+    STARTUP = "startup"
+
+
+class CohortStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    RUNNING = "running"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class TrainingMode(StrEnum):
+    GENERAL = "general"
+    ORDER_BASED = "order_based"
+    POST_BASED = "post_based"
+
+
+class Delivery(StrEnum):
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    BLENDED = "blended"
+
+
+class StartupCourse(StrEnum):
+    GYB = "GYB"
+    SYB = "SYB"
+    IYB = "IYB"
+    EYB = "EYB"
+
+
+class CertificateKind(StrEnum):
+    SKILL_LEVEL = "skill_level"
+    SPECIAL_ABILITY = "special_ability"
+    SPECIAL_OPERATION = "special_operation"
+    COMPLETION = "completion"
+    STARTUP = "startup"
+
+
+class CertificateStatus(StrEnum):
+    VALID = "valid"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+class EnrolmentOutcome(StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+    FAILED = "failed"
+
+
+class PriorityGroup(StrEnum):
+    GRADUATE = "graduate"
+    MIGRANT_WORKER = "migrant_worker"
+    VETERAN = "veteran"
+    HARDSHIP = "hardship"
+    RURAL_LABOUR = "rural_labour"
+    DISABLED = "disabled"
+    UNEMPLOYED_YOUTH = "unemployed_youth"
+    POVERTY_ALLEVIATED = "poverty_alleviated"
+
+
+class ImportStatus(StrEnum):
+    IMPORTED = "imported"
+    REFUSED = "refused"
+    PARTIAL = "partial"

@@ -1,0 +1,66 @@
+"""Reference data: the occupational classification, divisions, priority-trade lists."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from registry.models.enums import DivisionKind
+
+
+class Occupation(Model):
+    """One entry of the national occupational classification (2022 edition), any level."""
+
+    code = fields.CharField(max_length=16, primary_key=True)
+    name = fields.CharField(max_length=200)
+    level = fields.SmallIntField(description="1 大类, 2 中类, 3 小类, 4 细类 (an occupation)")
+    parent_code = fields.CharField(max_length=16, null=True)
+    edition = fields.CharField(max_length=8, default="2022")
+    is_digital = fields.BooleanField(default=False)
+    is_green = fields.BooleanField(default=False)
+    definition = fields.TextField(default="")
+
+    class Meta:
+        table = "occupation"
+
+
+class Division(Model):
+    """A district or county of Luoyang (6-digit code)."""
+
+    code = fields.CharField(max_length=6, primary_key=True)
+    name = fields.CharField(max_length=50)
+    kind = fields.CharEnumField(DivisionKind, max_length=16)
+    is_administrative = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "division"
+
+
+class PriorityList(Model):
+    """A version of the city's priority-trade list; the one in force on a date is the one
+    with the latest ``effective_from`` on or before it."""
+
+    id = fields.UUIDField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    effective_from = fields.DateField(unique=True)
+    source_note = fields.TextField(default="")
+    is_reference_selection = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "priority_list"
+
+
+class PriorityListEntry(Model):
+    id = fields.BigIntField(primary_key=True)
+    priority_list: fields.ForeignKeyRelation[PriorityList] = fields.ForeignKeyField(
+        "registry.PriorityList", related_name="entries", on_delete=fields.CASCADE
+    )
+    occupation: fields.ForeignKeyRelation[Occupation] = fields.ForeignKeyField(
+        "registry.Occupation", related_name="priority_entries", on_delete=fields.RESTRICT
+    )
+    sector = fields.CharField(max_length=100, default="")
+
+    class Meta:
+        table = "priority_list_entry"
+        unique_together = (("priority_list", "occupation"),)

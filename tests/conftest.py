@@ -1,0 +1,113 @@
+"""Test fixtures: a real PostgreSQL and a real Redis.
+
+``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` name existing servers; without them the suite
+starts embedded ones (the same wheels ``make up`` uses) and stops them at the end. A
+server that cannot be reached is an error, never a skip. The database is built by the
+migrations, in a fresh database per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from cli.embedded import EmbeddedPostgres, EmbeddedRedis, drop_database, ensure_database
+from registry import db
+from registry.db import url_with_database
+from registry.settings import Settings, redis_client_url
+
+
+@dataclass(frozen=True)
+class Servers:
+    admin_url: str
+    database_url: str
+    redis_url: str
+    database: str
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    database = f"registry_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    tmp = Path(tempfile.mkdtemp(prefix="regtest-", dir="/tmp"))
+    pg: EmbeddedPostgres | None = None
+    rd: EmbeddedRedis | None = None
+    try:
+        admin_url = os.environ.get("TEST_DATABASE_URL")
+        if not admin_url:
+            pg = EmbeddedPostgres(tmp / "pgdata", database="postgres")
+            pg.start()
+            admin_url = pg.admin_url
+        redis_url = os.environ.get("TEST_REDIS_URL")
+        if not redis_url:
+            rd = EmbeddedRedis(tmp / "redis")
+            redis_url = rd.start()
+        # Fail loudly (never skip) when a server is not there.
+        redis.Redis.from_url(redis_client_url(redis_url)).ping()
+        asyncio.run(ensure_database(admin_url, database))
+        database_url = url_with_database(admin_url, database)
+        asyncio.run(db.migrate(database_url))
+        yield Servers(admin_url=admin_url, database_url=database_url, redis_url=redis_url, database=database)
+        asyncio.run(drop_database(admin_url, database))
+    finally:
+        if rd is not None:
+            rd.stop()
+        if pg is not None:
+            pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture(scope="session")
+def test_env(servers: Servers) -> dict[str, str]:
+    """The environment a process of the system under test gets (API, worker, CLI)."""
+    return {
+        "DATABASE_URL": servers.database_url,
+        "REDIS_URL": servers.redis_url,
+        "REGISTRY_DATA_KEY": _key(),
+        "REGISTRY_INDEX_KEY": _key(),
+        "REGISTRY_TOKEN_KEY": _key(),
+        "REGISTRY_HOME": tempfile.mkdtemp(prefix="reghome-", dir="/tmp"),
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(test_env: dict[str, str]) -> Settings:
+    from registry.settings import load_settings
+
+    return load_settings(test_env)
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings) -> AsyncIterator[None]:
+    await db.init_db(settings.database_url, pool_max_size=5)
+    yield
+    await db.close_db()
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, database: None):  # type: ignore[no-untyped-def]
+    from api.app import create_app
+
+    application = create_app(settings, manage_db=False)
+    yield application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
