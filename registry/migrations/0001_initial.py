@@ -252,6 +252,7 @@ class Migration(migrations.Migration):
                 ('name', fields.CharField(max_length=100)),
                 ('prefix', fields.CharField(unique=True, max_length=16)),
                 ('key_hash', fields.CharField(max_length=64)),
+                ('role', fields.CharEnumField(description='institution or assessor', enum_type=Role, max_length=16)),
                 ('institution', fields.ForeignKeyField('registry.Institution', source_field='institution_id', db_constraint=True, to_field='id', related_name='api_keys', on_delete=OnDelete.RESTRICT)),
                 ('created_by', fields.ForeignKeyField('registry.User', source_field='created_by_id', db_constraint=True, to_field='id', related_name='api_keys', on_delete=OnDelete.RESTRICT)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),

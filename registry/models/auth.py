@@ -41,6 +41,7 @@ class ApiKey(Model):
     name = fields.CharField(max_length=100)
     prefix = fields.CharField(max_length=16, unique=True)
     key_hash = fields.CharField(max_length=64)
+    role = fields.CharEnumField(Role, max_length=16, description="institution or assessor")
     institution: fields.ForeignKeyRelation[Institution] = fields.ForeignKeyField(
         "registry.Institution", related_name="api_keys", on_delete=fields.RESTRICT
     )

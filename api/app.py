@@ -1,0 +1,81 @@
+"""The Litestar application factory: HTTP only. Wiring to the workers happens in ``cli``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from redis.asyncio import Redis
+
+from api.controllers import auth, health, institutions, reference, users
+from api.problems import EXCEPTION_HANDLERS
+from api.security import LoginLimiter, provide_principal
+from registry import db
+from registry.settings import Settings, redis_client_url
+
+API_PREFIX = "/api/v1"
+MAX_REQUEST_BODY = 20 * 1024 * 1024  # roster uploads are the largest bodies
+
+
+def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
+    """Build the app. ``manage_db=False`` when the caller (the tests) has initialised Tortoise."""
+    redis = Redis.from_url(redis_client_url(settings.redis_url))
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if manage_db:
+            await db.init_db(settings.database_url, pool_max_size=settings.pool_max_size)
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            if manage_db:
+                await db.close_db()
+
+    v1 = Router(
+        path=API_PREFIX,
+        route_handlers=[
+            auth.token,
+            health.healthz,
+            health.readyz,
+            *reference.HANDLERS,
+            institutions.InstitutionController,
+            users.UserController,
+            users.ApiKeyController,
+        ],
+        dependencies={"principal": Provide(provide_principal)},
+    )
+    state: dict[str, Any] = {
+        "settings": settings,
+        "redis": redis,
+        "login_limiter": LoginLimiter(redis, settings.login_max_attempts, settings.login_window_seconds),
+    }
+    return Litestar(
+        route_handlers=[health.healthz, health.readyz, v1],
+        lifespan=[lifespan],
+        state=State(state),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_REQUEST_BODY,
+        cors_config=CORSConfig(allow_origins=[]),
+        openapi_config=OpenAPIConfig(
+            title="Luoyang training and skills-certification registry",
+            version="1",
+            path="/schema",
+            description="洛阳市职业技能培训与评价登记系统. Errors are RFC 9457 problem details.",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                    "apiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                }
+            ),
+            security=[{"bearer": []}, {"apiKey": []}],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,120 @@
+"""RFC 9457 problem details for every error the API returns.
+
+Domain errors carry a stable ``code``; this is the one place that maps them to HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from registry.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    RegistryError,
+    ValidationFailed,
+)
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_BY_ERROR: list[tuple[type[RegistryError], int]] = [
+    (ValidationFailed, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (AuthenticationFailed, 401),
+    (PermissionDenied, 403),
+    (RateLimited, 429),
+]
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    request: Request[Any, Any, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    if errors:
+        body["errors"] = errors
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def registry_error_handler(request: Request[Any, Any, Any], exc: RegistryError) -> Response[dict[str, Any]]:
+    status = next((s for cls, s in STATUS_BY_ERROR if isinstance(exc, cls)), 400)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    if isinstance(exc, AuthenticationFailed):
+        headers = {"WWW-Authenticate": 'Bearer realm="registry"'}
+    return problem(
+        status, exc.code, exc.title, exc.message, request, [e.as_dict() for e in exc.errors], headers=headers
+    )
+
+
+def _field_of(key: Any, source: Any, message: str) -> str:
+    """The field a msgspec/Litestar validation message is about."""
+    if key in (None, "", "data"):
+        # Root-level messages name the field in backticks: "Object missing required field `uscc`".
+        if "`" in message:
+            return message.split("`")[1]
+        return "body" if source in (None, "body") else str(source)
+    return str(key).removeprefix("data.").removeprefix("$.").removeprefix("$")
+
+
+def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    errors = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            message = str(item.get("message", "invalid value"))
+            key = item.get("key")
+            if not key and " - at `" in message:
+                message, _, path = message.partition(" - at `")
+                key = path.rstrip("`")
+            errors.append({"field": _field_of(key, item.get("source"), message), "code": "invalid", "message": message})
+    if not errors:
+        errors.append({"field": "body", "code": "invalid", "message": str(exc.detail)})
+    return problem(422, "validation_failed", "Validation failed", "the request is not valid", request, errors)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc, NotFoundException):
+        return problem(404, "not_found", "Not found", "nothing here", request)
+    code = {401: "authentication_required", 403: "permission_denied", 405: "method_not_allowed",
+            413: "payload_too_large", 429: "rate_limited"}.get(exc.status_code, "http_error")
+    return problem(exc.status_code, code, exc.detail or "Error", exc.detail or "", request, headers=exc.headers)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "Internal error", "an unexpected error; it was logged",
+        request,
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    RegistryError: registry_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]
