@@ -18,6 +18,7 @@ from api.controllers import auth, health, institutions, reference, users
 from api.problems import EXCEPTION_HANDLERS
 from api.security import LoginLimiter, provide_principal
 from registry import db
+from registry.crypto import vault_from_settings
 from registry.settings import Settings, redis_client_url
 
 API_PREFIX = "/api/v1"
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
     )
     state: dict[str, Any] = {
         "settings": settings,
+        "vault": vault_from_settings(settings),
         "redis": redis,
         "login_limiter": LoginLimiter(redis, settings.login_max_attempts, settings.login_window_seconds),
     }

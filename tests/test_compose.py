@@ -1,0 +1,272 @@
+"""docker-compose.yml and the Dockerfile, checked without Docker: the services are all
+there with their healthchecks and volumes, secrets are required, and every command the
+file names exists in this project."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import importlib.util
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cli.main import COMMANDS
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+CELERY_APP = "workers.celery_app:app"
+SECRETS = ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY")
+PROJECT_SERVICES = ("migrate", "api", "worker", "beat", "flower")
+SERVICES = ("postgres", "redis", *PROJECT_SERVICES)
+OWN_VARIABLES = ("DATABASE_URL", "REDIS_URL", "REGISTRY_")
+
+
+@cache
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def service(name: str) -> dict[str, Any]:
+    services = compose()["services"]
+    assert name in services, f"docker-compose.yml has no service {name!r}"
+    result = services[name]
+    assert isinstance(result, dict)
+    return result
+
+
+def argv(command: str | list[str]) -> list[str]:
+    return shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+
+
+def simple_commands(command: str | list[str]) -> list[list[str]]:
+    """The simple commands in ``command``: ``sh -c "a && b"`` gives ``a`` and ``b``."""
+    words = argv(command)
+    if words[:2] in (["sh", "-c"], ["/bin/sh", "-c"], ["bash", "-c"]):
+        return [shlex.split(part) for part in re.split(r"&&|\|\||;", words[2]) if part.strip()]
+    return [words]
+
+
+def healthcheck_commands(health: dict[str, Any]) -> list[list[str]]:
+    test = health["test"]
+    if isinstance(test, str):
+        return simple_commands(["sh", "-c", test])
+    kind, *rest = test
+    if kind == "CMD-SHELL":
+        return simple_commands(["sh", "-c", rest[0]])
+    assert kind == "CMD", test
+    return [rest]
+
+
+def all_project_commands() -> list[list[str]]:
+    found: list[list[str]] = []
+    for name in PROJECT_SERVICES:
+        spec = service(name)
+        found.extend(simple_commands(spec["command"]))
+        if "healthcheck" in spec:
+            found.extend(healthcheck_commands(spec["healthcheck"]))
+    return found
+
+
+def dockerfile_cmd() -> list[str]:
+    lines = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith(("CMD", "ENTRYPOINT"))]
+    assert lines, "the Dockerfile has no CMD/ENTRYPOINT"
+    assert not any(line.startswith("ENTRYPOINT") for line in lines), "compose commands assume no ENTRYPOINT"
+    cmd = json.loads(lines[-1].removeprefix("CMD").strip())
+    assert isinstance(cmd, list)
+    return [str(part) for part in cmd]
+
+
+def fake_env() -> dict[str, str]:
+    """Enough environment for the app to build (nothing connects for ``--help``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_VARIABLES)}
+    env.update(
+        DATABASE_URL="postgresql://registry@127.0.0.1:1/registry",
+        REDIS_URL="redis://127.0.0.1:1/0",
+        **{name: base64.b64encode(os.urandom(32)).decode() for name in SECRETS},
+    )
+    return env
+
+
+# -- services -------------------------------------------------------------------------
+
+
+def test_all_services_are_there() -> None:
+    assert set(SERVICES) <= set(compose()["services"])
+
+
+def test_postgres() -> None:
+    postgres = service("postgres")
+    assert str(postgres["image"]).startswith("postgres:15")
+    assert any(str(v).endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+    assert "pg_isready" in " ".join(argv(postgres["healthcheck"]["test"]))
+
+
+def test_redis() -> None:
+    redis = service("redis")
+    assert str(redis["image"]).startswith("redis:7")
+    assert any(str(v).endswith(":/data") for v in redis["volumes"])
+    assert "ping" in " ".join(argv(redis["healthcheck"]["test"]))
+
+
+def test_named_volumes_are_declared() -> None:
+    declared = set(compose().get("volumes") or {})
+    for name in ("postgres", "redis", "beat"):
+        for volume in service(name).get("volumes", []):
+            source = str(volume).split(":")[0]
+            if not source.startswith((".", "/")):
+                assert source in declared, f"{name}: volume {source} is not declared"
+
+
+def test_migrate_runs_migrations_then_reference_data_once() -> None:
+    migrate = service("migrate")
+    assert simple_commands(migrate["command"]) == [["registry", "migrate"], ["registry", "load-reference"]]
+    assert str(migrate.get("restart", "no")) == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize("name", ["api", "worker", "beat"])
+def test_processes_start_after_a_successful_migrate(name: str) -> None:
+    depends = service(name)["depends_on"]
+    assert depends["migrate"]["condition"] == "service_completed_successfully"
+    assert depends["postgres"]["condition"] == "service_healthy"
+    assert depends["redis"]["condition"] == "service_healthy"
+
+
+def test_api() -> None:
+    api = service("api")
+    assert argv(api["command"])[:2] == ["uvicorn", "cli.asgi:app"]
+    words = argv(api["command"])
+    assert words[words.index("--host") + 1] == "0.0.0.0"
+    assert words[words.index("--port") + 1] == "8000"
+    assert "/healthz" in " ".join(healthcheck_commands(api["healthcheck"])[0])
+
+
+def test_worker_beat_flower_commands() -> None:
+    assert argv(service("worker")["command"])[:4] == ["celery", "-A", CELERY_APP, "worker"]
+    beat = argv(service("beat")["command"])
+    assert beat[:4] == ["celery", "-A", CELERY_APP, "beat"]
+    schedule = beat[beat.index("--schedule") + 1]
+    # The schedule file lives on a volume, so beat remembers its last runs across restarts.
+    mounts = [str(v).split(":")[1] for v in service("beat")["volumes"]]
+    assert any(schedule.startswith(mount.rstrip("/") + "/") for mount in mounts), (schedule, mounts)
+    flower = argv(service("flower")["command"])
+    assert flower[:4] == ["celery", "-A", CELERY_APP, "flower"]
+    assert "--port=5555" in flower
+
+
+def test_secrets_are_required() -> None:
+    text = COMPOSE.read_text()
+    for name in SECRETS:
+        assert re.search(r"\$\{" + name + r":\?[^}]+\}", text), f"{name} must be ${{{name}:?message}}"
+    for name in PROJECT_SERVICES:
+        env = service(name)["environment"]
+        assert isinstance(env, dict)
+        for key in ("DATABASE_URL", "REDIS_URL", *SECRETS):
+            assert env.get(key), f"{name} lacks {key}"
+
+
+def test_project_services_build_the_dockerfile() -> None:
+    for name in PROJECT_SERVICES:
+        build = service(name)["build"]
+        dockerfile = build.get("dockerfile", "Dockerfile") if isinstance(build, dict) else "Dockerfile"
+        context = build.get("context", ".") if isinstance(build, dict) else build
+        assert (ROOT / context / dockerfile).resolve() == DOCKERFILE, (name, build)
+
+
+# -- the Dockerfile ---------------------------------------------------------------------
+
+
+def test_dockerfile() -> None:
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^FROM python:3\.11-slim\b", text, re.MULTILINE)
+    assert "uv sync --frozen" in text
+    users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
+    assert users and users[-1] not in {"root", "0"}, "the image must run as a non-root user"
+    assert dockerfile_cmd()[:2] == ["uvicorn", "cli.asgi:app"]
+    assert (ROOT / "uv.lock").exists()
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".env" in ignored and ".venv" in ignored
+
+
+# -- every named command exists in the project ----------------------------------------------
+
+
+def test_registry_console_script_and_subcommands() -> None:
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["registry"] == "cli.main:main"
+    named = [cmd for cmd in all_project_commands() if cmd[0] == "registry"]
+    assert named
+    for cmd in named:
+        assert cmd[1] in COMMANDS, f"`registry {cmd[1]}` is not a subcommand ({sorted(COMMANDS)})"
+
+
+def test_uvicorn_entry_exists() -> None:
+    """``uvicorn cli.asgi:app``: uvicorn is installed and ``cli/asgi.py`` assigns a
+    top-level ``app`` (read, not imported: importing it builds the app from the env)."""
+    assert importlib.util.find_spec("uvicorn") is not None
+    for cmd in [*all_project_commands(), dockerfile_cmd()]:
+        if cmd[0] != "uvicorn":
+            continue
+        module, _, attribute = cmd[1].partition(":")
+        path = ROOT / Path(*module.split(".")).with_suffix(".py")
+        assert path.exists(), f"{cmd[1]}: {path.relative_to(ROOT)} does not exist"
+        tree = ast.parse(path.read_text())
+        names = {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign | ast.AnnAssign)
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name)
+        }
+        assert attribute in names, f"{path.relative_to(ROOT)} does not assign {attribute!r} at top level"
+
+
+def celery_subcommands() -> list[str]:
+    found = set()
+    for cmd in all_project_commands():
+        if cmd[0] == "celery":
+            assert cmd[1:3] == ["-A", CELERY_APP], cmd
+            found.add(cmd[3])
+    assert {"worker", "beat", "flower"} <= found
+    return sorted(found)
+
+
+@pytest.mark.parametrize("subcommand", celery_subcommands())
+def test_celery_app_and_subcommand(subcommand: str) -> None:
+    """``celery -A workers.celery_app:app <subcommand>`` loads the app and knows the
+    subcommand (flower comes from its plugin entry point)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", CELERY_APP, subcommand, "--help"],
+        env=fake_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Usage:" in result.stdout
+
+
+def test_the_celery_app_builds_from_the_environment() -> None:
+    script = (
+        "from workers.celery_app import app\nassert 'registry.audit.verify_chain' in app.tasks\nprint('OK')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=fake_env(), cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
