@@ -15,6 +15,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
 
 from api.controllers import auth, health, institutions, reference, users
+from api.controllers import certificates, verify
+from api.controllers import roster
 from api.problems import EXCEPTION_HANDLERS
 from api.security import LoginLimiter, provide_principal
 from registry import db
@@ -50,6 +52,9 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             institutions.InstitutionController,
             users.UserController,
             users.ApiKeyController,
+            certificates.CertificateController,
+            *verify.API_HANDLERS,
+            roster.RosterController,
         ],
         dependencies={"principal": Provide(provide_principal)},
     )
@@ -60,7 +65,8 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
         "login_limiter": LoginLimiter(redis, settings.login_max_attempts, settings.login_window_seconds),
     }
     return Litestar(
-        route_handlers=[health.healthz, health.readyz, v1],
+        route_handlers=[health.healthz, health.readyz, *verify.PAGE_HANDLERS, v1],
+        template_config=verify.TEMPLATE_CONFIG,
         lifespan=[lifespan],
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -36,7 +36,9 @@ async def idempotent(
             errors=[FieldError("Idempotency-Key", "invalid_length", f"1-{MAX_KEY_LENGTH} characters")],
         )
     raw = await request.body()
-    request_hash = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + raw).hexdigest()
+    request_hash = hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + raw
+    ).hexdigest()
     stored = await store.find(principal.actor, key)
     if stored is not None:
         if stored.request_hash != request_hash:
@@ -45,7 +47,9 @@ async def idempotent(
                 code="idempotency_key_reused",
                 errors=[FieldError("Idempotency-Key", "reused", "send a new key for a new request")],
             )
-        return Response(content=stored.response, status_code=stored.status_code, headers={"Idempotent-Replay": "true"})
+        return Response(
+            content=stored.response, status_code=stored.status_code, headers={"Idempotent-Replay": "true"}
+        )
     status, body = await create()
     content = msgspec.to_builtins(body)
     await store.save(principal.actor, key, request_hash, status, redact(content) if redact else content)

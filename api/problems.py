@@ -88,7 +88,9 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
             if not key and " - at `" in message:
                 message, _, path = message.partition(" - at `")
                 key = path.rstrip("`")
-            errors.append({"field": _field_of(key, item.get("source"), message), "code": "invalid", "message": message})
+            errors.append(
+                {"field": _field_of(key, item.get("source"), message), "code": "invalid", "message": message}
+            )
     if not errors:
         errors.append({"field": "body", "code": "invalid", "message": str(exc.detail)})
     return problem(422, "validation_failed", "Validation failed", "the request is not valid", request, errors)
@@ -97,15 +99,25 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     if isinstance(exc, NotFoundException):
         return problem(404, "not_found", "Not found", "nothing here", request)
-    code = {401: "authentication_required", 403: "permission_denied", 405: "method_not_allowed",
-            413: "payload_too_large", 429: "rate_limited"}.get(exc.status_code, "http_error")
-    return problem(exc.status_code, code, exc.detail or "Error", exc.detail or "", request, headers=exc.headers)
+    code = {
+        401: "authentication_required",
+        403: "permission_denied",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+        429: "rate_limited",
+    }.get(exc.status_code, "http_error")
+    return problem(
+        exc.status_code, code, exc.detail or "Error", exc.detail or "", request, headers=exc.headers
+    )
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
-        HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "Internal error", "an unexpected error; it was logged",
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "Internal error",
+        "an unexpected error; it was logged",
         request,
     )
 

@@ -23,7 +23,9 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
         return await active_principal(read_token(settings.token_key, header[7:].strip()))
     if api_key:
         return await principal_for_api_key(api_key.strip())
-    raise AuthenticationFailed("sign in first: send a bearer token or an X-API-Key header", code="authentication_required")
+    raise AuthenticationFailed(
+        "sign in first: send a bearer token or an X-API-Key header", code="authentication_required"
+    )
 
 
 class LoginLimiter:

@@ -66,7 +66,11 @@ async def ensure_database(admin_url: str, database: str) -> None:
 
     creds = credentials_from_url(admin_url)
     conn = await asyncpg.connect(
-        host=creds["host"], port=creds["port"], user=creds["user"], password=creds["password"], database="postgres"
+        host=creds["host"],
+        port=creds["port"],
+        user=creds["user"],
+        password=creds["password"],
+        database="postgres",
     )
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
@@ -81,7 +85,11 @@ async def drop_database(admin_url: str, database: str) -> None:
 
     creds = credentials_from_url(admin_url)
     conn = await asyncpg.connect(
-        host=creds["host"], port=creds["port"], user=creds["user"], password=creds["password"], database="postgres"
+        host=creds["host"],
+        port=creds["port"],
+        user=creds["user"],
+        password=creds["password"],
+        database="postgres",
     )
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -112,14 +120,22 @@ class EmbeddedRedis:
         self._process = subprocess.Popen(
             [
                 executable,
-                "--port", "0",
-                "--unixsocket", str(self.socket),
-                "--unixsocketperm", "700",
-                "--dir", str(self.folder),
-                "--save", "300 1",
-                "--appendonly", "no",
-                "--loglevel", "warning",
-                "--logfile", str(self.folder / "redis.log"),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.folder),
+                "--save",
+                "300 1",
+                "--appendonly",
+                "no",
+                "--loglevel",
+                "warning",
+                "--logfile",
+                str(self.folder / "redis.log"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

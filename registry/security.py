@@ -47,7 +47,9 @@ class IssuedToken:
     expires_at: dt.datetime
 
 
-def issue_token(key: bytes, principal: Principal, ttl_seconds: int, now: dt.datetime | None = None) -> IssuedToken:
+def issue_token(
+    key: bytes, principal: Principal, ttl_seconds: int, now: dt.datetime | None = None
+) -> IssuedToken:
     now = now or dt.datetime.now(dt.UTC)
     expires = now + dt.timedelta(seconds=ttl_seconds)
     claims = {

@@ -93,13 +93,13 @@ def iter_csv(data: bytes) -> Iterator[Row]:
         )
     text = decode_csv(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    number = 0  # the record number, which is the row number a spreadsheet shows
     try:
-        for cells in reader:
-            # line_num counts physical lines; a quoted cell with a line break spans two.
-            yield reader.line_num, [cell if cell != "" else None for cell in cells]
+        for number, cells in enumerate(reader, start=1):
+            yield number, [cell if cell != "" else None for cell in cells]
     except csv.Error as exc:
         raise ValidationFailed(
-            f"the CSV file cannot be read near line {reader.line_num}: {exc}", code="bad_csv"
+            f"the CSV file cannot be read at row {number + 1}: {exc}", code="bad_csv"
         ) from exc
 
 
@@ -127,7 +127,10 @@ def _calamine_rows(handle: Any) -> Iterator[Row]:
     from python_calamine import CalamineWorkbook
 
     try:
-        workbook = CalamineWorkbook.from_filelike(handle)
+        if isinstance(handle, Path):
+            workbook = CalamineWorkbook.from_path(str(handle))
+        else:
+            workbook = CalamineWorkbook.from_filelike(handle)
         if not workbook.sheet_names:
             return
         sheet = workbook.get_sheet_by_index(0)
@@ -135,9 +138,16 @@ def _calamine_rows(handle: Any) -> Iterator[Row]:
         raise _bad_xlsx() from exc
     try:
         first_row, first_column = sheet.start or (0, 0)
-        padding: list[Cell] = [None] * first_column
+        last_column = (sheet.end or (0, 0))[1]
+        # python-calamine yields the empty rows above the data but not always the empty
+        # columns left of it (this has changed between versions): tell from what comes.
+        row_offset: int | None = None
         for offset, values in enumerate(sheet.iter_rows()):
-            cells: list[Cell] = list(padding)
+            if row_offset is None:
+                padded = first_row > 0 and all(value == "" for value in values)
+                row_offset = 0 if padded or first_row == 0 else first_row
+            needs_padding = first_column > 0 and len(values) <= last_column - first_column + 1
+            cells: list[Cell] = [None] * first_column if needs_padding else []
             for value in values:
                 if value == "":
                     cells.append(None)
@@ -145,7 +155,7 @@ def _calamine_rows(handle: Any) -> Iterator[Row]:
                     cells.append(int(value))  # as openpyxl does: 40 not 40.0
                 else:
                     cells.append(value)
-            yield first_row + offset + 1, cells
+            yield row_offset + offset + 1, cells
     finally:
         workbook.close()
 

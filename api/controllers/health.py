@@ -34,4 +34,6 @@ async def readyz(request: Request[Any, Any, Any]) -> Annotated[Response[Health],
     except Exception as exc:
         checks["broker"] = f"unavailable: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
-    return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
+    return Response(
+        Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503
+    )

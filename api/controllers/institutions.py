@@ -96,7 +96,10 @@ class InstitutionController(Controller):
             principal, limit=limit, offset=offset, kind=kind, division_code=division_code
         )
         return InstitutionPage(
-            items=[InstitutionRead.of(i) for i in page.items], total=page.total, limit=page.limit, offset=page.offset
+            items=[InstitutionRead.of(i) for i in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
         )
 
     @get("/{institution_id:uuid}", summary="One institution")

@@ -55,7 +55,9 @@ class UserController(Controller):
     tags = ["users"]
 
     @post("/", summary="Create a user (admin)", status_code=201)
-    async def create(self, request: Request[Any, Any, Any], principal: Principal, data: UserCreate) -> Response[Any]:
+    async def create(
+        self, request: Request[Any, Any, Any], principal: Principal, data: UserCreate
+    ) -> Response[Any]:
         async def run() -> tuple[int, UserRead]:
             user = await service.create_user(
                 principal,
@@ -90,7 +92,9 @@ class ApiKeyController(Controller):
         self, request: Request[Any, Any, Any], principal: Principal, data: ApiKeyCreate
     ) -> Response[Any]:
         async def run() -> tuple[int, ApiKeyRead]:
-            created = await service.create_api_key(principal, name=data.name, institution_id=data.institution_id)
+            created = await service.create_api_key(
+                principal, name=data.name, institution_id=data.institution_id
+            )
             key = created.key
             return 201, ApiKeyRead(
                 id=key.id,

@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def pending_changes() -> list[str]:
-    from tortoise.migrations.autodetector import MigrationAutodetector
     from tortoise.cli.cli import tortoise_cli_context
+    from tortoise.migrations.autodetector import MigrationAutodetector
 
     package = Path(__import__(MIGRATIONS_MODULE, fromlist=["x"]).__file__).parent  # type: ignore[arg-type]
     scratch = Path(tempfile.mkdtemp(prefix="migcheck-"))
@@ -43,8 +43,10 @@ async def pending_changes() -> list[str]:
 def run(args: argparse.Namespace) -> int:
     changes = asyncio.run(pending_changes())
     if changes:
-        print("the models and the migrations disagree; run `tortoise -c registry.migrations_config.TORTOISE_ORM "
-              "makemigrations` and commit the result:")
+        print(
+            "the models and the migrations disagree; run "
+            "`tortoise -c registry.migrations_config.TORTOISE_ORM makemigrations` and commit the result:"
+        )
         for change in changes:
             print(f"  {change}")
         return 1

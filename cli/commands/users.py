@@ -19,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--institution-id", type=uuid.UUID, help="for institution and assessor users")
     parser.add_argument("--division", help="6-digit division code: a county auditor's scope")
     parser.add_argument("--display-name", default="")
-    parser.add_argument("--reset-password", action="store_true", help="set a new password for an existing user")
+    parser.add_argument(
+        "--reset-password", action="store_true", help="set a new password for an existing user"
+    )
     parser.add_argument(
         "--password-env",
         default="REGISTRY_NEW_PASSWORD",

@@ -22,7 +22,9 @@ def uscc_error(raw: str, field: str = "uscc") -> FieldError | None:
     except stdnum_exceptions.InvalidLength:
         return FieldError(field, "uscc_length", "a unified social credit code has 18 characters")
     except stdnum_exceptions.InvalidFormat:
-        return FieldError(field, "uscc_format", "the code has characters a unified social credit code cannot have")
+        return FieldError(
+            field, "uscc_format", "the code has characters a unified social credit code cannot have"
+        )
     except stdnum_exceptions.InvalidChecksum:
         return FieldError(field, "uscc_checksum", "the check character does not match (GB 32100-2015)")
     except stdnum_exceptions.ValidationError:
@@ -34,7 +36,11 @@ def kinds_errors(kinds: list[str], field: str = "kinds") -> list[FieldError]:
     allowed = {k.value for k in InstitutionKind}
     if not kinds:
         return [FieldError(field, "required", "name at least one of: training, assessment")]
-    errors = [FieldError(field, "invalid_choice", f"{k!r} is not one of: training, assessment") for k in kinds if k not in allowed]
+    errors = [
+        FieldError(field, "invalid_choice", f"{k!r} is not one of: training, assessment")
+        for k in kinds
+        if k not in allowed
+    ]
     if len(set(kinds)) != len(kinds):
         errors.append(FieldError(field, "duplicate", "each kind once"))
     return errors

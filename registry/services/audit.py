@@ -130,7 +130,10 @@ async def verify_chain(batch_size: int = 5000) -> ChainReport:
             checked += 1
             if row["prev_hash"] != prev_hash:
                 return ChainReport(
-                    False, checked, row["id"], f"audit event {row['id']}: prev_hash does not match the row before it"
+                    False,
+                    checked,
+                    row["id"],
+                    f"audit event {row['id']}: prev_hash does not match the row before it",
                 )
             expected = event_hash(
                 prev_hash=prev_hash,

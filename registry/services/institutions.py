@@ -54,7 +54,11 @@ async def create_institution(principal: Principal, data: InstitutionInput) -> In
     if data.status not in {s.value for s in InstitutionStatus}:
         errors.append(FieldError("status", "invalid_choice", "status is active, suspended or blacklisted"))
     if not await Division.filter(code=data.division_code).exists():
-        errors.append(FieldError("division_code", "unknown_division", f"{data.division_code!r} is not a Luoyang division"))
+        errors.append(
+            FieldError(
+                "division_code", "unknown_division", f"{data.division_code!r} is not a Luoyang division"
+            )
+        )
     if errors:
         raise ValidationFailed("the institution is not valid", errors=errors)
     async with unit_of_work(principal) as uow:
@@ -90,7 +94,12 @@ def visible_institutions(principal: Principal) -> QuerySet[Institution]:
 
 
 async def list_institutions(
-    principal: Principal, *, limit: int, offset: int, kind: str | None = None, division_code: str | None = None
+    principal: Principal,
+    *,
+    limit: int,
+    offset: int,
+    kind: str | None = None,
+    division_code: str | None = None,
 ) -> Page[Institution]:
     query = visible_institutions(principal).order_by("name", "id")
     if kind:

@@ -68,12 +68,26 @@ def person_row(vault: Vault, person: Person) -> dict[str, Any]:
 
 
 _UPSERT_COLUMNS = [
-    "id", "id_index", "id_cipher", "id_masked", "name", "sex", "birth_date", "phone_index", "phone_cipher",
-    "phone_masked", "household_division_id", "groups", "created_at", "updated_at",
+    "id",
+    "id_index",
+    "id_cipher",
+    "id_masked",
+    "name",
+    "sex",
+    "birth_date",
+    "phone_index",
+    "phone_cipher",
+    "phone_masked",
+    "household_division_id",
+    "groups",
+    "created_at",
+    "updated_at",
 ]
 
 
-async def upsert_people(conn: BaseDBAsyncClient, vault: Vault, people: Sequence[Person]) -> dict[str, uuid.UUID]:
+async def upsert_people(
+    conn: BaseDBAsyncClient, vault: Vault, people: Sequence[Person]
+) -> dict[str, uuid.UUID]:
     """Insert new people and refresh known ones (phone, household, groups when given),
     set-based in one statement. Returns ``{id_index: trainee id}`` for all of them.
     A known person's name is not changed here: callers compare names first."""

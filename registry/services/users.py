@@ -9,7 +9,14 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from registry.errors import AuthenticationFailed, Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from registry.errors import (
+    AuthenticationFailed,
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from registry.models.auth import ApiKey, User
 from registry.models.enums import InstitutionKind, InstitutionStatus, Role
 from registry.models.institution import Institution
@@ -29,7 +36,10 @@ from registry.uow import unit_of_work
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD_LENGTH = 10
 # Which kind of institution each institution-bound role must belong to.
-ROLE_INSTITUTION_KIND = {Role.INSTITUTION: InstitutionKind.TRAINING, Role.ASSESSOR: InstitutionKind.ASSESSMENT}
+ROLE_INSTITUTION_KIND = {
+    Role.INSTITUTION: InstitutionKind.TRAINING,
+    Role.ASSESSOR: InstitutionKind.ASSESSMENT,
+}
 
 
 @dataclass(frozen=True)
@@ -57,31 +67,44 @@ async def _user_errors(data: UserInput) -> list[FieldError]:
     errors: list[FieldError] = []
     if not USERNAME_RE.match(data.username):
         errors.append(
-            FieldError("username", "invalid_format", "3-64 characters: lower-case letters, digits, '.', '_' or '-'")
+            FieldError(
+                "username", "invalid_format", "3-64 characters: lower-case letters, digits, '.', '_' or '-'"
+            )
         )
     if len(data.password) < MIN_PASSWORD_LENGTH:
         errors.append(FieldError("password", "too_short", f"at least {MIN_PASSWORD_LENGTH} characters"))
     try:
         role = Role(data.role)
     except ValueError:
-        return [*errors, FieldError("role", "invalid_choice", "role is admin, auditor, institution or assessor")]
+        return [
+            *errors,
+            FieldError("role", "invalid_choice", "role is admin, auditor, institution or assessor"),
+        ]
     needed_kind = ROLE_INSTITUTION_KIND.get(role)
     if needed_kind is not None:
         if data.institution_id is None:
-            errors.append(FieldError("institution_id", "required", f"a user with role {role} belongs to an institution"))
+            errors.append(
+                FieldError("institution_id", "required", f"a user with role {role} belongs to an institution")
+            )
         else:
             inst = await Institution.get_or_none(id=data.institution_id)
             if inst is None:
                 errors.append(FieldError("institution_id", "unknown_institution", "no such institution"))
             elif needed_kind.value not in inst.kinds:
                 errors.append(
-                    FieldError("institution_id", "wrong_kind", f"role {role} needs a {needed_kind} institution")
+                    FieldError(
+                        "institution_id", "wrong_kind", f"role {role} needs a {needed_kind} institution"
+                    )
                 )
     elif data.institution_id is not None:
-        errors.append(FieldError("institution_id", "not_allowed", f"a user with role {role} has no institution"))
+        errors.append(
+            FieldError("institution_id", "not_allowed", f"a user with role {role} has no institution")
+        )
     if data.division_code is not None:
         if role is not Role.AUDITOR:
-            errors.append(FieldError("division_code", "not_allowed", "only an auditor is scoped to a division"))
+            errors.append(
+                FieldError("division_code", "not_allowed", "only an auditor is scoped to a division")
+            )
         elif not await Division.filter(code=data.division_code).exists():
             errors.append(FieldError("division_code", "unknown_division", "not a Luoyang division"))
     return errors
@@ -171,7 +194,9 @@ class CreatedApiKey:
     secret: str
 
 
-async def create_api_key(principal: Principal, *, name: str, institution_id: uuid.UUID | None) -> CreatedApiKey:
+async def create_api_key(
+    principal: Principal, *, name: str, institution_id: uuid.UUID | None
+) -> CreatedApiKey:
     if principal.role in (Role.INSTITUTION, Role.ASSESSOR):
         if institution_id is not None and institution_id != principal.institution_id:
             raise NotFound("no such institution")
@@ -180,14 +205,17 @@ async def create_api_key(principal: Principal, *, name: str, institution_id: uui
     elif principal.role is Role.ADMIN:
         if institution_id is None:
             raise ValidationFailed(
-                "name the institution", errors=[FieldError("institution_id", "required", "the key's institution")]
+                "name the institution",
+                errors=[FieldError("institution_id", "required", "the key's institution")],
             )
         role = Role.INSTITUTION
     else:
         raise PermissionDenied("auditors do not create API keys")
     name = name.strip()
     if not 1 <= len(name) <= 100:
-        raise ValidationFailed("the key needs a name", errors=[FieldError("name", "invalid_length", "1-100 characters")])
+        raise ValidationFailed(
+            "the key needs a name", errors=[FieldError("name", "invalid_length", "1-100 characters")]
+        )
     inst = await Institution.get_or_none(id=institution_id)
     if inst is None:
         raise NotFound("no such institution")
@@ -204,7 +232,9 @@ async def create_api_key(principal: Principal, *, name: str, institution_id: uui
             created_by_id=principal.id,
             using_db=uow.conn,
         )
-        await uow.audit("api_key.create", "api_key", key.id, after={"name": name, "institution": str(inst.id)})
+        await uow.audit(
+            "api_key.create", "api_key", key.id, after={"name": name, "institution": str(inst.id)}
+        )
     return CreatedApiKey(key=key, secret=issued.secret)
 
 
@@ -221,7 +251,9 @@ async def revoke_api_key(principal: Principal, key_id: uuid.UUID) -> ApiKey:
         if key.revoked_at is None:
             key.revoked_at = dt.datetime.now(dt.UTC)
             await key.save(using_db=uow.conn, update_fields=["revoked_at"])
-            await uow.audit("api_key.revoke", "api_key", key.id, after={"revoked_at": key.revoked_at.isoformat()})
+            await uow.audit(
+                "api_key.revoke", "api_key", key.id, after={"revoked_at": key.revoked_at.isoformat()}
+            )
     return key
 
 
@@ -232,14 +264,19 @@ async def principal_for_api_key(secret: str) -> Principal:
         raise AuthenticationFailed("the API key is not valid", code="api_key_invalid")
     if key.institution.status is not InstitutionStatus.ACTIVE:
         raise AuthenticationFailed("the institution is not active", code="institution_inactive")
-    return Principal(kind="apikey", id=key.id, role=Role(key.role), institution_id=key.institution_id,  # type: ignore[attr-defined]
-                     name=key.name)
+    return Principal(
+        kind="apikey",
+        id=key.id,
+        role=Role(key.role),
+        institution_id=key.institution_id,  # type: ignore[attr-defined]
+        name=key.name,
+    )
 
 
 # --- demo users (``registry up``) -------------------------------------------------
 
-DEMO_TRAINING_USCC_BODY = "91410305MA9DEMO01"
-DEMO_ASSESSMENT_USCC_BODY = "52410305MA9DEMO02"
+DEMO_TRAINING_USCC_BODY = "91410305MA9DEMT01"
+DEMO_ASSESSMENT_USCC_BODY = "52410305MA9DEMT02"
 DEMO_USERNAMES = ("demo-admin", "demo-auditor", "demo-institution", "demo-assessor")
 
 
@@ -312,7 +349,6 @@ async def ensure_demo_users(password: str | None) -> DemoUsers:
                     display_name=display,
                 ),
             )
-        elif password is not None:
-            if not verify_password(existing.password_hash, password):
-                await set_password(actor, username, password)
+        elif password is not None and not verify_password(existing.password_hash, password):
+            await set_password(actor, username, password)
     return DemoUsers(usernames=list(DEMO_USERNAMES), password=password, created=created)

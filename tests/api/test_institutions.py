@@ -14,13 +14,20 @@ Make = Callable[..., Awaitable[Actor]]
 
 
 def body(**overrides: Any) -> dict[str, Any]:
-    data = {"uscc": make_uscc(), "name": "洛阳市某某职业培训学校", "division_code": "410305",
-            "kinds": ["training"], "approved_years": [2025]}
+    data = {
+        "uscc": make_uscc(),
+        "name": "洛阳市某某职业培训学校",
+        "division_code": "410305",
+        "kinds": ["training"],
+        "approved_years": [2025],
+    }
     data.update(overrides)
     return data
 
 
-async def test_admin_registers_an_institution_with_an_audit_event(client: httpx.AsyncClient, sign_in: Make) -> None:
+async def test_admin_registers_an_institution_with_an_audit_event(
+    client: httpx.AsyncClient, sign_in: Make
+) -> None:
     admin = await sign_in("admin")
     data = body()
     response = await client.post("/api/v1/institutions", json=data, headers=admin.headers)
@@ -32,7 +39,9 @@ async def test_admin_registers_an_institution_with_an_audit_event(client: httpx.
     assert events[0].actor == f"user:{admin.user_id}"
 
 
-async def test_bad_input_names_the_field_and_changes_nothing(client: httpx.AsyncClient, sign_in: Make) -> None:
+async def test_bad_input_names_the_field_and_changes_nothing(
+    client: httpx.AsyncClient, sign_in: Make
+) -> None:
     admin = await sign_in("admin")
     before = await Institution.all().count()
     cases = [
@@ -51,8 +60,11 @@ async def test_bad_input_names_the_field_and_changes_nothing(client: httpx.Async
         problem = response.json()
         assert problem["status"] == status and problem["code"]
         assert any(field in e["field"] for e in problem["errors"]), problem
-    malformed = await client.post("/api/v1/institutions", content=b"{not json", headers={
-        **admin.headers, "content-type": "application/json"})
+    malformed = await client.post(
+        "/api/v1/institutions",
+        content=b"{not json",
+        headers={**admin.headers, "content-type": "application/json"},
+    )
     assert malformed.status_code in (400, 422)
     assert await Institution.all().count() == before
 
@@ -102,7 +114,9 @@ async def test_tenancy_an_institution_sees_only_itself(client: httpx.AsyncClient
     listed = await client.get("/api/v1/institutions", headers=mine.headers)
     assert [i["id"] for i in listed.json()["items"]] == [str(mine.institution.id)]
     assessor = await sign_in("assessor")
-    assert (await client.get(f"/api/v1/institutions/{theirs.id}", headers=assessor.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/institutions/{theirs.id}", headers=assessor.headers)
+    ).status_code == 404
 
 
 async def test_county_auditor_sees_its_division_only(client: httpx.AsyncClient, sign_in: Make) -> None:
@@ -110,7 +124,9 @@ async def test_county_auditor_sees_its_division_only(client: httpx.AsyncClient, 
     inside = await new_institution(["training"], division="410323")
     outside = await new_institution(["training"], division="410305")
     assert (await client.get(f"/api/v1/institutions/{inside.id}", headers=auditor.headers)).status_code == 200
-    assert (await client.get(f"/api/v1/institutions/{outside.id}", headers=auditor.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/institutions/{outside.id}", headers=auditor.headers)
+    ).status_code == 404
     listed = (await client.get("/api/v1/institutions?limit=500", headers=auditor.headers)).json()
     assert {i["division_code"] for i in listed["items"]} == {"410323"}
     city = await sign_in("auditor")

@@ -27,7 +27,9 @@ async def test_update_and_delete_are_refused(database: None) -> None:
     await _append(1)
     conn = connections.get("default")
     with pytest.raises(OperationalError, match="append-only"):
-        await conn.execute_query("UPDATE audit_event SET actor = 'x' WHERE id = (SELECT max(id) FROM audit_event)")
+        await conn.execute_query(
+            "UPDATE audit_event SET actor = 'x' WHERE id = (SELECT max(id) FROM audit_event)"
+        )
     with pytest.raises(OperationalError, match="append-only"):
         await conn.execute_query("DELETE FROM audit_event WHERE id = (SELECT max(id) FROM audit_event)")
     with pytest.raises(OperationalError, match="append-only"):
@@ -37,7 +39,9 @@ async def test_update_and_delete_are_refused(database: None) -> None:
 async def test_tampering_is_found_and_named(database: None) -> None:
     await _append(3)
     conn = connections.get("default")
-    _, rows = await conn.execute_query("SELECT id, after::text AS after FROM audit_event ORDER BY id DESC LIMIT 1 OFFSET 1")
+    _, rows = await conn.execute_query(
+        "SELECT id, after::text AS after FROM audit_event ORDER BY id DESC LIMIT 1 OFFSET 1"
+    )
     target, original = rows[0]["id"], rows[0]["after"]
     async with in_transaction() as tx:
         await tx.execute_query("SET LOCAL session_replication_role = replica")
@@ -50,5 +54,7 @@ async def test_tampering_is_found_and_named(database: None) -> None:
     finally:
         async with in_transaction() as tx:
             await tx.execute_query("SET LOCAL session_replication_role = replica")
-            await tx.execute_query("UPDATE audit_event SET after = $2::jsonb WHERE id = $1", [target, original])
+            await tx.execute_query(
+                "UPDATE audit_event SET after = $2::jsonb WHERE id = $1", [target, original]
+            )
     assert (await verify_chain()).ok

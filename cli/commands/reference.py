@@ -1,0 +1,39 @@
+"""``registry load-reference``: load the shipped reference catalogue (idempotent)."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.runtime import run_with_db
+from registry.principal import system
+from registry.services.reference import ReferenceLoadReport, load_reference
+from registry.settings import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser
+
+
+def format_report(report: ReferenceLoadReport) -> str:
+    lines = [
+        f"occupations: {report.occupations} in the catalogue, "
+        f"{report.occupations_inserted} inserted, {report.occupations_updated} updated",
+        f"divisions: {report.divisions} in the catalogue, "
+        f"{report.divisions_inserted} inserted, {report.divisions_updated} updated",
+    ]
+    if report.priority_list_created:
+        lines.append(f"priority list: reference selection created with {report.priority_trades} trades")
+    else:
+        lines.append("priority list: a list already exists, left as it is")
+    lines.append("changed" if report.changed else "nothing changed")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    del args
+
+    async def work(_settings: Settings) -> ReferenceLoadReport:
+        return await load_reference(system("cli"))
+
+    print(format_report(run_with_db(work)))
+    return 0
