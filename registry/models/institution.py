@@ -16,8 +16,10 @@ class Institution(Model):
     division: fields.ForeignKeyRelation[Division] = fields.ForeignKeyField(
         "registry.Division", related_name="institutions", on_delete=fields.RESTRICT
     )
-    kinds = fields.JSONField(default=list, description="training and/or assessment")
-    approved_years = fields.JSONField(
+    kinds: fields.JSONField[list[str]] = fields.JSONField(
+        default=list, description="training and/or assessment"
+    )
+    approved_years: fields.JSONField[list[int]] = fields.JSONField(
         default=list, description="years on the annual list of subsidised providers"
     )
     status = fields.CharEnumField(InstitutionStatus, max_length=16, default=InstitutionStatus.ACTIVE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -36,7 +38,7 @@ class Trainee(Model):
     household_division: fields.ForeignKeyNullableRelation[Division] = fields.ForeignKeyField(
         "registry.Division", related_name="trainees", null=True, on_delete=fields.RESTRICT
     )
-    groups = fields.JSONField(default=list)
+    groups: fields.JSONField[list[str]] = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -90,7 +92,7 @@ class ImportBatch(Model):
     rows_read = fields.IntField(default=0)
     accepted = fields.IntField(default=0)
     refused = fields.IntField(default=0)
-    errors = fields.JSONField(default=list)
+    errors: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     status = fields.CharEnumField(ImportStatus, max_length=16)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -109,7 +111,9 @@ class Enrolment(Model):
     )
     attended_hours = fields.DecimalField(max_digits=6, decimal_places=1, default=0)
     outcome = fields.CharEnumField(EnrolmentOutcome, max_length=16, default=EnrolmentOutcome.IN_PROGRESS)
-    groups = fields.JSONField(default=list, description="priority groups at enrolment")
+    groups: fields.JSONField[list[str]] = fields.JSONField(
+        default=list, description="priority groups at enrolment"
+    )
     import_batch: fields.ForeignKeyNullableRelation[ImportBatch] = fields.ForeignKeyField(
         "registry.ImportBatch", related_name="enrolments", null=True, on_delete=fields.RESTRICT
     )

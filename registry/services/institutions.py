@@ -89,7 +89,7 @@ def visible_institutions(principal: Principal) -> QuerySet[Institution]:
     if principal.role is Role.AUDITOR:
         return query.filter(division_id=principal.division_code) if principal.division_code else query
     if principal.institution_id is None:
-        return query.none()
+        return query.filter(id__in=[])  # nothing
     return query.filter(id=principal.institution_id)
 
 

@@ -23,7 +23,7 @@ def visible_cohorts(principal: Principal) -> QuerySet[Cohort]:
         return query.filter(division_id=principal.division_code) if principal.division_code else query
     if principal.role is Role.INSTITUTION and principal.institution_id is not None:
         return query.filter(institution_id=principal.institution_id)
-    return query.none()
+    return query.filter(id__in=[])  # nothing
 
 
 def visible_enrolments(principal: Principal) -> QuerySet[Enrolment]:
@@ -34,7 +34,7 @@ def visible_enrolments(principal: Principal) -> QuerySet[Enrolment]:
         return query.filter(cohort__division_id=principal.division_code) if principal.division_code else query
     if principal.role is Role.INSTITUTION and principal.institution_id is not None:
         return query.filter(cohort__institution_id=principal.institution_id)
-    return query.none()
+    return query.filter(id__in=[])  # nothing
 
 
 def visible_trainees(principal: Principal) -> QuerySet[Trainee]:
@@ -51,12 +51,12 @@ def visible_trainees(principal: Principal) -> QuerySet[Trainee]:
             | Q(enrolments__cohort__division_id=principal.division_code)
         ).distinct()
     if principal.institution_id is None:
-        return query.none()
+        return query.filter(id__in=[])  # nothing
     if principal.role is Role.INSTITUTION:
         return query.filter(enrolments__cohort__institution_id=principal.institution_id).distinct()
     if principal.role is Role.ASSESSOR:
         return query.filter(certificates__issuer_id=principal.institution_id).distinct()
-    return query.none()
+    return query.filter(id__in=[])  # nothing
 
 
 def visible_certificates(principal: Principal) -> QuerySet[Certificate]:
@@ -70,9 +70,9 @@ def visible_certificates(principal: Principal) -> QuerySet[Certificate]:
             Q(issuer__division_id=principal.division_code) | Q(cohort__division_id=principal.division_code)
         )
     if principal.institution_id is None:
-        return query.none()
+        return query.filter(id__in=[])  # nothing
     if principal.role is Role.ASSESSOR:
         return query.filter(issuer_id=principal.institution_id)
     if principal.role is Role.INSTITUTION:
         return query.filter(cohort__institution_id=principal.institution_id)
-    return query.none()
+    return query.filter(id__in=[])  # nothing
