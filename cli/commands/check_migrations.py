@@ -20,11 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     del parser
 
 
-async def pending_changes() -> list[str]:
+async def pending_changes(package: Path | None = None) -> list[str]:
+    """What ``makemigrations`` would write against the migrations in ``package`` (default:
+    the project's own)."""
     from tortoise.cli.cli import tortoise_cli_context
     from tortoise.migrations.autodetector import MigrationAutodetector
 
-    package = Path(__import__(MIGRATIONS_MODULE, fromlist=["x"]).__file__).parent  # type: ignore[arg-type]
+    if package is None:
+        package = Path(__import__(MIGRATIONS_MODULE, fromlist=["x"]).__file__).parent  # type: ignore[arg-type]
     scratch = Path(tempfile.mkdtemp(prefix="migcheck-"))
     shutil.copytree(package, scratch / "scratch_migrations", ignore=shutil.ignore_patterns("__pycache__"))
     sys.path.insert(0, str(scratch))
