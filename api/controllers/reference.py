@@ -5,21 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, get
 from litestar.params import Parameter
 
+from registry.clock import business_today
 from registry.paging import MAX_LIMIT
 from registry.principal import Principal
 from registry.services import reference as service
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def today() -> dt.date:
-    return dt.datetime.now(SHANGHAI).date()
 
 
 class OccupationRead(msgspec.Struct):
@@ -101,7 +95,7 @@ async def priority_trades(
     offset: Offset = 0,
 ) -> PriorityTradePage:
     del principal
-    day = on or today()
+    day = on or business_today()
     items, total = await service.list_priority_trades(day, limit=limit, offset=offset)
     return PriorityTradePage(
         [msgspec.convert(i, PriorityTradeRead, from_attributes=True) for i in items],

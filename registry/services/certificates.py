@@ -21,11 +21,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
+from registry.clock import business_today
 from registry.crypto import Vault
 from registry.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.models.certificate import Certificate
@@ -41,14 +41,8 @@ from registry.services.tenancy import visible_certificates
 from registry.services.trainees import Person, id_index, known_names, upsert_people
 from registry.uow import unit_of_work
 
-BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 MAX_REPORTED_ERRORS = 200
 RELATED = ("trainee", "occupation", "issuer")
-
-
-def business_today() -> dt.date:
-    """Certificate dates are calendar dates in Asia/Shanghai (DESIGN.md section 3)."""
-    return dt.datetime.now(BUSINESS_TZ).date()
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from registry.clock import business_today
 from registry.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.models.enums import (
     CertificateKind,
@@ -45,16 +45,10 @@ from registry.services.audit import record_event
 from registry.services.tenancy import visible_cohorts
 from registry.uow import UnitOfWork, unit_of_work
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CALENDAR_ACTOR = "system:calendar"
 
 CohortInput = CohortFacts
 """What create and update take: see :class:`registry.rules.cohort.CohortFacts`."""
-
-
-def business_today() -> dt.date:
-    """Today's date in Asia/Shanghai: cohort dates are calendar dates there."""
-    return dt.datetime.now(SHANGHAI).date()
 
 
 @dataclass(frozen=True)

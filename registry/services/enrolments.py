@@ -21,6 +21,7 @@ from typing import Any
 
 from tortoise import connections
 
+from registry.clock import business_today
 from registry.crypto import Vault
 from registry.errors import Conflict, FieldError, NotFound, ValidationFailed
 from registry.models.enums import CohortStatus, EnrolmentOutcome
@@ -30,7 +31,7 @@ from registry.paging import Page, check_bounds
 from registry.principal import Principal
 from registry.rules import cohort as rules
 from registry.rules.cohort import Action, EnrolmentItem, EnrolmentRequest
-from registry.services.cohorts import business_today, check_capacity, cohort_for_enrolment, lock_cohort
+from registry.services.cohorts import check_capacity, cohort_for_enrolment, lock_cohort
 from registry.services.tenancy import visible_cohorts, visible_enrolments
 from registry.services.trainees import Person, id_index, known_names, upsert_people
 from registry.uow import UnitOfWork, unit_of_work

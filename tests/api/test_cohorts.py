@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from registry.clock import business_today
 from registry.models.audit import AuditEvent
 from registry.models.auth import User
 from registry.models.enums import Role
@@ -26,7 +27,6 @@ from registry.models.training import Cohort, Enrolment
 from registry.principal import Principal, system
 from registry.rules.idnumber import make_number
 from registry.security import issue_token
-from registry.services.cohorts import business_today
 from registry.services.institutions import InstitutionInput, create_institution
 from registry.settings import Settings
 from tests.api.conftest import Actor, make_uscc

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from registry.clock import business_today
 from registry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from registry.models.audit import AuditEvent
 from registry.models.enums import CohortStatus, Role
@@ -20,7 +21,7 @@ from registry.models.reference import Division, Occupation
 from registry.models.training import Cohort
 from registry.principal import Principal, system
 from registry.services import cohorts as service
-from registry.services.cohorts import CohortInput, business_today
+from registry.services.cohorts import CohortInput
 from registry.services.institutions import InstitutionInput, create_institution
 from tests.api.conftest import make_uscc
 

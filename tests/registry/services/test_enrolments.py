@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from tortoise.transactions import in_transaction
 
+from registry.clock import business_today
 from registry.crypto import Vault
 from registry.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from registry.models.audit import AuditEvent
@@ -27,7 +28,7 @@ from registry.principal import Principal, system
 from registry.rules.idnumber import make_number
 from registry.services import cohorts as cohort_service
 from registry.services import enrolments as service
-from registry.services.cohorts import CohortInput, business_today
+from registry.services.cohorts import CohortInput
 from registry.services.enrolments import EnrolmentChanges, EnrolmentRequest
 from registry.services.institutions import InstitutionInput, create_institution
 from registry.services.trainees import id_index
