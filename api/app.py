@@ -14,9 +14,18 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
 
-from api.controllers import auth, health, institutions, reference, users
-from api.controllers import certificates, verify
-from api.controllers import roster
+from api.controllers import (
+    auth,
+    certificates,
+    cohorts,
+    health,
+    institutions,
+    reference,
+    roster,
+    trainees,
+    users,
+    verify,
+)
 from api.problems import EXCEPTION_HANDLERS
 from api.security import LoginLimiter, provide_principal
 from registry import db
@@ -55,6 +64,8 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             certificates.CertificateController,
             *verify.API_HANDLERS,
             roster.RosterController,
+            *cohorts.HANDLERS,
+            *trainees.HANDLERS,
         ],
         dependencies={"principal": Provide(provide_principal)},
     )

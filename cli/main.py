@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import-priority-list": ("cli.commands.priority_list", "replace the priority-trade list by the bureau's"),
     "create-user": ("cli.commands.users", "create a user who signs in"),
     "verify-audit": ("cli.commands.audit", "walk the audit chain and name the first broken row"),
+    "import-roster": ("cli.commands.import_roster", "enrol a cohort from a roster file (CSV or XLSX)"),
+    "bench": ("cli.commands.bench", "performance budgets (DESIGN section 10) in a scratch database"),
 }
 
 

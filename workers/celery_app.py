@@ -43,6 +43,12 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         # "registry.rollups.refresh": {"task": "registry.rollups.refresh",
         #                              "schedule": crontab(hour=2, minute=0)},
         # and its module to workers.tasks.TASK_MODULES.
+        # Cohorts whose start date has come are stored as running, just after midnight.
+        "registry.cohorts.start_due": {
+            "task": "registry.cohorts.start_due",
+            "schedule": crontab(hour=0, minute=5),
+            "options": {"expires": 6 * 3600},
+        },
         "registry.audit.verify_chain": {
             "task": "registry.audit.verify_chain",
             "schedule": crontab(hour=2, minute=30),

