@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify-audit": ("cli.commands.audit", "walk the audit chain and name the first broken row"),
     "import-roster": ("cli.commands.import_roster", "enrol a cohort from a roster file (CSV or XLSX)"),
     "bench": ("cli.commands.bench", "performance budgets (DESIGN section 10) in a scratch database"),
+    "demo": ("cli.commands.demo", "generate a synthetic year through the real services"),
 }
 
 

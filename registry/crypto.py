@@ -29,34 +29,41 @@ class Vault:
     data_key: bytes = field(repr=False)
     index_key: bytes = field(repr=False)
     previous_data_keys: tuple[bytes, ...] = field(repr=False, default=())
+    _ciphers: dict[bytes, AESGCM] = field(init=False, repr=False, compare=False)
+    _current_id: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for key in (self.data_key, self.index_key, *self.previous_data_keys):
             if len(key) != 32:
                 raise ConfigurationError("personal-data keys must be 32 bytes")
+        # One cipher object per key, made once: the bulk import encrypts two values a row.
+        ciphers = {_key_id(key): AESGCM(key) for key in (*self.previous_data_keys, self.data_key)}
+        object.__setattr__(self, "_ciphers", ciphers)
+        object.__setattr__(self, "_current_id", _key_id(self.data_key))
 
     def encrypt(self, plaintext: str, *, context: str) -> bytes:
         """Encrypt ``plaintext``; ``context`` (e.g. ``"id_number"``) is bound as associated data."""
+        key_id = self._current_id
         nonce = os.urandom(12)
-        ct = AESGCM(self.data_key).encrypt(nonce, plaintext.encode(), context.encode())
-        return _VERSION + _key_id(self.data_key) + nonce + ct
+        sealed: bytes = self._ciphers[key_id].encrypt(nonce, plaintext.encode(), context.encode())
+        return _VERSION + key_id + nonce + sealed
 
     def decrypt(self, blob: bytes, *, context: str) -> str:
         blob = bytes(blob)
         if blob[:2] != _VERSION:
             raise ValueError("unknown ciphertext version")
         key_id, nonce, ct = blob[2:6], blob[6:18], blob[18:]
-        for key in (self.data_key, *self.previous_data_keys):
-            if _key_id(key) == key_id:
-                return AESGCM(key).decrypt(nonce, ct, context.encode()).decode()
-        raise ValueError("ciphertext was written under a key that is not configured")
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise ValueError("ciphertext was written under a key that is not configured")
+        return str(cipher.decrypt(nonce, ct, context.encode()).decode())
 
     def needs_reencryption(self, blob: bytes) -> bool:
-        return bytes(blob)[2:6] != _key_id(self.data_key)
+        return bytes(blob)[2:6] != self._current_id
 
     def blind_index(self, value: str, *, context: str) -> str:
         """Deterministic HMAC-SHA256 of a normalised value: equality search without the value."""
-        return hmac.new(self.index_key, f"{context}:{value}".encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self.index_key, f"{context}:{value}".encode(), "sha256").hex()
 
 
 def vault_from_settings(settings: Settings) -> Vault:
