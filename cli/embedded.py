@@ -67,17 +67,22 @@ class EmbeddedPostgres:
         self._server = None
 
 
-async def ensure_database(admin_url: str, database: str) -> None:
+async def _admin_connection(admin_url: str) -> asyncpg.Connection:
+    """A connection to the server's ``postgres`` database, for creating and dropping others."""
     from registry.db import credentials_from_url
 
     creds = credentials_from_url(admin_url)
-    conn = await asyncpg.connect(
+    return await asyncpg.connect(
         host=creds["host"],
         port=creds["port"],
         user=creds["user"],
         password=creds["password"],
         database="postgres",
     )
+
+
+async def ensure_database(admin_url: str, database: str) -> None:
+    conn = await _admin_connection(admin_url)
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         if not exists:
@@ -87,16 +92,7 @@ async def ensure_database(admin_url: str, database: str) -> None:
 
 
 async def drop_database(admin_url: str, database: str) -> None:
-    from registry.db import credentials_from_url
-
-    creds = credentials_from_url(admin_url)
-    conn = await asyncpg.connect(
-        host=creds["host"],
-        port=creds["port"],
-        user=creds["user"],
-        password=creds["password"],
-        database="postgres",
-    )
+    conn = await _admin_connection(admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     finally:

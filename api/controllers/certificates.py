@@ -80,7 +80,7 @@ class CertificateRead(msgspec.Struct):
         return cls(
             id=cert.id,
             number=cert.number,
-            kind=str(cert.kind.value if hasattr(cert.kind, "value") else cert.kind),
+            kind=str(cert.kind),
             occupation_code=occupation.code if occupation else None,
             occupation_name=occupation.name if occupation else None,
             level=cert.level,
@@ -94,7 +94,7 @@ class CertificateRead(msgspec.Struct):
             holder_name=mask_name(cert.trainee.name),
             holder_id_masked=cert.trainee.id_masked,
             issue_date=cert.issue_date,
-            status=str(cert.status.value if hasattr(cert.status, "value") else cert.status),
+            status=str(cert.status),
             status_reason=cert.status_reason,
             created_at=cert.created_at,
             updated_at=cert.updated_at,

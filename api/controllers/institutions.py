@@ -47,7 +47,7 @@ class InstitutionRead(msgspec.Struct):
             division_code=inst.division_id,  # type: ignore[attr-defined]
             kinds=list(inst.kinds),
             approved_years=list(inst.approved_years),
-            status=str(inst.status.value if hasattr(inst.status, "value") else inst.status),
+            status=str(inst.status),
             created_at=inst.created_at,
         )
 

@@ -111,7 +111,7 @@ async def divisions(principal: Principal, request: Request[Any, Any, Any]) -> li
     del principal, request
     return [
         DivisionRead(
-            d.code, d.name, str(d.kind.value if hasattr(d.kind, "value") else d.kind), d.is_administrative
+            d.code, d.name, str(d.kind), d.is_administrative
         )
         for d in await service.list_divisions()
     ]

@@ -101,7 +101,7 @@ class ApiKeyController(Controller):
                 name=key.name,
                 prefix=key.prefix,
                 institution_id=key.institution_id,  # type: ignore[attr-defined]
-                role=str(key.role.value if hasattr(key.role, "value") else key.role),
+                role=str(key.role),
                 created_at=key.created_at,
                 key=created.secret,
             )
