@@ -36,6 +36,7 @@ test: $(SYNCED) ## run every test (embedded servers unless TEST_DATABASE_URL / T
 
 lint: $(SYNCED) ## ruff, mypy (strict), import contracts, migrations match the models
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/registry check-migrations

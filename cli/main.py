@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import-priority-list": ("cli.commands.priority_list", "replace the priority-trade list by the bureau's"),
     "create-user": ("cli.commands.users", "create a user who signs in"),
     "verify-audit": ("cli.commands.audit", "walk the audit chain and name the first broken row"),
+    "rotate-keys": (
+        "cli.commands.rotate_keys",
+        "re-encrypt (and --reindex) the personal data under the current keys",
+    ),
     "import-roster": ("cli.commands.import_roster", "enrol a cohort from a roster file (CSV or XLSX)"),
     "bench": ("cli.commands.bench", "performance budgets (DESIGN section 10) in a scratch database"),
     "demo": ("cli.commands.demo", "generate a synthetic year through the real services"),

@@ -7,4 +7,6 @@ import os
 
 from registry.db import tortoise_config
 
-TORTOISE_ORM = tortoise_config(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/registry"))
+TORTOISE_ORM = tortoise_config(
+    os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/registry")
+)

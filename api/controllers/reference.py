@@ -110,10 +110,7 @@ async def priority_trades(
 async def divisions(principal: Principal, request: Request[Any, Any, Any]) -> list[DivisionRead]:
     del principal, request
     return [
-        DivisionRead(
-            d.code, d.name, str(d.kind), d.is_administrative
-        )
-        for d in await service.list_divisions()
+        DivisionRead(d.code, d.name, str(d.kind), d.is_administrative) for d in await service.list_divisions()
     ]
 
 

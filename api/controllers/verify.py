@@ -128,7 +128,9 @@ async def verify_page(number: str) -> Template:
 
 
 @get(
-    ["/verify", "/verify/{number:path}"], summary="Verify a certificate by its number (anyone)", tags=["verify"]
+    ["/verify", "/verify/{number:path}"],
+    summary="Verify a certificate by its number (anyone)",
+    tags=["verify"],
 )
 async def verify_json(number: str = "") -> Response[Any]:
     cert = await service.verify_certificate(_number(number))

@@ -137,11 +137,12 @@ async def _setup_institutions(count: int) -> list[uuid.UUID]:
 async def _create_cohorts(
     institution_ids: list[uuid.UUID], sizes: list[int], occupation: str | None, prefix: str = "BENCH"
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Open cohorts, one COPY; returns (cohort id, institution id)."""
+    """Running cohorts (started ten days ago: the rosters carry attended hours), one COPY;
+    returns (cohort id, institution id)."""
     from tortoise import connections
 
     now = dt.datetime.now(dt.UTC)
-    start = dt.date.today() + dt.timedelta(days=30)  # open, not yet running: as rosters arrive
+    start = dt.date.today() - dt.timedelta(days=10)
     records = []
     out = []
     for n, size in enumerate(sizes):
@@ -152,7 +153,7 @@ async def _create_cohorts(
             (
                 cohort_id, institution_id, f"{prefix}-{n:05d}", f"基准班{n + 1}", "vocational", occupation,
                 "skill_level" if occupation else None, 5 if occupation else None, None, "general",
-                "in_person", "410305", 80, start, start + dt.timedelta(days=60), size, "open", now, now,
+                "in_person", "410305", 80, start, start + dt.timedelta(days=60), size, "running", now, now,
             )
         )  # fmt: skip
     columns = [

@@ -21,17 +21,9 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 COPY_THRESHOLD = 2000
 """From this many rows on, COPY into a temporary table instead of one unnest statement."""
 
-COLUMNS = (
-    "id",
-    "cohort_id",
-    "trainee_id",
-    "attended_hours",
-    "outcome",
-    "groups",
-    "import_batch_id",
-    "created_at",
-    "updated_at",
-)
+COLUMNS = ("trainee_id", "attended_hours", "outcome", "groups")
+"""What varies by row; the id (drawn by the database), the cohort, the batch and the
+timestamps are the same expression for every row."""
 
 
 @dataclass(frozen=True)
@@ -57,46 +49,52 @@ async def insert_enrolments(
     *,
     import_batch_id: uuid.UUID | None = None,
     copy_threshold: int | None = None,
-) -> set[uuid.UUID]:
-    """Enrol ``rows`` into the cohort; returns the trainee ids that were inserted
-    (an existing (cohort, trainee) pair is left as it is and not returned)."""
+) -> int:
+    """Enrol ``rows`` into the cohort; returns how many were inserted (an existing
+    (cohort, trainee) pair is left as it is and not counted)."""
     if not rows:
-        return set()
-    now = dt.datetime.now(dt.UTC)
+        return 0
     records = [
         (
-            uuid.uuid4(),
-            cohort_id,
             row.trainee_id,
-            row.attended_hours if row.attended_hours is not None else Decimal(0),
+            row.attended_hours if row.attended_hours is not None else _ZERO,
             row.outcome or "in_progress",
-            json.dumps(sorted(set(row.groups))),
-            import_batch_id,
-            now,
-            now,
+            json.dumps(sorted(set(row.groups))) if row.groups else "[]",
         )
         for row in rows
     ]
+    shared = [cohort_id, import_batch_id, dt.datetime.now(dt.UTC)]
+    insert = (
+        "INSERT INTO enrolment (id, cohort_id, import_batch_id, created_at, updated_at, "
+        + ", ".join(COLUMNS)
+        + ") SELECT gen_random_uuid(), $1::uuid, $2::uuid, $3, $3, "
+    )
     raw = raw_connection(conn)
     if len(records) < (COPY_THRESHOLD if copy_threshold is None else copy_threshold):
-        result = await raw.fetch(
-            "INSERT INTO enrolment (" + ", ".join(COLUMNS) + ") "
-            "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::numeric[], $5::text[], "
-            "$6::jsonb[], $7::uuid[], $8::timestamptz[], $9::timestamptz[]) "
-            "ON CONFLICT (cohort_id, trainee_id) DO NOTHING RETURNING trainee_id",
+        status = await raw.execute(
+            insert + "u.* FROM unnest($4::uuid[], $5::numeric[], $6::text[], $7::jsonb[]) AS u "
+            "ON CONFLICT (cohort_id, trainee_id) DO NOTHING",
+            *shared,
             *[list(column) for column in zip(*records, strict=True)],
         )
-        return {r["trainee_id"] for r in result}
+        return _count(status)
     await raw.execute(
         "CREATE TEMPORARY TABLE IF NOT EXISTS _enrolment_load "
-        "(LIKE enrolment INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        "(trainee_id uuid, attended_hours numeric, outcome text, groups jsonb) ON COMMIT DELETE ROWS"
     )
     await raw.execute("TRUNCATE _enrolment_load")
     await raw.copy_records_to_table("_enrolment_load", records=records, columns=list(COLUMNS))
-    result = await raw.fetch(
-        "INSERT INTO enrolment (" + ", ".join(COLUMNS) + ") "
-        "SELECT " + ", ".join(COLUMNS) + " FROM _enrolment_load "
-        "ON CONFLICT (cohort_id, trainee_id) DO NOTHING RETURNING trainee_id"
+    status = await raw.execute(
+        insert + ", ".join(COLUMNS) + " FROM _enrolment_load ON CONFLICT (cohort_id, trainee_id) DO NOTHING",
+        *shared,
     )
     await raw.execute("TRUNCATE _enrolment_load")
-    return {r["trainee_id"] for r in result}
+    return _count(status)
+
+
+_ZERO = Decimal(0)
+
+
+def _count(status: str) -> int:
+    """Rows inserted, from the command tag (``INSERT 0 <n>``)."""
+    return int(status.rsplit(" ", 1)[-1])

@@ -92,7 +92,13 @@ class ImportBatch(Model):
     rows_read = fields.IntField(default=0)
     accepted = fields.IntField(default=0)
     refused = fields.IntField(default=0)
+    already_enrolled = fields.IntField(
+        default=0, db_default=0, description="rows skipped: the person was already enrolled"
+    )
     errors: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    refused_cells = fields.BinaryField(
+        null=True, description="the refused rows' original cells, encrypted (valid_rows imports only)"
+    )
     status = fields.CharEnumField(ImportStatus, max_length=16)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -25,13 +25,13 @@ from registry.clock import business_today
 from registry.crypto import Vault
 from registry.errors import Conflict, FieldError, NotFound, ValidationFailed
 from registry.models.enums import CohortStatus, EnrolmentOutcome
-from registry.models.reference import Division
 from registry.models.training import Cohort, Enrolment
 from registry.paging import Page, check_bounds
 from registry.principal import Principal
 from registry.rules import cohort as rules
 from registry.rules.cohort import Action, EnrolmentItem, EnrolmentRequest
 from registry.services.cohorts import check_capacity, cohort_for_enrolment, lock_cohort
+from registry.services.reference import division_lookup
 from registry.services.tenancy import visible_cohorts, visible_enrolments
 from registry.services.trainees import Person, id_index, known_names, upsert_people
 from registry.uow import UnitOfWork, unit_of_work
@@ -105,10 +105,6 @@ async def already_enrolled(
     return {r["trainee_id"] for r in rows}
 
 
-async def _division_codes() -> set[str]:
-    return {str(code) for code in await Division.all().values_list("code", flat=True)}
-
-
 async def enrol(
     principal: Principal,
     vault: Vault,
@@ -135,7 +131,7 @@ async def enrol(
             ],
         )
     items, errors = rules.parse_enrolments(
-        requests, divisions=await _division_codes(), today=business_today(), as_list=as_list
+        requests, divisions=set((await division_lookup()).values()), today=business_today(), as_list=as_list
     )
     async with unit_of_work(principal) as uow:
         # Scope and state first: a caller learns nothing about a cohort it cannot see.

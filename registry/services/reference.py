@@ -668,6 +668,17 @@ async def list_priority_trades(
     return items, total
 
 
+async def division_lookup() -> dict[str, str]:
+    """Division names and codes -> code, for reading what people type (户籍县区 涧西区 or
+    410305). One small query: the catalogue changes only by ``registry load-reference``."""
+    _, rows = await connections.get("default").execute_query("SELECT code, name FROM division")
+    lookup: dict[str, str] = {}
+    for row in rows:
+        lookup[row["name"]] = row["code"]
+        lookup[row["code"]] = row["code"]
+    return lookup
+
+
 async def list_divisions() -> list[DivisionItem]:
     """All divisions, administrative ones first, by code."""
     conn = connections.get("default")

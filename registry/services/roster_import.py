@@ -10,7 +10,10 @@ One file, one use case, one transaction (:func:`import_roster`):
    and column), then checked against the database: a person registered under the same ID
    number with another name is refused (column 姓名); a person already enrolled in the
    cohort is skipped and reported (``already_enrolled``), so a corrected file can be sent
-   again after a partial import;
+   again after a partial import; a row's 学时 and 结果 must fit the cohort, by the same
+   rules as recording attendance on an enrolment (:func:`registry.rules.cohort.attendance_errors`,
+   :func:`registry.rules.cohort.record_refusal`): at most 1.5 x the planned hours, one
+   decimal place, and no attendance, 合格 or 不合格 before the cohort has started;
 4. ``all_or_nothing`` (the default) writes nothing when a row is refused;
    ``valid_rows`` imports the valid rows, and the refused rows can be downloaded as an
    XLSX with an error column (:func:`refused_rows_xlsx`);
@@ -20,22 +23,21 @@ One file, one use case, one transaction (:func:`import_roster`):
    ``import_batch`` row and one audit event (counts, file name, SHA-256; never an ID number).
 
 The refused rows' original cells (they hold ID numbers and names) are kept only for a
-``valid_rows`` import with refused rows, encrypted with the vault (AES-256-GCM) inside the
-batch's ``errors`` JSON, as one entry whose ``field`` is ``_refused_rows``; nothing else of
-a row is stored beyond what the trainee and enrolment tables hold.
+``valid_rows`` import with refused rows, encrypted with the vault (AES-256-GCM, context
+``REFUSED_ROWS_CONTEXT``) in the batch's ``refused_cells`` column (``registry rotate-keys``
+re-encrypts them with the rest); nothing else of a row is stored beyond what the trainee
+and enrolment tables hold.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import io
 import json
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -45,12 +47,14 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from registry.bulk.enrolments import NewEnrolment, insert_enrolments
 from registry.crypto import Vault
 from registry.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
-from registry.models.enums import ImportStatus, Role
+from registry.models.enums import CohortStatus, EnrolmentOutcome, ImportStatus, Role
 from registry.models.training import Cohort, ImportBatch
 from registry.principal import Principal
+from registry.rules import cohort as cohort_rules
 from registry.rules import roster
 from registry.rules.roster import RosterParser, RosterRow
 from registry.services.cohorts import check_capacity, cohort_for_enrolment
+from registry.services.reference import division_lookup
 from registry.services.tenancy import visible_cohorts
 from registry.services.trainees import Person, id_index, upsert_people
 from registry.tabular import file_kind, iter_table
@@ -68,7 +72,6 @@ PEOPLE_CHUNK = 5000
 LOOKUP_CHUNK = 20_000
 """ID-number blind indexes looked up per query."""
 
-REFUSED_ROWS_FIELD = "_refused_rows"
 REFUSED_ROWS_CONTEXT = "roster_refused_rows"
 ALREADY_ENROLLED = "already_enrolled"
 IDENTITY_MISMATCH = "identity_mismatch"
@@ -244,29 +247,6 @@ def _cells_of(data: bytes, file_name: str, wanted: set[int]) -> dict[int, list[A
 # --- the use case ----------------------------------------------------------------------
 
 
-_DIVISIONS_TTL_SECONDS = 300.0
-_divisions_cache: tuple[float, dict[str, str]] | None = None
-
-
-async def _division_lookup() -> dict[str, str]:
-    """Division names and codes -> code (cached for a few minutes: the catalogue changes
-    only by ``registry load-reference``)."""
-    global _divisions_cache
-    from tortoise import connections
-
-    now = time.monotonic()
-    if _divisions_cache is not None and now - _divisions_cache[0] < _DIVISIONS_TTL_SECONDS:
-        return _divisions_cache[1]
-    _, rows = await connections.get("default").execute_query("SELECT code, name FROM division")
-    lookup: dict[str, str] = {}
-    for r in rows:
-        lookup[r["name"]] = r["code"]
-        lookup[r["code"]] = r["code"]
-    if lookup:
-        _divisions_cache = (now, lookup)
-    return lookup
-
-
 async def _visible_cohort(principal: Principal, cohort_id: uuid.UUID) -> Cohort:
     cohort = await visible_cohorts(principal).get_or_none(id=cohort_id)
     if cohort is None:
@@ -312,7 +292,7 @@ def _json_cell(value: Any) -> Any:
     return str(value)
 
 
-def _seal_cells(vault: Vault, header: list[Any], rows: dict[int, list[Any]]) -> dict[str, Any]:
+def _seal_cells(vault: Vault, header: list[Any], rows: dict[int, list[Any]]) -> bytes:
     payload = json.dumps(
         {
             "header": [_json_cell(c) for c in header],
@@ -321,13 +301,42 @@ def _seal_cells(vault: Vault, header: list[Any], rows: dict[int, list[Any]]) -> 
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    cipher = vault.encrypt(payload, context=REFUSED_ROWS_CONTEXT)
-    return {
-        "field": REFUSED_ROWS_FIELD,
-        "code": "refused_rows_cells",
-        "message": "the refused rows' original cells, encrypted (AES-256-GCM), for the refused-rows download",
-        "cipher": base64.b64encode(cipher).decode("ascii"),
-    }
+    return vault.encrypt(payload, context=REFUSED_ROWS_CONTEXT)
+
+
+def record_errors(
+    row: RosterRow, status: CohortStatus, planned_hours: int, headers: dict[str, str]
+) -> list[FieldError]:
+    """A row's 学时 and 结果 against the cohort, by the rules that recording attendance on an
+    enrolment applies (:mod:`registry.rules.cohort`), with the row and the column named.
+    ``status`` is the cohort's effective status (after :func:`cohort_for_enrolment`)."""
+    hours_column, outcome_column = headers.get(roster.ATTENDED_HOURS), headers.get(roster.OUTCOME)
+    found: list[FieldError] = []
+    if row.attended_hours is not None:
+        found += [
+            replace(e, field=roster.ATTENDED_HOURS, row=row.row_number, column=hours_column)
+            for e in cohort_rules.attendance_errors(row.attended_hours, planned_hours)
+        ]
+    hours = row.attended_hours if row.attended_hours is not None else Decimal(0)
+    outcome = (row.outcome or EnrolmentOutcome.IN_PROGRESS).value
+    refusal = cohort_rules.record_refusal(status, attended_hours=hours, outcome=outcome)
+    if refusal is None:
+        return found
+    # Name the cell(s) the refusal is about: each one checked on its own by the same rule.
+    blamed: list[tuple[str, str | None]] = []
+    if (
+        cohort_rules.record_refusal(status, attended_hours=hours, outcome=EnrolmentOutcome.IN_PROGRESS)
+        is not None
+    ):
+        blamed.append((roster.ATTENDED_HOURS, hours_column))
+    if cohort_rules.record_refusal(status, attended_hours=Decimal(0), outcome=outcome) is not None:
+        blamed.append((roster.OUTCOME, outcome_column))
+    blamed = blamed or [(roster.OUTCOME, outcome_column)]
+    found += [
+        FieldError(field=key, code=refusal.code, message=refusal.message, row=row.row_number, column=column)
+        for key, column in blamed
+    ]
+    return found
 
 
 def _sort_key(error: dict[str, Any]) -> tuple[int, str]:
@@ -336,9 +345,7 @@ def _sort_key(error: dict[str, Any]) -> tuple[int, str]:
 
 def _report_of(batch: ImportBatch, *, unchanged: bool, notes: list[str] | None = None) -> ImportReport:
     stored: list[dict[str, Any]] = list(batch.errors or [])
-    errors = [
-        e for e in stored if not str(e.get("field", "")).startswith("_") and e.get("code") != ALREADY_ENROLLED
-    ]
+    errors = [e for e in stored if e.get("code") != ALREADY_ENROLLED]
     skipped = [e for e in stored if e.get("code") == ALREADY_ENROLLED]
     return ImportReport(
         batch_id=batch.id,
@@ -346,17 +353,17 @@ def _report_of(batch: ImportBatch, *, unchanged: bool, notes: list[str] | None =
         file_name=batch.file_name,
         sha256=batch.sha256,
         mode=batch.mode,
-        status=str(batch.status.value if hasattr(batch.status, "value") else batch.status),
+        status=str(batch.status),
         rows_read=batch.rows_read,
         accepted=batch.accepted,
         refused=batch.refused,
-        already_enrolled=len(skipped),
+        already_enrolled=batch.already_enrolled,
         duplicate_in_file=sum(1 for e in errors if e.get("code") == DUPLICATE_IN_FILE),
         errors=errors,
         skipped=skipped,
         notes=notes or [],
         unchanged=unchanged,
-        refused_rows_file=any(e.get("field") == REFUSED_ROWS_FIELD for e in stored),
+        refused_rows_file=batch.refused_cells is not None,
         created_at=batch.created_at,
     )
 
@@ -395,7 +402,7 @@ async def import_roster(
     if earlier is not None:
         return _report_of(earlier, unchanged=True)
 
-    divisions = await _division_lookup()
+    divisions = await division_lookup()
     parsed = parse_file(
         data, file_name, divisions, max_rows=max_rows, keep_refused_cells=mode == "valid_rows", today=today
     )
@@ -422,34 +429,36 @@ async def import_roster(
         to_import: list[RosterRow] = []
         name_column = parsed.headers.get(roster.NAME)
         id_column = parsed.headers.get(roster.ID_NUMBER)
+        status_now = CohortStatus(cohort.status)
         for row, index in zip(rows, indexes, strict=True):
+            row_errors = record_errors(row, status_now, cohort.planned_hours, parsed.headers)
             registered = known.get(index)
-            if registered is not None:
-                _, registered_name, is_enrolled = registered
-                if registered_name != row.name:
-                    errors.append(
-                        FieldError(
-                            field=roster.NAME,
-                            code=IDENTITY_MISMATCH,
-                            message="this ID number is registered under another name: check the name and "
-                            "the ID number against the person's identity card",
-                            row=row.row_number,
-                            column=name_column,
-                        )
+            if registered is not None and registered[1] != row.name:
+                row_errors.append(
+                    FieldError(
+                        field=roster.NAME,
+                        code=IDENTITY_MISMATCH,
+                        message="this ID number is registered under another name: check the name and "
+                        "the ID number against the person's identity card",
+                        row=row.row_number,
+                        column=name_column,
                     )
-                    late_refused.add(row.row_number)
-                    continue
-                if is_enrolled:
-                    skipped.append(
-                        FieldError(
-                            field=roster.ID_NUMBER,
-                            code=ALREADY_ENROLLED,
-                            message="already enrolled in this cohort; skipped",
-                            row=row.row_number,
-                            column=id_column,
-                        )
+                )
+            if row_errors:
+                errors.extend(row_errors)
+                late_refused.add(row.row_number)
+                continue
+            if registered is not None and registered[2]:
+                skipped.append(
+                    FieldError(
+                        field=roster.ID_NUMBER,
+                        code=ALREADY_ENROLLED,
+                        message="already enrolled in this cohort; skipped",
+                        row=row.row_number,
+                        column=id_column,
                     )
-                    continue
+                )
+                continue
             to_import.append(row)
 
         error_dicts = sorted((e.as_dict() for e in errors), key=_sort_key)
@@ -471,6 +480,7 @@ async def import_roster(
             await check_capacity(conn, cohort, len(to_import))
 
         stored = error_dicts + skipped_dicts
+        sealed: bytes | None = None
         if refused and mode == "valid_rows":
             cells = dict(parsed.refused_cells)
             wanted = set(late_refused)
@@ -478,7 +488,7 @@ async def import_roster(
                 wanted.add(parsed.header_row)
             cells.update(_cells_of(data, file_name, wanted))
             header = cells.pop(parsed.header_row, []) if parsed.header_row is not None else []
-            stored.append(_seal_cells(vault, header, cells))
+            sealed = _seal_cells(vault, header, cells)
 
         batch = await ImportBatch.create(
             using_db=conn,
@@ -490,7 +500,9 @@ async def import_roster(
             rows_read=parsed.rows_read,
             accepted=len(to_import),
             refused=refused,
+            already_enrolled=len(skipped),
             errors=stored,
+            refused_cells=sealed,
             status=status,
         )
 
@@ -564,8 +576,7 @@ async def _write(
         )
         for row in rows
     ]
-    inserted = await insert_enrolments(uow.conn, cohort_id, enrolments, import_batch_id=batch_id)
-    return len(inserted)
+    return await insert_enrolments(uow.conn, cohort_id, enrolments, import_batch_id=batch_id)
 
 
 # --- the refused rows, as XLSX ---------------------------------------------------------
@@ -589,20 +600,14 @@ async def refused_rows_xlsx(
     batch = await ImportBatch.get_or_none(id=batch_id, cohort_id=cohort_id)
     if batch is None:
         raise NotFound("no such import")
-    stored: list[dict[str, Any]] = list(batch.errors or [])
-    sealed = next((e for e in stored if e.get("field") == REFUSED_ROWS_FIELD), None)
-    if sealed is None:
+    if batch.refused_cells is None:
         raise NotFound(
             "this import has no refused rows to download (only a valid_rows import with refused rows has)"
         )
-    payload = json.loads(vault.decrypt(base64.b64decode(sealed["cipher"]), context=REFUSED_ROWS_CONTEXT))
+    payload = json.loads(vault.decrypt(batch.refused_cells, context=REFUSED_ROWS_CONTEXT))
     by_row: dict[int, list[str]] = {}
-    for error in stored:
-        if (
-            error.get("row") is None
-            or error.get("code") == ALREADY_ENROLLED
-            or str(error.get("field")).startswith("_")
-        ):
+    for error in batch.errors or []:
+        if error.get("row") is None or error.get("code") == ALREADY_ENROLLED:
             continue
         where = f"{error['column']}: " if error.get("column") else ""
         by_row.setdefault(int(error["row"]), []).append(where + str(error["message"]))

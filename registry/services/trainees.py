@@ -67,8 +67,7 @@ def person_row(vault: Vault, person: Person) -> dict[str, Any]:
     }
 
 
-_UPSERT_COLUMNS = [
-    "id",
+_UPSERT_COLUMNS = (
     "id_index",
     "id_cipher",
     "id_masked",
@@ -80,52 +79,45 @@ _UPSERT_COLUMNS = [
     "phone_masked",
     "household_division_id",
     "groups",
-    "created_at",
-    "updated_at",
-]
+)
+_UPSERT_TYPES = ("text", "bytea", "text", "text", "text", "date", "text", "bytea", "text", "text", "jsonb")
+_UPSERT_SQL = (
+    "INSERT INTO trainee (id, " + ", ".join(_UPSERT_COLUMNS) + ", created_at, updated_at) "
+    "SELECT gen_random_uuid(), u.*, $12, $12 FROM unnest("
+    + ", ".join(f"${n}::{t}[]" for n, t in enumerate(_UPSERT_TYPES, start=1))
+    + ") AS u "
+    "ON CONFLICT (id_index) DO UPDATE SET "
+    "phone_index = COALESCE(EXCLUDED.phone_index, trainee.phone_index), "
+    "phone_cipher = COALESCE(EXCLUDED.phone_cipher, trainee.phone_cipher), "
+    "phone_masked = COALESCE(EXCLUDED.phone_masked, trainee.phone_masked), "
+    "household_division_id = COALESCE(EXCLUDED.household_division_id, trainee.household_division_id), "
+    "groups = CASE WHEN EXCLUDED.groups = '[]'::jsonb THEN trainee.groups ELSE EXCLUDED.groups END, "
+    "updated_at = EXCLUDED.updated_at "
+    "RETURNING id, id_index"
+)
 
 
 async def upsert_people(
     conn: BaseDBAsyncClient, vault: Vault, people: Sequence[Person]
 ) -> dict[str, uuid.UUID]:
     """Insert new people and refresh known ones (phone, household, groups when given),
-    set-based in one statement. Returns ``{id_index: trainee id}`` for all of them.
-    A known person's name is not changed here: callers compare names first."""
+    set-based in one statement (the database draws the new ids). Returns
+    ``{id_index: trainee id}`` for all of them. A known person's name is not changed here:
+    callers compare names first."""
     if not people:
         return {}
-    now = dt.datetime.now(dt.UTC)
-    rows = []
+    columns: tuple[list[Any], ...] = tuple([] for _ in _UPSERT_COLUMNS)
     seen: set[str] = set()
     for person in people:
         values = person_row(vault, person)
         if values["id_index"] in seen:
             continue
         seen.add(values["id_index"])
-        rows.append(values)
-    columns = {name: [] for name in _UPSERT_COLUMNS}  # type: dict[str, list[Any]]
-    for values in rows:
-        columns["id"].append(uuid.uuid4())
-        for name in _UPSERT_COLUMNS[1:-2]:
-            value = values[name]
-            columns[name].append(json.dumps(value) if name == "groups" else value)
-        columns["created_at"].append(now)
-        columns["updated_at"].append(now)
-    sql = (
-        "INSERT INTO trainee (" + ", ".join(_UPSERT_COLUMNS) + ") "
-        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::text[], "
-        "$7::date[], $8::text[], $9::bytea[], $10::text[], $11::text[], $12::jsonb[], $13::timestamptz[], "
-        "$14::timestamptz[]) "
-        "ON CONFLICT (id_index) DO UPDATE SET "
-        "phone_index = COALESCE(EXCLUDED.phone_index, trainee.phone_index), "
-        "phone_cipher = COALESCE(EXCLUDED.phone_cipher, trainee.phone_cipher), "
-        "phone_masked = COALESCE(EXCLUDED.phone_masked, trainee.phone_masked), "
-        "household_division_id = COALESCE(EXCLUDED.household_division_id, trainee.household_division_id), "
-        "groups = CASE WHEN EXCLUDED.groups = '[]'::jsonb THEN trainee.groups ELSE EXCLUDED.groups END, "
-        "updated_at = EXCLUDED.updated_at "
-        "RETURNING id, id_index"
-    )
+        values["groups"] = json.dumps(values["groups"]) if values["groups"] else "[]"
+        for column, name in zip(columns, _UPSERT_COLUMNS, strict=True):
+            column.append(values[name])
     # execute_query drops the rows of an INSERT ... RETURNING; execute_query_dict keeps them.
-    result = await conn.execute_query_dict(sql, [columns[name] for name in _UPSERT_COLUMNS])
+    result = await conn.execute_query_dict(_UPSERT_SQL, [*columns, dt.datetime.now(dt.UTC)])
     return {r["id_index"]: r["id"] for r in result}
 
 

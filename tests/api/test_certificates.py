@@ -26,8 +26,12 @@ _people = itertools.count(random.randrange(1_000_000))
 
 @pytest.fixture(scope="module", autouse=True)
 async def occupations(database: None) -> None:
-    for code, name, level in [(ELECTRICIAN, "电工", 4), (WELDER, "焊工", 4), (COOK, "中式烹调师", 4),
-                              (GROUP, "土木工程建筑施工人员", 3)]:
+    for code, name, level in [
+        (ELECTRICIAN, "电工", 4),
+        (WELDER, "焊工", 4),
+        (COOK, "中式烹调师", 4),
+        (GROUP, "土木工程建筑施工人员", 3),
+    ]:
         await Occupation.get_or_create(code=code, defaults={"name": name, "level": level})
 
 
@@ -41,8 +45,15 @@ def new_number() -> str:
 
 
 def body(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"number": new_number(), "kind": "skill_level", "occupation_code": ELECTRICIAN,
-                            "level": 4, "issue_date": "2025-06-01", "id_number": id_number(), "name": "王小明"}
+    data: dict[str, Any] = {
+        "number": new_number(),
+        "kind": "skill_level",
+        "occupation_code": ELECTRICIAN,
+        "level": 4,
+        "issue_date": "2025-06-01",
+        "id_number": id_number(),
+        "name": "王小明",
+    }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not ...}
 
@@ -53,12 +64,23 @@ async def issue(client: httpx.AsyncClient, actor: Actor, **overrides: Any) -> di
     return response.json()  # type: ignore[no-any-return]
 
 
-async def cohort_with(institution: Institution, trainee_ids: list[uuid.UUID], division: str = "410305",
-                      occupation: str | None = ELECTRICIAN) -> Cohort:
+async def cohort_with(
+    institution: Institution,
+    trainee_ids: list[uuid.UUID],
+    division: str = "410305",
+    occupation: str | None = ELECTRICIAN,
+) -> Cohort:
     c = await Cohort.create(
-        institution=institution, reference=uuid.uuid4().hex[:12], kind="vocational", occupation_id=occupation,
-        division_id=division, planned_hours=80, start_date=dt.date(2025, 3, 1), end_date=dt.date(2025, 4, 30),
-        capacity=50, status="closed",
+        institution=institution,
+        reference=uuid.uuid4().hex[:12],
+        kind="vocational",
+        occupation_id=occupation,
+        division_id=division,
+        planned_hours=80,
+        start_date=dt.date(2025, 3, 1),
+        end_date=dt.date(2025, 4, 30),
+        capacity=50,
+        status="closed",
     )
     for t in trainee_ids:
         await Enrolment.create(cohort_id=c.id, trainee_id=t, outcome="completed")
@@ -76,7 +98,9 @@ async def test_an_assessor_issues_a_certificate(client: httpx.AsyncClient, sign_
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["number"] == data["number"] and created["status"] == "valid"
-    assert created["holder_name"] == "欧***" and created["holder_id_masked"] == raw[:6] + "********" + raw[-4:]
+    assert (
+        created["holder_name"] == "欧***" and created["holder_id_masked"] == raw[:6] + "********" + raw[-4:]
+    )
     assert created["occupation_name"] == "电工" and created["level_label"] == "三级/高级工"
     assert created["issuer_id"] == str(assessor.institution.id) and created["direct_recognition"] is True  # type: ignore[union-attr]
     assert raw not in response.text and "欧阳娜娜" not in response.text
@@ -90,8 +114,16 @@ async def test_an_assessor_issues_a_certificate(client: httpx.AsyncClient, sign_
 async def test_an_existing_trainee_by_id(client: httpx.AsyncClient, sign_in: Make) -> None:
     assessor = await sign_in("assessor")
     first = await issue(client, assessor, name="李四")
-    second = await issue(client, assessor, id_number=..., name=..., trainee_id=first["trainee_id"],
-                         kind="special_operation", level=None, is_renewal=True)
+    second = await issue(
+        client,
+        assessor,
+        id_number=...,
+        name=...,
+        trainee_id=first["trainee_id"],
+        kind="special_operation",
+        level=None,
+        is_renewal=True,
+    )
     assert second["trainee_id"] == first["trainee_id"] and second["is_renewal"] is True
 
 
@@ -157,8 +189,9 @@ async def test_every_bad_field_is_a_422_naming_it(client: httpx.AsyncClient, sig
         problem = response.json()
         assert any(field in e["field"] for e in problem["errors"]), (payload, problem)
         assert bad_id not in response.text and raw_registered not in response.text
-    malformed = await client.post(URL, content=b"{not json", headers={**assessor.headers,
-                                                                        "content-type": "application/json"})
+    malformed = await client.post(
+        URL, content=b"{not json", headers={**assessor.headers, "content-type": "application/json"}
+    )
     assert malformed.status_code in (400, 422)
     assert await Certificate.all().count() == before
 
@@ -168,14 +201,25 @@ async def test_a_cohort_link(client: httpx.AsyncClient, sign_in: Make) -> None:
     provider = await new_institution(["training"])
     first = await issue(client, assessor, name="周一")
     welders = await cohort_with(provider, [first["trainee_id"]], occupation=WELDER)
-    linked = await issue(client, assessor, id_number=..., name=..., trainee_id=first["trainee_id"],
-                         cohort_id=str(welders.id), occupation_code=WELDER)
+    linked = await issue(
+        client,
+        assessor,
+        id_number=...,
+        name=...,
+        trainee_id=first["trainee_id"],
+        cohort_id=str(welders.id),
+        occupation_code=WELDER,
+    )
     assert linked["cohort_id"] == str(welders.id)
-    wrong = await client.post(URL, json=body(id_number=..., name=..., trainee_id=first["trainee_id"],
-                                             cohort_id=str(welders.id)), headers=assessor.headers)
+    wrong = await client.post(
+        URL,
+        json=body(id_number=..., name=..., trainee_id=first["trainee_id"], cohort_id=str(welders.id)),
+        headers=assessor.headers,
+    )
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["code"] == "cohort_occupation"
-    stranger = await client.post(URL, json=body(cohort_id=str(welders.id), occupation_code=WELDER),
-                                 headers=assessor.headers)
+    stranger = await client.post(
+        URL, json=body(cohort_id=str(welders.id), occupation_code=WELDER), headers=assessor.headers
+    )
     assert stranger.status_code == 422 and stranger.json()["errors"][0]["code"] == "not_enrolled"
 
 
@@ -229,8 +273,9 @@ async def test_reads_and_lists_are_scoped(client: httpx.AsyncClient, sign_in: Ma
     mine = await issue(client, a, name="卫五")
     holder = await issue(client, b, name="蒋六")
     xinan = await cohort_with(provider, [holder["trainee_id"]], division="410323")
-    linked = await issue(client, b, id_number=..., name=..., trainee_id=holder["trainee_id"],
-                         cohort_id=str(xinan.id))
+    linked = await issue(
+        client, b, id_number=..., name=..., trainee_id=holder["trainee_id"], cohort_id=str(xinan.id)
+    )
 
     async def status_of(actor: Actor, number: str) -> int:
         return (await client.get(f"{URL}/{number}", headers=actor.headers)).status_code
@@ -270,11 +315,15 @@ async def test_list_filters_and_pages(client: httpx.AsyncClient, sign_in: Make) 
     assert page.status_code == 200
     got = page.json()
     assert got["total"] == 4 and got["limit"] == 2 and got["offset"] == 1 and len(got["items"]) == 2
-    filtered = await client.get(URL, params={"kind": "skill_level", "issued_from": "2025-05-02",
-                                             "issued_to": "2025-05-03"}, headers=a.headers)
+    filtered = await client.get(
+        URL,
+        params={"kind": "skill_level", "issued_from": "2025-05-02", "issued_to": "2025-05-03"},
+        headers=a.headers,
+    )
     assert [c["number"] for c in filtered.json()["items"]] == [issued[2]["number"], issued[1]["number"]]
-    by_occupation = await client.get(URL, params={"occupation_code": ELECTRICIAN, "status": "valid"},
-                                     headers=a.headers)
+    by_occupation = await client.get(
+        URL, params={"occupation_code": ELECTRICIAN, "status": "valid"}, headers=a.headers
+    )
     assert by_occupation.json()["total"] == 3
     bad: list[tuple[dict[str, str | int], str]] = [
         ({"limit": 0}, "limit"),
@@ -314,8 +363,12 @@ async def test_suspend_reinstate_revoke(client: httpx.AsyncClient, sign_in: Make
     again = await client.post(f"{at}/revoke", json={"reason": "again"}, headers=a.headers)
     assert again.status_code == 409 and again.json()["code"] == "certificate_revoked"
     events = await AuditEvent.filter(entity_type="certificate", entity_id=cert["id"]).order_by("id")
-    assert [e.action for e in events] == ["certificate.issue", "certificate.suspend", "certificate.reinstate",
-                                          "certificate.revoke"]
+    assert [e.action for e in events] == [
+        "certificate.issue",
+        "certificate.suspend",
+        "certificate.reinstate",
+        "certificate.revoke",
+    ]
     assert events[3].before == {"status": "valid", "status_reason": "核实无误"}
     assert events[3].after == {"status": "revoked", "status_reason": "考核作弊"}
 
@@ -324,8 +377,14 @@ async def test_a_reason_is_required(client: httpx.AsyncClient, sign_in: Make) ->
     a = await sign_in("assessor")
     cert = await issue(client, a)
     for action in ("suspend", "revoke", "reinstate"):
-        for payload in ({}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 501}, {"reason": 5},
-                        {"reason": "ok", "extra": 1}):
+        for payload in (
+            {},
+            {"reason": ""},
+            {"reason": "   "},
+            {"reason": "x" * 501},
+            {"reason": 5},
+            {"reason": "ok", "extra": 1},
+        ):
             response = await client.post(f"{URL}/{cert['number']}/{action}", json=payload, headers=a.headers)
             assert response.status_code == 422, (action, payload, response.text)
             expected = "extra" if "extra" in payload else "reason"
@@ -340,28 +399,39 @@ async def test_tenancy_of_changes(client: httpx.AsyncClient, sign_in: Make) -> N
     institution = await sign_in("institution", institution=provider)
     cert = await issue(client, a, name="韩八")
     await cohort_with(provider, [cert["trainee_id"]])
-    linked = await issue(client, a, id_number=..., name=..., trainee_id=cert["trainee_id"],
-                         cohort_id=str((await Cohort.filter(institution=provider).first()).id))  # type: ignore[union-attr]
+    linked = await issue(
+        client,
+        a,
+        id_number=...,
+        name=...,
+        trainee_id=cert["trainee_id"],
+        cohort_id=str((await Cohort.filter(institution=provider).first()).id),
+    )  # type: ignore[union-attr]
     county = await sign_in("auditor", division="410323")
     for actor in (b, county):
         for action in ("suspend", "revoke", "reinstate"):
-            response = await client.post(f"{URL}/{cert['number']}/{action}", json={"reason": "不是我的"},
-                                         headers=actor.headers)
+            response = await client.post(
+                f"{URL}/{cert['number']}/{action}", json={"reason": "不是我的"}, headers=actor.headers
+            )
             assert response.status_code == 404, (actor.username, action, response.text)
     for action in ("suspend", "revoke"):
-        response = await client.post(f"{URL}/{linked['number']}/{action}", json={"reason": "x"},
-                                     headers=institution.headers)
+        response = await client.post(
+            f"{URL}/{linked['number']}/{action}", json={"reason": "x"}, headers=institution.headers
+        )
         assert response.status_code == 403
-        response = await client.post(f"{URL}/{cert['number']}/{action}", json={"reason": "x"},
-                                     headers=institution.headers)
+        response = await client.post(
+            f"{URL}/{cert['number']}/{action}", json={"reason": "x"}, headers=institution.headers
+        )
         assert response.status_code == 404
     assert (await Certificate.get(number=cert["number"])).status.value == "valid"
     jianxi = await sign_in("auditor", division="410305")
-    suspended = await client.post(f"{URL}/{cert['number']}/suspend", json={"reason": "县区核查"},
-                                  headers=jianxi.headers)
+    suspended = await client.post(
+        f"{URL}/{cert['number']}/suspend", json={"reason": "县区核查"}, headers=jianxi.headers
+    )
     assert suspended.status_code == 200
     admin = await sign_in("admin")
-    revoked = await client.post(f"{URL}/{cert['number']}/revoke", json={"reason": "管理员撤销"},
-                                headers=admin.headers)
+    revoked = await client.post(
+        f"{URL}/{cert['number']}/revoke", json={"reason": "管理员撤销"}, headers=admin.headers
+    )
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
     assert (await client.post(f"{URL}/{cert['number']}/revoke", json={"reason": "x"})).status_code == 401

@@ -43,19 +43,35 @@ _seq = itertools.count(1)
 def sign_in(settings: Settings, divisions: None) -> Make:
     """Like the conftest's ``sign_in``, without the two argon2 hashes: a user row and a token."""
 
-    async def make(role: str, *, institution: Institution | None = None, division: str | None = None) -> Actor:
+    async def make(
+        role: str, *, institution: Institution | None = None, division: str | None = None
+    ) -> Actor:
         if role in ("institution", "assessor") and institution is None:
             institution = await create_institution(
                 system("test"),
-                InstitutionInput(uscc=make_uscc(), name=f"接口班次机构{next(_seq)}", division_code="410305",
-                                 kinds=["training" if role == "institution" else "assessment"], approved_years=YEARS),
+                InstitutionInput(
+                    uscc=make_uscc(),
+                    name=f"接口班次机构{next(_seq)}",
+                    division_code="410305",
+                    kinds=["training" if role == "institution" else "assessment"],
+                    approved_years=YEARS,
+                ),
             )
         user = await User.create(
-            id=uuid.uuid4(), username=f"{role}-{uuid.uuid4().hex[:10]}", role=Role(role), password_hash="!",
-            institution_id=institution.id if institution else None, division_id=division,
+            id=uuid.uuid4(),
+            username=f"{role}-{uuid.uuid4().hex[:10]}",
+            role=Role(role),
+            password_hash="!",
+            institution_id=institution.id if institution else None,
+            division_id=division,
         )
-        principal = Principal(kind="user", id=user.id, role=Role(role),
-                              institution_id=institution.id if institution else None, division_code=division)
+        principal = Principal(
+            kind="user",
+            id=user.id,
+            role=Role(role),
+            institution_id=institution.id if institution else None,
+            division_code=division,
+        )
         token = issue_token(settings.token_key, principal, 3600).token
         return Actor(user.username, {"Authorization": f"Bearer {token}"}, user.id, institution)
 
@@ -71,8 +87,13 @@ async def occupations(divisions: None) -> None:
 async def institution(division: str = "410305") -> Institution:
     return await create_institution(
         system("test"),
-        InstitutionInput(uscc=make_uscc(), name=f"接口班次机构{next(_seq)}", division_code=division,
-                         kinds=["training"], approved_years=YEARS),
+        InstitutionInput(
+            uscc=make_uscc(),
+            name=f"接口班次机构{next(_seq)}",
+            division_code=division,
+            kinds=["training"],
+            approved_years=YEARS,
+        ),
     )
 
 
@@ -111,8 +132,12 @@ class Api:
         self.client = client
         self.actor = actor
 
-    async def post(self, path: str, json: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
-        return await self.client.post(f"/api/v1{path}", json=json, headers={**self.actor.headers, **(headers or {})})
+    async def post(
+        self, path: str, json: Any = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.client.post(
+            f"/api/v1{path}", json=json, headers={**self.actor.headers, **(headers or {})}
+        )
 
     async def get(self, path: str) -> httpx.Response:
         return await self.client.get(f"/api/v1{path}", headers=self.actor.headers)
@@ -152,7 +177,9 @@ async def test_create_read_and_retry_by_reference(client: httpx.AsyncClient, sig
     created = await api.post("/cohorts", data)
     assert created.status_code == 201, created.text
     cohort = created.json()
-    assert cohort["status"] == "draft" and cohort["enrolled"] == 0 and cohort["reference"] == data["reference"]
+    assert (
+        cohort["status"] == "draft" and cohort["enrolled"] == 0 and cohort["reference"] == data["reference"]
+    )
     assert cohort["institution_id"] == str(api.actor.institution.id)  # type: ignore[union-attr]
     assert cohort["occupation_code"] == OCCUPATION and cohort["training_mode"] == "order_based"
     again = await api.post("/cohorts", data)
@@ -229,20 +256,27 @@ async def test_every_field_refuses_bad_values(client: httpx.AsyncClient, sign_in
         assert any(field in e["field"] for e in data["errors"]), (overrides, data)
     missing = body()
     del missing["planned_hours"]
-    assert any(e["field"] == "planned_hours" for e in problem(await api.post("/cohorts", missing), 422)["errors"])
+    assert any(
+        e["field"] == "planned_hours" for e in problem(await api.post("/cohorts", missing), 422)["errors"]
+    )
     other = await institution()
-    assert problem(await api.post("/cohorts", body(institution_id=str(other.id))), 422)["errors"][0]["field"] == (
-        "institution_id")
+    assert problem(await api.post("/cohorts", body(institution_id=str(other.id))), 422)["errors"][0][
+        "field"
+    ] == ("institution_id")
     assert await Cohort.filter(institution_id=api.actor.institution.id).count() == 0  # type: ignore[union-attr]
 
 
 async def test_who_may_create(client: httpx.AsyncClient, sign_in: Make) -> None:
     for role in ("auditor", "assessor"):
         actor = await sign_in(role)
-        problem(await client.post("/api/v1/cohorts", json=body(), headers=actor.headers), 403, "permission_denied")
+        problem(
+            await client.post("/api/v1/cohorts", json=body(), headers=actor.headers), 403, "permission_denied"
+        )
     admin = await sign_in("admin")
     inst = await institution()
-    created = await client.post("/api/v1/cohorts", json=body(institution_id=str(inst.id)), headers=admin.headers)
+    created = await client.post(
+        "/api/v1/cohorts", json=body(institution_id=str(inst.id)), headers=admin.headers
+    )
     assert created.status_code == 201 and created.json()["institution_id"] == str(inst.id)
     problem(await client.post("/api/v1/cohorts", json=body()), 401)
 
@@ -268,8 +302,9 @@ async def test_workflow_and_frozen_closed_cohort(client: httpx.AsyncClient, sign
     first, second = enrolled.json()
     closing = problem(await api.post(f"/cohorts/{running['id']}/close"), 409, "outcomes_missing")
     assert closing["detail"].startswith("2 of 2")
-    assert (await api.patch(f"/enrolments/{first['id']}", {"attended_hours": 80, "outcome": "completed"})
-            ).status_code == 200
+    assert (
+        await api.patch(f"/enrolments/{first['id']}", {"attended_hours": 80, "outcome": "completed"})
+    ).status_code == 200
     assert (await api.patch(f"/enrolments/{second['id']}", {"outcome": "withdrawn"})).status_code == 200
     closed = await api.post(f"/cohorts/{running['id']}/close")
     assert closed.status_code == 200 and closed.json()["status"] == "closed" and closed.json()["closed_at"]
@@ -302,11 +337,17 @@ async def test_patch_cohort(client: httpx.AsyncClient, sign_in: Make) -> None:
     assert changed.status_code == 200, changed.text
     assert changed.json()["capacity"] == 12 and changed.json()["delivery"] == "blended"
     assert changed.json()["reference"] == cohort["reference"]
-    for payload, field in [({"capacity": 0}, "capacity"), ({"capacity": "ten"}, "capacity"),
-                           ({"reference": None}, "reference"), ({"certificate_level": None}, "certificate_level"),
-                           ({"end_date": "2020-01-01"}, "end_date"), ({"kind": "evening"}, "kind"),
-                           ({"occupation_code": "1-2"}, "occupation_code"), ({"colour": "red"}, "colour"),
-                           ({"division_code": "110101"}, "division_code")]:
+    for payload, field in [
+        ({"capacity": 0}, "capacity"),
+        ({"capacity": "ten"}, "capacity"),
+        ({"reference": None}, "reference"),
+        ({"certificate_level": None}, "certificate_level"),
+        ({"end_date": "2020-01-01"}, "end_date"),
+        ({"kind": "evening"}, "kind"),
+        ({"occupation_code": "1-2"}, "occupation_code"),
+        ({"colour": "red"}, "colour"),
+        ({"division_code": "110101"}, "division_code"),
+    ]:
         data = problem(await api.patch(f"/cohorts/{cohort['id']}", payload), 422)
         assert any(field in e["field"] for e in data["errors"]), (payload, data)
     assert (await api.get(f"/cohorts/{cohort['id']}")).json()["capacity"] == 12
@@ -332,7 +373,15 @@ async def test_list_filters_and_pagination(client: httpx.AsyncClient, sign_in: M
     assert await ids(f"year={TODAY.year - 20}") == set()
     page = (await api.get("/cohorts?limit=2&offset=0")).json()
     assert page["total"] == 3 and len(page["items"]) == 2 and page["limit"] == 2
-    for query in ("limit=501", "limit=0", "offset=-1", "limit=abc", "status=sleeping", "kind=evening", "year=1850"):
+    for query in (
+        "limit=501",
+        "limit=0",
+        "offset=-1",
+        "limit=abc",
+        "status=sleeping",
+        "kind=evening",
+        "year=1850",
+    ):
         problem(await api.get(f"/cohorts?{query}"), 422)
 
 
@@ -343,11 +392,15 @@ async def test_enrol_one_or_a_list(client: httpx.AsyncClient, sign_in: Make) -> 
     api = await owner(client, sign_in)
     cohort = await api.cohort(running=True, capacity=4)
     number = new_number()
-    one = await api.post(f"/cohorts/{cohort['id']}/enrolments",
-                         item(number, "王小明", phone="13912345678", groups=["graduate"], household_division="410305"))
+    one = await api.post(
+        f"/cohorts/{cohort['id']}/enrolments",
+        item(number, "王小明", phone="13912345678", groups=["graduate"], household_division="410305"),
+    )
     assert one.status_code == 201, one.text
     enrolment = one.json()
-    assert enrolment["id_masked"] == number[:6] + "********" + number[-4:] and enrolment["groups"] == ["graduate"]
+    assert enrolment["id_masked"] == number[:6] + "********" + number[-4:] and enrolment["groups"] == [
+        "graduate"
+    ]
     assert enrolment["phone_masked"] == "139****5678" and number not in one.text
     listed = await api.post(f"/cohorts/{cohort['id']}/enrolments", [item(), item()])
     assert listed.status_code == 201 and len(listed.json()) == 2
@@ -355,8 +408,11 @@ async def test_enrol_one_or_a_list(client: httpx.AsyncClient, sign_in: Make) -> 
     assert page.status_code == 200 and page.json()["total"] == 3 and number not in page.text
     assert (await api.get(f"/cohorts/{cohort['id']}")).json()["enrolled"] == 3
     # Duplicate person: 409, nothing enrolled.
-    duplicate = problem(await api.post(f"/cohorts/{cohort['id']}/enrolments", [item(), item(number, "王小明")]),
-                        409, "already_enrolled")
+    duplicate = problem(
+        await api.post(f"/cohorts/{cohort['id']}/enrolments", [item(), item(number, "王小明")]),
+        409,
+        "already_enrolled",
+    )
     assert duplicate["errors"][0]["field"] == "items[1].id_number" and number not in str(duplicate)
     # Capacity: one place left.
     problem(await api.post(f"/cohorts/{cohort['id']}/enrolments", [item(), item()]), 409, "capacity_exceeded")
@@ -372,7 +428,9 @@ async def test_enrol_one_or_a_list(client: httpx.AsyncClient, sign_in: Make) -> 
     problem(await api.get(f"/cohorts/{cohort['id']}/enrolments?outcome=graduated"), 422)
 
 
-async def test_bad_items_are_all_reported_and_numbers_never_echoed(client: httpx.AsyncClient, sign_in: Make) -> None:
+async def test_bad_items_are_all_reported_and_numbers_never_echoed(
+    client: httpx.AsyncClient, sign_in: Make
+) -> None:
     api = await owner(client, sign_in)
     cohort = await api.cohort(running=True)
     good = new_number()
@@ -413,8 +471,15 @@ async def test_bad_items_are_all_reported_and_numbers_never_echoed(client: httpx
     assert await Enrolment.filter(cohort_id=cohort["id"]).count() == 0
     single = problem(await api.post(f"/cohorts/{cohort['id']}/enrolments", item(bad_check)), 422)
     assert single["errors"][0]["field"] == "id_number" and bad_check not in str(single)
-    for payload_ in ([], {"id_number": good}, [{"id_number": 410305, "name": "张三"}], {**item(), "extra": 1},
-                     [item()] * 501, "text", {**item(), "groups": ["veteran"] * 9}):
+    for payload_ in (
+        [],
+        {"id_number": good},
+        [{"id_number": 410305, "name": "张三"}],
+        {**item(), "extra": 1},
+        [item()] * 501,
+        "text",
+        {**item(), "groups": ["veteran"] * 9},
+    ):
         response = await api.post(f"/cohorts/{cohort['id']}/enrolments", payload_)
         problem(response, 422)
         assert good not in response.text
@@ -431,17 +496,28 @@ async def test_patch_enrolment(client: httpx.AsyncClient, sign_in: Make) -> None
     enrolment = (await api.post(f"/cohorts/{cohort['id']}/enrolments", item())).json()
     path = f"/enrolments/{enrolment['id']}"
     ok = await api.patch(path, {"attended_hours": 64.5})
-    assert ok.status_code == 200 and ok.json()["attended_hours"] == 64.5 and ok.json()["outcome"] == "in_progress"
-    for payload, field in [({"attended_hours": -1}, "attended_hours"), ({"attended_hours": 120.5}, "attended_hours"),
-                           ({"attended_hours": 1.25}, "attended_hours"), ({"attended_hours": "lots"}, "attended_hours"),
-                           ({"outcome": "graduated"}, "outcome"), ({"outcome": None}, "outcome"),
-                           ({"trainee_id": str(uuid.uuid4())}, "trainee_id")]:
+    assert (
+        ok.status_code == 200
+        and ok.json()["attended_hours"] == 64.5
+        and ok.json()["outcome"] == "in_progress"
+    )
+    for payload, field in [
+        ({"attended_hours": -1}, "attended_hours"),
+        ({"attended_hours": 120.5}, "attended_hours"),
+        ({"attended_hours": 1.25}, "attended_hours"),
+        ({"attended_hours": "lots"}, "attended_hours"),
+        ({"outcome": "graduated"}, "outcome"),
+        ({"outcome": None}, "outcome"),
+        ({"trainee_id": str(uuid.uuid4())}, "trainee_id"),
+    ]:
         data = problem(await api.patch(path, payload), 422)
         assert any(field in e["field"] for e in data["errors"]), (payload, data)
     problem(await api.patch(f"/enrolments/{uuid.uuid4()}", {"outcome": "completed"}), 404)
     future = await api.cohort()
     early = (await api.post(f"/cohorts/{future['id']}/enrolments", item())).json()
-    problem(await api.patch(f"/enrolments/{early['id']}", {"outcome": "completed"}), 409, "cohort_not_started")
+    problem(
+        await api.patch(f"/enrolments/{early['id']}", {"outcome": "completed"}), 409, "cohort_not_started"
+    )
     assert (await api.patch(f"/enrolments/{early['id']}", {"outcome": "withdrawn"})).status_code == 200
 
 

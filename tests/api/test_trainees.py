@@ -40,7 +40,9 @@ async def test_read_lookup_and_reveal_with_tenancy(
     a = Api(client, await sign_in("institution", institution=await institution("410323")))
     b = Api(client, await sign_in("institution", institution=await institution("410305")))
     number, other_number = new_number(), new_number()
-    person = await enrolled_person(a, number, "周八", "410323", household_division="410302", groups=["veteran"])
+    person = await enrolled_person(
+        a, number, "周八", "410323", household_division="410302", groups=["veteran"]
+    )
     other = await enrolled_person(b, other_number, "吴九", "410305")
 
     city = Api(client, await sign_in("auditor"))
@@ -82,8 +84,14 @@ async def test_read_lookup_and_reveal_with_tenancy(
     assert response.status_code == 404
     no_number(response, unknown)
     bad = number[:-1] + ("1" if number[-1] != "1" else "2")
-    lookups: list[dict[str, Any]] = [{"id_number": bad}, {"id_number": number[:17]}, {"id_number": ""}, {},
-                                     {"id_number": number, "name": "x"}, {"id_number": 410305}]
+    lookups: list[dict[str, Any]] = [
+        {"id_number": bad},
+        {"id_number": number[:17]},
+        {"id_number": ""},
+        {},
+        {"id_number": number, "name": "x"},
+        {"id_number": 410305},
+    ]
     for payload in lookups:
         response = await city.post("/trainees/lookup", payload)
         assert response.status_code == 422, (payload, response.text)
@@ -95,16 +103,25 @@ async def test_read_lookup_and_reveal_with_tenancy(
     assert response.status_code == 200, response.text
     assert response.json() == {"trainee_id": person, "id_number": number}
     assert response.headers["cache-control"] == "no-store"
-    events = await AuditEvent.filter(entity_type="trainee", entity_id=person, action="trainee.reveal_id_number")
+    events = await AuditEvent.filter(
+        entity_type="trainee", entity_id=person, action="trainee.reveal_id_number"
+    )
     assert len(events) == 1 and events[0].after == {"reason": "复核补贴申领 #2025-118"}
     assert events[0].actor == f"user:{county.actor.user_id}"
-    assert number not in json.dumps([e.before for e in events] + [e.after for e in events], ensure_ascii=False)
+    assert number not in json.dumps(
+        [e.before for e in events] + [e.after for e in events], ensure_ascii=False
+    )
     for api in (a, b, assessor, elsewhere):
         response = await api.post(f"/trainees/{person}/reveal", {"reason": "curious"})
         assert response.status_code == 404, response.text
         no_number(response, number)
-    payloads: list[dict[str, Any]] = [{}, {"reason": ""}, {"reason": "    "}, {"reason": "r" * 501},
-                                      {"reason": "good reason", "x": 1}]
+    payloads: list[dict[str, Any]] = [
+        {},
+        {"reason": ""},
+        {"reason": "    "},
+        {"reason": "r" * 501},
+        {"reason": "good reason", "x": 1},
+    ]
     for payload in payloads:
         response = await city.post(f"/trainees/{person}/reveal", payload)
         assert response.status_code == 422, (payload, response.text)

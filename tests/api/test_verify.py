@@ -37,12 +37,30 @@ async def test_the_page_shows_a_valid_certificate_with_a_masked_name(
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["cache-control"] == "no-store"
     page = response.text
-    for shown in ("证书查询", "Certificate verification", "有效", "Valid", "欧***", "电工", "五级/初级工",
-                  "2025年6月1日", cert["issuer_name"], cert["number"]):
+    for shown in (
+        "证书查询",
+        "Certificate verification",
+        "有效",
+        "Valid",
+        "欧***",
+        "电工",
+        "五级/初级工",
+        "2025年6月1日",
+        cert["issuer_name"],
+        cert["number"],
+    ):
         assert shown in page, shown
     trainee = await Trainee.get(id=cert["trainee_id"])
-    for hidden in ("欧阳娜娜", "阳娜娜", raw, raw[-4:] + "<", trainee.id_masked, cert["trainee_id"], cert["id"],
-                   str(trainee.id_index)):
+    for hidden in (
+        "欧阳娜娜",
+        "阳娜娜",
+        raw,
+        raw[-4:] + "<",
+        trainee.id_masked,
+        cert["trainee_id"],
+        cert["id"],
+        str(trainee.id_index),
+    ):
         assert hidden not in page, hidden
 
 
@@ -66,8 +84,15 @@ async def test_suspended_and_revoked_are_shown_clearly(client: httpx.AsyncClient
 async def test_the_json_answer_reveals_only_public_facts(client: httpx.AsyncClient, sign_in: Make) -> None:
     assessor = await sign_in("assessor")
     raw = id_number()
-    cert = await issue(client, assessor, id_number=raw, name="张三", kind="special_ability", level=None,
-                       occupation_code="4-03-02-01")
+    cert = await issue(
+        client,
+        assessor,
+        id_number=raw,
+        name="张三",
+        kind="special_ability",
+        level=None,
+        occupation_code="4-03-02-01",
+    )
     response = await client.get(f"/api/v1/verify/{cert['number']}")
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     assert response.json() == {

@@ -66,5 +66,13 @@ async def test_verify_audit_names_the_tampered_row(database: None, test_env: dic
 def test_registry_help_lists_the_commands() -> None:
     result = subprocess.run([REGISTRY, "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
-    for command in ("up", "migrate", "load-reference", "import-priority-list", "create-user", "verify-audit"):
+    for command in (
+        "up",
+        "migrate",
+        "load-reference",
+        "import-priority-list",
+        "create-user",
+        "verify-audit",
+        "rotate-keys",
+    ):
         assert command in result.stdout

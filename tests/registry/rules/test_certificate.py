@@ -199,22 +199,46 @@ def test_cohort_link_accepted() -> None:
     ("the_cohort", "kind", "occupation", "issued", "expected"),
     [
         (None, "skill_level", "6-31-01-03", date(2025, 6, 1), {("cohort_id", "unknown_cohort")}),
-        (cohort(enrolment_outcome=None), "skill_level", "6-31-01-03", date(2025, 6, 1),
-         {("cohort_id", "not_enrolled")}),
-        (cohort(enrolment_outcome="withdrawn"), "skill_level", "6-31-01-03", date(2025, 6, 1),
-         {("cohort_id", "withdrawn")}),
-        (cohort(status="cancelled"), "skill_level", "6-31-01-03", date(2025, 6, 1),
-         {("cohort_id", "cohort_cancelled")}),
+        (
+            cohort(enrolment_outcome=None),
+            "skill_level",
+            "6-31-01-03",
+            date(2025, 6, 1),
+            {("cohort_id", "not_enrolled")},
+        ),
+        (
+            cohort(enrolment_outcome="withdrawn"),
+            "skill_level",
+            "6-31-01-03",
+            date(2025, 6, 1),
+            {("cohort_id", "withdrawn")},
+        ),
+        (
+            cohort(status="cancelled"),
+            "skill_level",
+            "6-31-01-03",
+            date(2025, 6, 1),
+            {("cohort_id", "cohort_cancelled")},
+        ),
         (cohort(), "skill_level", "6-18-02-04", date(2025, 6, 1), {("occupation_code", "cohort_occupation")}),
         (cohort(), "completion", "6-18-02-04", date(2025, 6, 1), {("occupation_code", "cohort_occupation")}),
         (cohort(), "startup", None, date(2025, 6, 1), {("kind", "cohort_kind")}),
-        (cohort(kind="startup", occupation_code=None), "skill_level", "6-31-01-03", date(2025, 6, 1),
-         {("kind", "cohort_kind")}),
+        (
+            cohort(kind="startup", occupation_code=None),
+            "skill_level",
+            "6-31-01-03",
+            date(2025, 6, 1),
+            {("kind", "cohort_kind")},
+        ),
         (cohort(), "skill_level", "6-31-01-03", date(2025, 2, 28), {("issue_date", "before_cohort")}),
     ],
 )
 def test_cohort_link_refused(
-    the_cohort: CohortFacts | None, kind: str, occupation: str | None, issued: date, expected: set[tuple[str, str]]
+    the_cohort: CohortFacts | None,
+    kind: str,
+    occupation: str | None,
+    issued: date,
+    expected: set[tuple[str, str]],
 ) -> None:
     assert codes(rules.cohort_errors(the_cohort, kind, occupation, issued)) == expected
 
@@ -242,7 +266,10 @@ def test_a_taken_number_is_not_a_validation_error() -> None:
         ({"kind": "diploma"}, {("kind", "invalid_choice")}),
         ({"level": 9}, {("level", "out_of_range")}),
         ({"occupation_level": None}, {("occupation_code", "unknown_occupation")}),
-        ({"occupation_code": "6-29-02-00", "occupation_level": 3}, {("occupation_code", "not_an_occupation")}),
+        (
+            {"occupation_code": "6-29-02-00", "occupation_level": 3},
+            {("occupation_code", "not_an_occupation")},
+        ),
         ({"issue_date": date(2026, 1, 1)}, {("issue_date", "in_future")}),
         ({"issuer": None}, {("issuer", "unknown_issuer")}),
         ({"cohort_given": True, "cohort": None}, {("cohort_id", "unknown_cohort")}),
@@ -250,8 +277,12 @@ def test_a_taken_number_is_not_a_validation_error() -> None:
         ({"kind": "startup", "level": None, "occupation_level": None}, {("occupation_code", "not_allowed")}),
         (
             {"number": "", "level": None, "occupation_code": None, "issue_date": date(1999, 1, 1)},
-            {("number", "required"), ("level", "required"), ("occupation_code", "required"),
-             ("issue_date", "too_early")},
+            {
+                ("number", "required"),
+                ("level", "required"),
+                ("occupation_code", "required"),
+                ("issue_date", "too_early"),
+            },
         ),
     ],
 )

@@ -32,22 +32,38 @@ def facts(**overrides: Any) -> CohortFacts:
 
 
 def startup(**overrides: Any) -> CohortFacts:
-    values: dict[str, Any] = {"kind": "startup", "occupation_code": None, "certificate_kind": None,
-                              "certificate_level": None, "startup_course": "SYB"}
+    values: dict[str, Any] = {
+        "kind": "startup",
+        "occupation_code": None,
+        "certificate_kind": None,
+        "certificate_level": None,
+        "startup_course": "SYB",
+    }
     return facts(**{**values, **overrides})
 
 
 def errors(f: CohortFacts, *, level: int | None = 4, division: bool = True) -> set[tuple[str, str]]:
-    return {(e.field, e.code) for e in rules.cohort_errors(rules.normalise(f), occupation_level=level,
-                                                            division_known=division)}
+    return {
+        (e.field, e.code)
+        for e in rules.cohort_errors(rules.normalise(f), occupation_level=level, division_known=division)
+    }
 
 
 def test_valid_vocational_and_startup_cohorts() -> None:
     assert errors(facts()) == set()
     assert errors(facts(certificate_kind="special_ability", certificate_level=None)) == set()
     assert errors(facts(certificate_kind="special_operation", certificate_level=None)) == set()
-    assert errors(facts(certificate_kind="completion", certificate_level=None, training_mode="order_based",
-                        delivery="blended")) == set()
+    assert (
+        errors(
+            facts(
+                certificate_kind="completion",
+                certificate_level=None,
+                training_mode="order_based",
+                delivery="blended",
+            )
+        )
+        == set()
+    )
     for course in ("GYB", "SYB", "IYB", "EYB"):
         assert errors(startup(startup_course=course), level=None) == set()
 
@@ -118,7 +134,9 @@ def test_startup_fields(overrides: dict[str, Any], expected: tuple[str, str]) ->
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    found = errors(facts(planned_hours=0, capacity=0, occupation_code=None, end_date=date(2025, 1, 1)), level=None)
+    found = errors(
+        facts(planned_hours=0, capacity=0, occupation_code=None, end_date=date(2025, 1, 1)), level=None
+    )
     assert {"planned_hours", "capacity", "occupation_code", "end_date"} <= {f for f, _ in found}
 
 
@@ -182,8 +200,12 @@ def test_transitions(status: CohortStatus, action: Action, code: str | None) -> 
 
 
 def test_opening_needs_an_active_training_institution_approved_for_the_year() -> None:
-    ok: dict[str, Any] = {"institution_status": "active", "institution_kinds": ["training"], "approved_years": [2025],
-          "start_year": 2025}
+    ok: dict[str, Any] = {
+        "institution_status": "active",
+        "institution_kinds": ["training"],
+        "approved_years": [2025],
+        "start_year": 2025,
+    }
     assert rules.opening_refusal(**ok) is None
     cases: list[tuple[dict[str, Any], str]] = [
         ({"institution_status": "suspended"}, "institution_not_active"),
@@ -231,17 +253,23 @@ OTHER = make_number("410381", date(1988, 1, 2), 246)
 
 
 def parse(requests: list[EnrolmentRequest], as_list: bool = True) -> tuple[list[Any], set[tuple[str, str]]]:
-    items, errs = rules.parse_enrolments(requests, divisions={"410305", "410323"}, today=TODAY, as_list=as_list)
+    items, errs = rules.parse_enrolments(
+        requests, divisions={"410305", "410323"}, today=TODAY, as_list=as_list
+    )
     for e in errs:
         assert NUMBER not in e.message and OTHER not in e.message
     return items, {(e.field, e.code) for e in errs}
 
 
 def test_valid_items_are_normalised() -> None:
-    items, errs = parse([
-        EnrolmentRequest(NUMBER.lower(), " 张　三 ", "138-1234-5678", "410305", ["veteran", "graduate", "veteran"]),
-        EnrolmentRequest(OTHER, "李四"),
-    ])
+    items, errs = parse(
+        [
+            EnrolmentRequest(
+                NUMBER.lower(), " 张　三 ", "138-1234-5678", "410305", ["veteran", "graduate", "veteran"]
+            ),
+            EnrolmentRequest(OTHER, "李四"),
+        ]
+    )
     assert errs == set()
     assert items[0].id.number == NUMBER and items[0].name == "张三" and items[0].phone == "13812345678"
     assert items[0].groups == ("graduate", "veteran") and items[0].household_division == "410305"
@@ -250,14 +278,16 @@ def test_valid_items_are_normalised() -> None:
 
 def test_every_bad_item_is_reported_with_its_index() -> None:
     bad = NUMBER[:-1] + ("0" if NUMBER[-1] != "0" else "1")
-    _, errs = parse([
-        EnrolmentRequest(NUMBER, "张三"),
-        EnrolmentRequest(bad, "李四"),
-        EnrolmentRequest(OTHER, "1234", phone="12345", household_division="110101", groups=["rich"]),
-        EnrolmentRequest(NUMBER, "张三"),
-        EnrolmentRequest("", ""),
-        EnrolmentRequest(NUMBER[:15], "王五"),
-    ])
+    _, errs = parse(
+        [
+            EnrolmentRequest(NUMBER, "张三"),
+            EnrolmentRequest(bad, "李四"),
+            EnrolmentRequest(OTHER, "1234", phone="12345", household_division="110101", groups=["rich"]),
+            EnrolmentRequest(NUMBER, "张三"),
+            EnrolmentRequest("", ""),
+            EnrolmentRequest(NUMBER[:15], "王五"),
+        ]
+    )
     assert errs == {
         ("items[1].id_number", "id_checksum"),
         ("items[2].name", "name_digits"),

@@ -32,11 +32,18 @@ _people = itertools.count(random.randrange(1_000_000))
 
 @pytest.fixture(scope="module")
 async def reference(database: None) -> None:
-    for code, name, kind in [("410305", "涧西区", "district"), ("410302", "老城区", "district"),
-                             ("410323", "新安县", "county")]:
+    for code, name, kind in [
+        ("410305", "涧西区", "district"),
+        ("410302", "老城区", "district"),
+        ("410323", "新安县", "county"),
+    ]:
         await Division.get_or_create(code=code, defaults={"name": name, "kind": kind})
-    for code, name, level in [(ELECTRICIAN, "电工", 4), (WELDER, "焊工", 4), (COOK, "中式烹调师", 4),
-                              (GROUP, "土木工程建筑施工人员", 3)]:
+    for code, name, level in [
+        (ELECTRICIAN, "电工", 4),
+        (WELDER, "焊工", 4),
+        (COOK, "中式烹调师", 4),
+        (GROUP, "土木工程建筑施工人员", 3),
+    ]:
         await Occupation.get_or_create(code=code, defaults={"name": name, "level": level})
 
 
@@ -52,14 +59,24 @@ def number() -> str:
 async def body(kinds: list[str], division: str = "410305", status: str = "active") -> Institution:
     return await create_institution(
         system("test"),
-        InstitutionInput(uscc=make_uscc(), name=f"测试评价机构{uuid.uuid4().hex[:6]}", division_code=division,
-                         kinds=kinds, status=status),
+        InstitutionInput(
+            uscc=make_uscc(),
+            name=f"测试评价机构{uuid.uuid4().hex[:6]}",
+            division_code=division,
+            kinds=kinds,
+            status=status,
+        ),
     )
 
 
 def principal(role: Role, institution: Institution | None = None, division: str | None = None) -> Principal:
-    return Principal(kind="user", id=uuid.uuid4(), role=role,
-                     institution_id=institution.id if institution else None, division_code=division)
+    return Principal(
+        kind="user",
+        id=uuid.uuid4(),
+        role=role,
+        institution_id=institution.id if institution else None,
+        division_code=division,
+    )
 
 
 async def assessor(division: str = "410305") -> Principal:
@@ -73,13 +90,27 @@ async def person(vault: Vault, name: str = "张小明") -> Trainee:
     return await Trainee.get(id=ids[id_index(vault, p.id.number)])
 
 
-async def cohort(institution: Institution, trainees: list[Trainee], *, kind: str = "vocational",
-                 occupation: str | None = ELECTRICIAN, division: str = "410305", outcome: str = "completed",
-                 status: str = "closed") -> Cohort:
+async def cohort(
+    institution: Institution,
+    trainees: list[Trainee],
+    *,
+    kind: str = "vocational",
+    occupation: str | None = ELECTRICIAN,
+    division: str = "410305",
+    outcome: str = "completed",
+    status: str = "closed",
+) -> Cohort:
     c = await Cohort.create(
-        institution=institution, reference=uuid.uuid4().hex[:12], kind=kind, occupation_id=occupation,
-        division_id=division, planned_hours=80, start_date=dt.date(2025, 3, 1), end_date=dt.date(2025, 4, 30),
-        capacity=50, status=status,
+        institution=institution,
+        reference=uuid.uuid4().hex[:12],
+        kind=kind,
+        occupation_id=occupation,
+        division_id=division,
+        planned_hours=80,
+        start_date=dt.date(2025, 3, 1),
+        end_date=dt.date(2025, 4, 30),
+        capacity=50,
+        status=status,
     )
     for t in trainees:
         await Enrolment.create(cohort=c, trainee=t, outcome=outcome)
@@ -87,8 +118,13 @@ async def cohort(institution: Institution, trainees: list[Trainee], *, kind: str
 
 
 def cert_input(**overrides: Any) -> CertificateInput:
-    values: dict[str, Any] = {"number": number(), "kind": "skill_level", "issue_date": dt.date(2025, 6, 1),
-                              "occupation_code": ELECTRICIAN, "level": 4}
+    values: dict[str, Any] = {
+        "number": number(),
+        "kind": "skill_level",
+        "issue_date": dt.date(2025, 6, 1),
+        "occupation_code": ELECTRICIAN,
+        "level": 4,
+    }
     values.update(overrides)
     return CertificateInput(**values)
 
@@ -108,7 +144,12 @@ async def test_issue_for_a_new_person_registers_them_and_audits_without_the_id_n
     id_number = new_id_number()
     cert = await service.issue_certificate(who, vault, cert_input(id_number=id_number, name=" 王　芳 "))
     assert cert.status is CertificateStatus.VALID and cert.issuer.id == who.institution_id
-    assert cert.trainee.name == "王芳" and cert.occupation is not None and cert.occupation.name == "电工" and cert.level == 4
+    assert (
+        cert.trainee.name == "王芳"
+        and cert.occupation is not None
+        and cert.occupation.name == "电工"
+        and cert.level == 4
+    )
     trainee = await Trainee.get(id_index=id_index(vault, id_number))
     assert trainee.id == cert.trainee.id
     events = await AuditEvent.filter(entity_type="certificate", entity_id=str(cert.id))
@@ -129,7 +170,9 @@ async def test_issue_for_a_registered_person_by_id_or_by_number(vault: Vault) ->
 
     raw = vault.decrypt(trainee.id_cipher, context=ID_CONTEXT)
     by_number = await service.issue_certificate(
-        who, vault, cert_input(id_number=raw, name="李 四", kind="special_ability", level=None, occupation_code=COOK)
+        who,
+        vault,
+        cert_input(id_number=raw, name="李 四", kind="special_ability", level=None, occupation_code=COOK),
     )
     assert by_number.trainee.id == trainee.id
     assert await Trainee.filter(id_index=trainee.id_index).count() == 1
@@ -207,7 +250,9 @@ async def test_a_duplicate_number_is_a_conflict_and_registers_nobody(vault: Vaul
     await service.issue_certificate(who, vault, data)
     newcomer = new_id_number()
     with pytest.raises(Conflict) as caught:
-        await service.issue_certificate(other, vault, cert_input(number=data.number, id_number=newcomer, name="周九"))
+        await service.issue_certificate(
+            other, vault, cert_input(number=data.number, id_number=newcomer, name="周九")
+        )
     assert caught.value.code == "duplicate_certificate" and fields_of(caught.value) == {"number"}
     assert not await Trainee.filter(id_index=id_index(vault, newcomer)).exists()
 
@@ -245,7 +290,9 @@ async def test_a_system_principal_names_the_issuer(vault: Vault) -> None:
     )
     assert cert.issuer.id == issuer.id
     with pytest.raises(ValidationFailed) as caught:
-        await service.issue_certificate(system("demo"), vault, cert_input(id_number=new_id_number(), name="郑一"))
+        await service.issue_certificate(
+            system("demo"), vault, cert_input(id_number=new_id_number(), name="郑一")
+        )
     assert fields_of(caught.value) == {"issuer_id"}
     training = await body(["training"])
     with pytest.raises(ValidationFailed) as caught:
@@ -263,23 +310,34 @@ async def test_cohort_links(vault: Vault) -> None:
     await Enrolment.create(cohort=electricians, trainee=withdrawn, outcome="withdrawn")
     startup = await cohort(provider, [enrolled], kind="startup", occupation=None)
 
-    cert = await service.issue_certificate(who, vault, cert_input(trainee_id=enrolled.id, cohort_id=electricians.id))
+    cert = await service.issue_certificate(
+        who, vault, cert_input(trainee_id=enrolled.id, cohort_id=electricians.id)
+    )
     assert cert.cohort_id == electricians.id  # type: ignore[attr-defined]
     await service.issue_certificate(
-        who, vault, cert_input(trainee_id=enrolled.id, cohort_id=startup.id, kind="startup", level=None,
-                               occupation_code=None)
+        who,
+        vault,
+        cert_input(
+            trainee_id=enrolled.id, cohort_id=startup.id, kind="startup", level=None, occupation_code=None
+        ),
     )
     cases = [
         (cert_input(trainee_id=stranger.id, cohort_id=electricians.id), ("cohort_id", "not_enrolled")),
         (cert_input(trainee_id=withdrawn.id, cohort_id=electricians.id), ("cohort_id", "withdrawn")),
-        (cert_input(trainee_id=enrolled.id, cohort_id=electricians.id, occupation_code=WELDER),
-         ("occupation_code", "cohort_occupation")),
+        (
+            cert_input(trainee_id=enrolled.id, cohort_id=electricians.id, occupation_code=WELDER),
+            ("occupation_code", "cohort_occupation"),
+        ),
         (cert_input(trainee_id=enrolled.id, cohort_id=startup.id), ("kind", "cohort_kind")),
-        (cert_input(trainee_id=enrolled.id, cohort_id=electricians.id, issue_date=dt.date(2025, 1, 1)),
-         ("issue_date", "before_cohort")),
+        (
+            cert_input(trainee_id=enrolled.id, cohort_id=electricians.id, issue_date=dt.date(2025, 1, 1)),
+            ("issue_date", "before_cohort"),
+        ),
         # a person not yet registered cannot have been enrolled
-        (cert_input(id_number=new_id_number(), name="冯二", cohort_id=electricians.id),
-         ("cohort_id", "not_enrolled")),
+        (
+            cert_input(id_number=new_id_number(), name="冯二", cohort_id=electricians.id),
+            ("cohort_id", "not_enrolled"),
+        ),
     ]
     for data, expected in cases:
         with pytest.raises(ValidationFailed) as caught:
@@ -310,7 +368,10 @@ async def test_suspend_reinstate_revoke_with_audit_events(vault: Vault) -> None:
         assert caught.value.code == "certificate_revoked"
     events = await AuditEvent.filter(entity_type="certificate", entity_id=str(cert.id)).order_by("id")
     assert [e.action for e in events] == [
-        "certificate.issue", "certificate.suspend", "certificate.reinstate", "certificate.revoke"
+        "certificate.issue",
+        "certificate.suspend",
+        "certificate.reinstate",
+        "certificate.revoke",
     ]
     assert events[1].before == {"status": "valid", "status_reason": ""}
     assert events[1].after == {"status": "suspended", "status_reason": "资料待核实"}
@@ -334,7 +395,9 @@ async def test_tenancy_of_reads_and_changes(vault: Vault) -> None:
     holder = await person(vault)
     held_in_xinan = await cohort(provider_b, [holder], division="410323")
     plain = await service.issue_certificate(a, vault, cert_input(id_number=new_id_number(), name="卫五"))
-    linked = await service.issue_certificate(b, vault, cert_input(trainee_id=holder.id, cohort_id=held_in_xinan.id))
+    linked = await service.issue_certificate(
+        b, vault, cert_input(trainee_id=holder.id, cohort_id=held_in_xinan.id)
+    )
 
     # another assessment body: not found, for reads and every change
     for action in ("suspend", "revoke", "reinstate"):
@@ -378,8 +441,9 @@ async def test_tenancy_of_reads_and_changes(vault: Vault) -> None:
 async def test_lists_are_scoped_filtered_and_paged(vault: Vault) -> None:
     a, b = await assessor(), await assessor()
     mine = [
-        await service.issue_certificate(a, vault, cert_input(id_number=new_id_number(), name="蒋六",
-                                                              issue_date=dt.date(2025, 5, d)))
+        await service.issue_certificate(
+            a, vault, cert_input(id_number=new_id_number(), name="蒋六", issue_date=dt.date(2025, 5, d))
+        )
         for d in (1, 2, 3)
     ]
     await service.issue_certificate(
@@ -389,7 +453,9 @@ async def test_lists_are_scoped_filtered_and_paged(vault: Vault) -> None:
     page = await service.list_certificates(a, limit=2, offset=0)
     assert page.total == 4 and len(page.items) == 2
     assert all(c.issuer.id == a.institution_id for c in page.items)
-    skill = await service.list_certificates(a, limit=50, offset=0, kind="skill_level", issued_to=dt.date(2025, 5, 2))
+    skill = await service.list_certificates(
+        a, limit=50, offset=0, kind="skill_level", issued_to=dt.date(2025, 5, 2)
+    )
     assert [c.number for c in skill.items] == [mine[1].number, mine[0].number]
     await service.change_status(a, mine[2].number, "suspend", "暂停")
     suspended = await service.list_certificates(a, limit=50, offset=0, status="suspended")
@@ -424,21 +490,32 @@ async def test_bulk_issues_many_in_one_statement(vault: Vault) -> None:
     rows = []
     for i, t in enumerate(trainees):
         kind = kinds[i % 5]
-        rows.append(CertificateRow(
-            number=f"B{prefix}-{i:05d}", trainee_id=t, kind=kind, issuer_id=issuer.id,
-            issue_date=dt.date(2025, 6, 1),
-            occupation_code=None if kind == "startup" else (COOK if kind == "special_ability" else ELECTRICIAN),
-            level=(i % 5) + 1 if kind == "skill_level" else None,
-            is_renewal=kind == "special_operation" and i % 2 == 0,
-            direct_recognition=i % 7 == 0,
-            cohort_id=electricians.id if i in (0, 2, 3) else None,
-        ))
+        rows.append(
+            CertificateRow(
+                number=f"B{prefix}-{i:05d}",
+                trainee_id=t,
+                kind=kind,
+                issuer_id=issuer.id,
+                issue_date=dt.date(2025, 6, 1),
+                occupation_code=None
+                if kind == "startup"
+                else (COOK if kind == "special_ability" else ELECTRICIAN),
+                level=(i % 5) + 1 if kind == "skill_level" else None,
+                is_renewal=kind == "special_operation" and i % 2 == 0,
+                direct_recognition=i % 7 == 0,
+                cohort_id=electricians.id if i in (0, 2, 3) else None,
+            )
+        )
     async with in_transaction() as conn:
         count = await service.issue_certificates_bulk(conn, rows, actor="system:test")
     assert count == 300
     stored = await Certificate.filter(number__startswith=f"B{prefix}-").order_by("number")
     assert len(stored) == 300
-    assert stored[0].level == 1 and stored[0].kind.value == "skill_level" and stored[0].cohort_id == electricians.id  # type: ignore[attr-defined]
+    assert (
+        stored[0].level == 1
+        and stored[0].kind.value == "skill_level"
+        and stored[0].cohort_id == electricians.id
+    )  # type: ignore[attr-defined]
     assert stored[4].kind.value == "startup" and stored[4].occupation_id is None  # type: ignore[attr-defined]
     assert stored[2].is_renewal and stored[0].direct_recognition
     assert all(c.status is CertificateStatus.VALID and c.issuer_id == issuer.id for c in stored)  # type: ignore[attr-defined]
@@ -454,9 +531,15 @@ async def test_bulk_applies_the_same_rules_all_or_nothing(vault: Vault) -> None:
     prefix = uuid.uuid4().hex[:8].upper()
 
     def row(i: int, **overrides: Any) -> CertificateRow:
-        values: dict[str, Any] = {"number": f"E{prefix}-{i}", "trainee_id": trainees[i], "kind": "skill_level",
-                                  "issuer_id": issuer.id, "issue_date": dt.date(2025, 6, 1),
-                                  "occupation_code": ELECTRICIAN, "level": 3}
+        values: dict[str, Any] = {
+            "number": f"E{prefix}-{i}",
+            "trainee_id": trainees[i],
+            "kind": "skill_level",
+            "issuer_id": issuer.id,
+            "issue_date": dt.date(2025, 6, 1),
+            "occupation_code": ELECTRICIAN,
+            "level": 3,
+        }
         values.update(overrides)
         return CertificateRow(**values)
 
@@ -498,13 +581,26 @@ async def test_bulk_applies_the_same_rules_all_or_nothing(vault: Vault) -> None:
 
 async def test_verification_reveals_only_public_facts(vault: Vault) -> None:
     who = await assessor()
-    cert = await service.issue_certificate(who, vault, cert_input(id_number=new_id_number(), name="欧阳娜娜", level=2))
+    cert = await service.issue_certificate(
+        who, vault, cert_input(id_number=new_id_number(), name="欧阳娜娜", level=2)
+    )
     found = await service.verify_certificate(cert.number)
     assert found is not None
     assert found.holder_name == "欧***" and found.occupation_name == "电工" and found.level == 2
-    assert found.issuer_name == cert.issuer.name and found.is_valid and found.issue_date == dt.date(2025, 6, 1)
-    assert set(vars(found)) == {"number", "status", "kind", "holder_name", "occupation_code", "occupation_name",
-                                "level", "issuer_name", "issue_date"}
+    assert (
+        found.issuer_name == cert.issuer.name and found.is_valid and found.issue_date == dt.date(2025, 6, 1)
+    )
+    assert set(vars(found)) == {
+        "number",
+        "status",
+        "kind",
+        "holder_name",
+        "occupation_code",
+        "occupation_name",
+        "level",
+        "issuer_name",
+        "issue_date",
+    }
     await service.change_status(who, cert.number, "revoke", "撤销")
     revoked = await service.verify_certificate(cert.number)
     assert revoked is not None and revoked.status == "revoked" and not revoked.is_valid

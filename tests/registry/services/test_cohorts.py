@@ -34,22 +34,33 @@ GROUP = "4-10-01-00"  # 生活照料服务人员, level 3 (a group, not an occup
 
 @pytest.fixture(autouse=True)
 async def catalogue(database: None) -> None:
-    for code, name, kind in [("410305", "涧西区", "district"), ("410302", "老城区", "district"),
-                             ("410323", "新安县", "county")]:
+    for code, name, kind in [
+        ("410305", "涧西区", "district"),
+        ("410302", "老城区", "district"),
+        ("410323", "新安县", "county"),
+    ]:
         await Division.get_or_create(code=code, defaults={"name": name, "kind": kind})
     await Occupation.get_or_create(code=OCCUPATION, defaults={"name": "无人机驾驶员", "level": 4})
     await Occupation.get_or_create(code=GROUP, defaults={"name": "生活照料服务人员", "level": 3})
 
 
 async def institution(
-    division: str = "410305", *, years: list[int] | None = None, kinds: list[str] | None = None,
+    division: str = "410305",
+    *,
+    years: list[int] | None = None,
+    kinds: list[str] | None = None,
     status: str = "active",
 ) -> Institution:
     return await create_institution(
         system("test"),
-        InstitutionInput(uscc=make_uscc(), name=f"班次测试机构{next(_seq)}", division_code=division,
-                         kinds=kinds or ["training"], approved_years=YEARS if years is None else years,
-                         status=status),
+        InstitutionInput(
+            uscc=make_uscc(),
+            name=f"班次测试机构{next(_seq)}",
+            division_code=division,
+            kinds=kinds or ["training"],
+            approved_years=YEARS if years is None else years,
+            status=status,
+        ),
     )
 
 
@@ -83,7 +94,9 @@ def cohort_input(**overrides: Any) -> CohortInput:
 
 def started(**overrides: Any) -> CohortInput:
     """A cohort whose start date has come (running once opened)."""
-    return cohort_input(start_date=TODAY - dt.timedelta(days=5), end_date=TODAY + dt.timedelta(days=40), **overrides)
+    return cohort_input(
+        start_date=TODAY - dt.timedelta(days=5), end_date=TODAY + dt.timedelta(days=40), **overrides
+    )
 
 
 async def new_cohort(who: Principal, data: CohortInput | None = None, *, open_it: bool = False) -> uuid.UUID:
@@ -95,7 +108,10 @@ async def new_cohort(who: Principal, data: CohortInput | None = None, *, open_it
 
 
 async def actions(cohort_id: uuid.UUID) -> list[str]:
-    return [e.action for e in await AuditEvent.filter(entity_type="cohort", entity_id=str(cohort_id)).order_by("id")]
+    return [
+        e.action
+        for e in await AuditEvent.filter(entity_type="cohort", entity_id=str(cohort_id)).order_by("id")
+    ]
 
 
 async def refused(code: str, awaitable: Any) -> Conflict:
@@ -123,11 +139,25 @@ async def test_an_institution_registers_a_draft_cohort_with_an_audit_event() -> 
 
 async def test_startup_cohort() -> None:
     who = acting_for(await institution())
-    view, _ = await service.create_cohort(who, cohort_input(
-        kind="startup", occupation_code=None, certificate_kind=None, certificate_level=None, startup_course="SYB",
-        training_mode="general", delivery="blended", planned_hours=56))
+    view, _ = await service.create_cohort(
+        who,
+        cohort_input(
+            kind="startup",
+            occupation_code=None,
+            certificate_kind=None,
+            certificate_level=None,
+            startup_course="SYB",
+            training_mode="general",
+            delivery="blended",
+            planned_hours=56,
+        ),
+    )
     facts = service.facts_of(view.cohort)
-    assert facts.startup_course == "SYB" and facts.certificate_kind == "startup" and facts.occupation_code is None
+    assert (
+        facts.startup_course == "SYB"
+        and facts.certificate_kind == "startup"
+        and facts.occupation_code is None
+    )
 
 
 async def test_a_retried_create_finds_the_cohort_and_other_details_conflict() -> None:
@@ -135,9 +165,13 @@ async def test_a_retried_create_finds_the_cohort_and_other_details_conflict() ->
     who = acting_for(inst)
     data = cohort_input()
     first, created = await service.create_cohort(who, data)
-    again, created_again = await service.create_cohort(who, dataclasses.replace(data, reference=f" {data.reference}"))
+    again, created_again = await service.create_cohort(
+        who, dataclasses.replace(data, reference=f" {data.reference}")
+    )
     assert created and not created_again and again.cohort.id == first.cohort.id
-    error = await refused("duplicate_reference", service.create_cohort(who, dataclasses.replace(data, capacity=31)))
+    error = await refused(
+        "duplicate_reference", service.create_cohort(who, dataclasses.replace(data, capacity=31))
+    )
     assert [e.field for e in error.errors] == ["capacity"]
     assert await Cohort.filter(institution_id=inst.id, reference=data.reference).count() == 1
     # Another institution may use the same reference.
@@ -163,8 +197,11 @@ async def test_catalogue_checks() -> None:
 
 async def test_who_registers_cohorts() -> None:
     inst = await institution()
-    for principal in (auditor(), auditor("410305"),
-                      Principal(kind="user", id=uuid.uuid4(), role=Role.ASSESSOR, institution_id=inst.id)):
+    for principal in (
+        auditor(),
+        auditor("410305"),
+        Principal(kind="user", id=uuid.uuid4(), role=Role.ASSESSOR, institution_id=inst.id),
+    ):
         with pytest.raises(PermissionDenied):
             await service.create_cohort(principal, cohort_input())
     with pytest.raises(ValidationFailed) as info:
@@ -225,7 +262,9 @@ async def test_opening_needs_an_approved_active_training_institution() -> None:
     # Approval is for the cohort's start year.
     who = acting_for(await institution(years=[TODAY.year + 1]))
     next_year = dt.date(TODAY.year + 1, 3, 1)
-    cohort_id = await new_cohort(who, cohort_input(start_date=next_year, end_date=next_year + dt.timedelta(days=30)))
+    cohort_id = await new_cohort(
+        who, cohort_input(start_date=next_year, end_date=next_year + dt.timedelta(days=30))
+    )
     assert (await service.open_cohort(who, cohort_id)).status is CohortStatus.OPEN
 
 
@@ -245,9 +284,12 @@ async def test_cancel_from_every_state_but_closed_and_cancelled_is_final() -> No
         cohort_id = await new_cohort(who, data, open_it=opened)
         view = await service.cancel_cohort(who, cohort_id)
         assert view.status is CohortStatus.CANCELLED
-        for attempt in (service.cancel_cohort(who, cohort_id), service.open_cohort(who, cohort_id),
-                        service.close_cohort(who, cohort_id),
-                        service.update_cohort(who, cohort_id, {"capacity": 10})):
+        for attempt in (
+            service.cancel_cohort(who, cohort_id),
+            service.open_cohort(who, cohort_id),
+            service.close_cohort(who, cohort_id),
+            service.update_cohort(who, cohort_id, {"capacity": 10}),
+        ):
             await refused("cohort_cancelled", attempt)
 
 
@@ -257,27 +299,43 @@ async def test_cancel_from_every_state_but_closed_and_cancelled_is_final() -> No
 async def test_update_a_draft_records_what_changed() -> None:
     who = acting_for(await institution())
     cohort_id = await new_cohort(who)
-    view = await service.update_cohort(who, cohort_id, {"capacity": 25, "delivery": "online", "name": "新名字"})
+    view = await service.update_cohort(
+        who, cohort_id, {"capacity": 25, "delivery": "online", "name": "新名字"}
+    )
     assert view.cohort.capacity == 25 and service.facts_of(view.cohort).delivery == "online"
-    event = (await AuditEvent.filter(entity_type="cohort", entity_id=str(cohort_id), action="cohort.update"))[0]
+    event = (await AuditEvent.filter(entity_type="cohort", entity_id=str(cohort_id), action="cohort.update"))[
+        0
+    ]
     assert event.before == {"capacity": 30, "delivery": "in_person", "name": "无人机驾驶员培训班"}
     assert event.after == {"capacity": 25, "delivery": "online", "name": "新名字"}
     # Nothing changed: no event.
     await service.update_cohort(who, cohort_id, {"capacity": 25})
     assert (await actions(cohort_id)).count("cohort.update") == 1
     # Switching kind clears what no longer applies.
-    view = await service.update_cohort(who, cohort_id, {
-        "kind": "startup", "occupation_code": None, "certificate_kind": None, "certificate_level": None,
-        "startup_course": "GYB"})
+    view = await service.update_cohort(
+        who,
+        cohort_id,
+        {
+            "kind": "startup",
+            "occupation_code": None,
+            "certificate_kind": None,
+            "certificate_level": None,
+            "startup_course": "GYB",
+        },
+    )
     assert service.facts_of(view.cohort).certificate_kind == "startup"
 
 
 async def test_update_refuses_bad_values_and_unknown_fields() -> None:
     who = acting_for(await institution())
     cohort_id = await new_cohort(who)
-    cases: list[tuple[dict[str, Any], str]] = [({"capacity": 0}, "capacity"), ({"end_date": TODAY}, "end_date"),
-                           ({"occupation_code": "9-99-99-99"}, "occupation_code"),
-                           ({"certificate_level": None}, "certificate_level"), ({"colour": "red"}, "colour")]
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"capacity": 0}, "capacity"),
+        ({"end_date": TODAY}, "end_date"),
+        ({"occupation_code": "9-99-99-99"}, "occupation_code"),
+        ({"certificate_level": None}, "certificate_level"),
+        ({"colour": "red"}, "colour"),
+    ]
     for changes, field in cases:
         with pytest.raises(ValidationFailed) as info:
             await service.update_cohort(who, cohort_id, changes)
@@ -289,12 +347,23 @@ async def test_update_checks_reference_state_and_approval() -> None:
     who = acting_for(await institution(years=[TODAY.year, TODAY.year + 1]))
     taken = cohort_input(start_date=dt.date(TODAY.year + 1, 2, 1), end_date=dt.date(TODAY.year + 1, 3, 1))
     await new_cohort(who, taken)
-    cohort_id = await new_cohort(who, cohort_input(start_date=dt.date(TODAY.year + 1, 2, 1),
-                                                   end_date=dt.date(TODAY.year + 1, 3, 1)), open_it=True)
-    await refused("duplicate_reference", service.update_cohort(who, cohort_id, {"reference": taken.reference}))
+    cohort_id = await new_cohort(
+        who,
+        cohort_input(start_date=dt.date(TODAY.year + 1, 2, 1), end_date=dt.date(TODAY.year + 1, 3, 1)),
+        open_it=True,
+    )
+    await refused(
+        "duplicate_reference", service.update_cohort(who, cohort_id, {"reference": taken.reference})
+    )
     # Open: moving to a year the institution is not approved for is refused.
-    await refused("institution_not_approved", service.update_cohort(
-        who, cohort_id, {"start_date": dt.date(TODAY.year + 2, 1, 1), "end_date": dt.date(TODAY.year + 2, 2, 1)}))
+    await refused(
+        "institution_not_approved",
+        service.update_cohort(
+            who,
+            cohort_id,
+            {"start_date": dt.date(TODAY.year + 2, 1, 1), "end_date": dt.date(TODAY.year + 2, 2, 1)},
+        ),
+    )
     running = await new_cohort(who, started(), open_it=True)
     await refused("cohort_running", service.update_cohort(who, running, {"capacity": 10}))
 
@@ -306,17 +375,26 @@ async def test_tenancy_other_institutions_and_auditors() -> None:
     owner = acting_for(await institution("410323"))
     cohort_id = await new_cohort(owner, cohort_input(division_code="410323"))
     stranger = acting_for(await institution())
-    assessor = Principal(kind="user", id=uuid.uuid4(), role=Role.ASSESSOR, institution_id=stranger.institution_id)
+    assessor = Principal(
+        kind="user", id=uuid.uuid4(), role=Role.ASSESSOR, institution_id=stranger.institution_id
+    )
     for who in (stranger, auditor("410305"), assessor):
-        for attempt in (service.get_cohort(who, cohort_id), service.update_cohort(who, cohort_id, {"capacity": 5}),
-                        service.open_cohort(who, cohort_id), service.close_cohort(who, cohort_id),
-                        service.cancel_cohort(who, cohort_id)):
+        for attempt in (
+            service.get_cohort(who, cohort_id),
+            service.update_cohort(who, cohort_id, {"capacity": 5}),
+            service.open_cohort(who, cohort_id),
+            service.close_cohort(who, cohort_id),
+            service.cancel_cohort(who, cohort_id),
+        ):
             with pytest.raises(NotFound):
                 await attempt
     for who in (auditor("410323"), auditor()):
         assert (await service.get_cohort(who, cohort_id)).cohort.id == cohort_id
-        for attempt in (service.update_cohort(who, cohort_id, {"capacity": 5}), service.open_cohort(who, cohort_id),
-                        service.cancel_cohort(who, cohort_id)):
+        for attempt in (
+            service.update_cohort(who, cohort_id, {"capacity": 5}),
+            service.open_cohort(who, cohort_id),
+            service.cancel_cohort(who, cohort_id),
+        ):
             with pytest.raises(PermissionDenied):
                 await attempt
     page = await service.list_cohorts(assessor, limit=500, offset=0)
@@ -334,8 +412,16 @@ async def test_list_filters_and_bounds() -> None:
     draft = await new_cohort(who, cohort_input(division_code="410302"))
     future = await new_cohort(who, open_it=True)
     running = await new_cohort(who, started(), open_it=True)
-    startup = await new_cohort(who, cohort_input(kind="startup", occupation_code=None, certificate_kind=None,
-                                                 certificate_level=None, startup_course="IYB"))
+    startup = await new_cohort(
+        who,
+        cohort_input(
+            kind="startup",
+            occupation_code=None,
+            certificate_kind=None,
+            certificate_level=None,
+            startup_course="IYB",
+        ),
+    )
 
     async def ids(**filters: Any) -> set[uuid.UUID]:
         page = await service.list_cohorts(who, limit=500, offset=0, **filters)
@@ -350,8 +436,13 @@ async def test_list_filters_and_bounds() -> None:
     assert await ids(year=TODAY.year - 10) == set()
     page = await service.list_cohorts(who, limit=2, offset=1)
     assert page.total == 4 and len(page.items) == 2
-    for bad in ({"limit": 501, "offset": 0}, {"limit": 0, "offset": 0}, {"limit": 10, "offset": -1},
-                {"limit": 10, "offset": 0, "status": "sleeping"}, {"limit": 10, "offset": 0, "kind": "evening"},
-                {"limit": 10, "offset": 0, "year": 1850}):
+    for bad in (
+        {"limit": 501, "offset": 0},
+        {"limit": 0, "offset": 0},
+        {"limit": 10, "offset": -1},
+        {"limit": 10, "offset": 0, "status": "sleeping"},
+        {"limit": 10, "offset": 0, "kind": "evening"},
+        {"limit": 10, "offset": 0, "year": 1850},
+    ):
         with pytest.raises(ValidationFailed):
             await service.list_cohorts(who, **bad)

@@ -43,8 +43,11 @@ OCCUPATION = "4-02-04-06"
 
 @pytest.fixture(autouse=True)
 async def catalogue(database: None) -> None:
-    for code, name, kind in [("410305", "涧西区", "district"), ("410302", "老城区", "district"),
-                             ("410323", "新安县", "county")]:
+    for code, name, kind in [
+        ("410305", "涧西区", "district"),
+        ("410302", "老城区", "district"),
+        ("410323", "新安县", "county"),
+    ]:
         await Division.get_or_create(code=code, defaults={"name": name, "kind": kind})
     await Occupation.get_or_create(code=OCCUPATION, defaults={"name": "无人机驾驶员", "level": 4})
 
@@ -57,8 +60,13 @@ def new_number(address: str = "410305") -> str:
 async def institution(division: str = "410305") -> Institution:
     return await create_institution(
         system("test"),
-        InstitutionInput(uscc=make_uscc(), name=f"报名测试机构{next(_seq)}", division_code=division,
-                         kinds=["training"], approved_years=YEARS),
+        InstitutionInput(
+            uscc=make_uscc(),
+            name=f"报名测试机构{next(_seq)}",
+            division_code=division,
+            kinds=["training"],
+            approved_years=YEARS,
+        ),
     )
 
 
@@ -70,11 +78,22 @@ def auditor(division: str | None = None) -> Principal:
     return Principal(kind="user", id=uuid.uuid4(), role=Role.AUDITOR, division_code=division)
 
 
-async def cohort(who: Principal, *, running: bool = True, open_it: bool = True, **overrides: Any) -> uuid.UUID:
+async def cohort(
+    who: Principal, *, running: bool = True, open_it: bool = True, **overrides: Any
+) -> uuid.UUID:
     start = TODAY - dt.timedelta(days=3) if running else TODAY + dt.timedelta(days=20)
-    data = CohortInput(reference=f"EN-{uuid.uuid4().hex[:8]}", kind="vocational", division_code="410305",
-                       planned_hours=80, start_date=start, end_date=start + dt.timedelta(days=60), capacity=5,
-                       occupation_code=OCCUPATION, certificate_kind="skill_level", certificate_level=5)
+    data = CohortInput(
+        reference=f"EN-{uuid.uuid4().hex[:8]}",
+        kind="vocational",
+        division_code="410305",
+        planned_hours=80,
+        start_date=start,
+        end_date=start + dt.timedelta(days=60),
+        capacity=5,
+        occupation_code=OCCUPATION,
+        certificate_kind="skill_level",
+        certificate_level=5,
+    )
     view, _ = await cohort_service.create_cohort(who, dataclasses.replace(data, **overrides))
     if open_it:
         await cohort_service.open_cohort(who, view.cohort.id)
@@ -96,19 +115,32 @@ async def test_enrol_one_person_records_groups_masked_and_audited(vault: Vault) 
     who = acting_for(await institution())
     cohort_id = await cohort(who)
     number = new_number()
-    [view] = await service.enrol(who, vault, cohort_id, [person(number, " 张　三 ", phone="13812345678",
-                                                                household_division="410323",
-                                                                groups=("veteran", "migrant_worker"))],
-                                 as_list=False)
+    [view] = await service.enrol(
+        who,
+        vault,
+        cohort_id,
+        [
+            person(
+                number,
+                " 张　三 ",
+                phone="13812345678",
+                household_division="410323",
+                groups=("veteran", "migrant_worker"),
+            )
+        ],
+        as_list=False,
+    )
     assert view.name == "张三" and view.id_masked == number[:6] + "********" + number[-4:]
     assert view.phone_masked == "138****5678" and view.household_division == "410323"
     assert view.groups == ["migrant_worker", "veteran"] and view.outcome == "in_progress"
     assert view.attended_hours == 0
     trainee = await Trainee.get(id=view.trainee_id)
     assert trainee.id_index == id_index(vault, number) and trainee.groups == ["migrant_worker", "veteran"]
-    events = await AuditEvent.filter(entity_type="cohort", entity_id=str(cohort_id), action="enrolment.create")
+    events = await AuditEvent.filter(
+        entity_type="cohort", entity_id=str(cohort_id), action="enrolment.create"
+    )
     assert len(events) == 1 and events[0].after["count"] == 1
-    assert number not in json.dumps(events[0].after) and number[-4:] + "\"" not in json.dumps(events[0].after)
+    assert number not in json.dumps(events[0].after) and number[-4:] + '"' not in json.dumps(events[0].after)
     # Enrolled again elsewhere without groups: the person's groups are kept and recorded.
     other = await cohort(who)
     [again] = await service.enrol(who, vault, other, [person(number)], as_list=True)
@@ -121,7 +153,9 @@ async def test_a_list_is_all_or_nothing(vault: Vault) -> None:
     good, bad = new_number(), new_number()
     bad = bad[:-1] + ("1" if bad[-1] != "1" else "2")
     with pytest.raises(ValidationFailed) as info:
-        await service.enrol(who, vault, cohort_id, [person(good), person(bad), person(name="X")], as_list=True)
+        await service.enrol(
+            who, vault, cohort_id, [person(good), person(bad), person(name="X")], as_list=True
+        )
     fields = {(e.field, e.code) for e in info.value.errors}
     assert fields == {("items[1].id_number", "id_checksum"), ("items[2].name", "name_length")}
     assert all(good not in e.message and bad not in e.message for e in info.value.errors)
@@ -214,7 +248,9 @@ async def test_tenancy(vault: Vault) -> None:
     cohort_id = await cohort(owner, division_code="410323")
     [view] = await service.enrol(owner, vault, cohort_id, [person()], as_list=False)
     stranger = acting_for(await institution())
-    assessor = Principal(kind="user", id=uuid.uuid4(), role=Role.ASSESSOR, institution_id=stranger.institution_id)
+    assessor = Principal(
+        kind="user", id=uuid.uuid4(), role=Role.ASSESSOR, institution_id=stranger.institution_id
+    )
     for who in (stranger, auditor("410305"), assessor):
         with pytest.raises(NotFound):
             await service.enrol(who, vault, cohort_id, [person()], as_list=False)
@@ -270,7 +306,9 @@ async def test_record_attendance_and_outcomes_then_close(vault: Vault) -> None:
     await service.update_enrolment(who, views[2].id, EnrolmentChanges(Decimal(120), "failed"))
     closed = await cohort_service.close_cohort(who, cohort_id)
     assert closed.status is CohortStatus.CLOSED and closed.cohort.closed_at is not None
-    close_event = (await AuditEvent.filter(entity_type="cohort", entity_id=str(cohort_id), action="cohort.close"))[0]
+    close_event = (
+        await AuditEvent.filter(entity_type="cohort", entity_id=str(cohort_id), action="cohort.close")
+    )[0]
     assert close_event.after["outcomes"] == {"completed": 1, "failed": 1, "withdrawn": 1}
     # Frozen.
     for attempt in (
@@ -309,12 +347,17 @@ async def test_before_the_start_date_only_a_withdrawal(vault: Vault) -> None:
     who = acting_for(await institution())
     cohort_id = await cohort(who, running=False)
     [view] = await service.enrol(who, vault, cohort_id, [person()], as_list=False)
-    for changes in (EnrolmentChanges(Decimal(2)), EnrolmentChanges(outcome="completed"),
-                    EnrolmentChanges(outcome="failed")):
+    for changes in (
+        EnrolmentChanges(Decimal(2)),
+        EnrolmentChanges(outcome="completed"),
+        EnrolmentChanges(outcome="failed"),
+    ):
         with pytest.raises(Conflict) as info:
             await service.update_enrolment(who, view.id, changes)
         assert info.value.code == "cohort_not_started"
-    assert (await service.update_enrolment(who, view.id, EnrolmentChanges(outcome="withdrawn"))).outcome == "withdrawn"
+    assert (
+        await service.update_enrolment(who, view.id, EnrolmentChanges(outcome="withdrawn"))
+    ).outcome == "withdrawn"
 
 
 async def test_list_enrolments_is_masked_and_paginated(vault: Vault) -> None:
@@ -327,9 +370,15 @@ async def test_list_enrolments_is_masked_and_paginated(vault: Vault) -> None:
     assert page.total == 4 and len(page.items) == 3 and len(rest.items) == 1
     shown = {v.id_masked for v in page.items + rest.items}
     assert shown == {n[:6] + "********" + n[-4:] for n in numbers}
-    for bad in ({"limit": 501, "offset": 0}, {"limit": 5, "offset": -1}, {"limit": 5, "offset": 0, "outcome": "x"}):
+    for bad in (
+        {"limit": 501, "offset": 0},
+        {"limit": 5, "offset": -1},
+        {"limit": 5, "offset": 0, "outcome": "x"},
+    ):
         with pytest.raises(ValidationFailed):
             await service.list_enrolments(who, cohort_id, **bad)
     async with in_transaction() as conn:
-        _, rows = await conn.execute_query("SELECT count(*) AS n FROM enrolment WHERE cohort_id = $1", [cohort_id])
+        _, rows = await conn.execute_query(
+            "SELECT count(*) AS n FROM enrolment WHERE cohort_id = $1", [cohort_id]
+        )
     assert rows[0]["n"] == 4

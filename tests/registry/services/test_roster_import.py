@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from registry.clock import business_today
 from registry.crypto import Vault
 from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.models.audit import AuditEvent
@@ -216,10 +217,84 @@ async def test_valid_rows_imports_the_good_ones_and_offers_the_refused_rows_as_x
     # the refused cells are stored encrypted, never in plain text
     batch = await ImportBatch.get(id=report.batch_id)
     assert "吴刚" not in str(batch.errors) and other[:17] not in str(batch.errors)
+    assert batch.refused_cells is not None and "吴刚".encode() not in batch.refused_cells
+    assert all(not str(e.get("field", "")).startswith("_") for e in batch.errors)
     # the refused-rows file is for this cohort's caller only
     stranger = principal_of(await make_institution())
     with pytest.raises(NotFound):
         await service.refused_rows_xlsx(stranger, vault, cohort.id, report.batch_id)  # type: ignore[arg-type]
+
+
+async def test_attended_hours_beyond_the_cohort_rule_are_refused_in_the_hours_column(
+    setting: tuple[Institution, Cohort, Principal], vault: Vault
+) -> None:
+    _, cohort, principal = setting  # 80 planned hours: at most 120 attended
+    ok, over, precise = new_number(), new_number(), new_number()
+    data = csv_bytes(
+        [
+            ["姓名", "身份证号", "学时", "结果"],
+            ["甲一", ok, "120", "合格"],
+            ["甲二", over, "120.5", ""],
+            ["甲三", precise, "10.25", ""],
+        ]
+    )
+    report = await service.import_roster(principal, vault, cohort.id, data, "hours.csv")
+    assert report.status == "refused" and (report.accepted, report.refused) == (0, 2)
+    where = {(e["row"], e["column"], e["field"], e["code"]) for e in report.errors}
+    assert where == {
+        (3, "学时", "attended_hours", "out_of_range"),
+        (4, "学时", "attended_hours", "too_precise"),
+    }
+    assert "120" in next(e["message"] for e in report.errors if e["code"] == "out_of_range")
+    assert await enrolled_count(cohort) == 0
+
+    partial = await service.import_roster(principal, vault, cohort.id, data, "hours.csv", mode="valid_rows")
+    assert partial.status == "partial" and (partial.accepted, partial.refused) == (1, 2)
+    enrolment = await Enrolment.get(cohort_id=cohort.id)
+    assert enrolment.attended_hours == 120 and enrolment.outcome == "completed"
+    content = await service.refused_rows_xlsx(principal, vault, cohort.id, partial.batch_id)  # type: ignore[arg-type]
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sheet is not None
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert [r[0] for r in rows[1:]] == [3, 4]
+    assert rows[1][1] == "甲二" and rows[1][-1].startswith("学时:")
+
+
+async def test_an_outcome_the_cohort_does_not_allow_yet_is_refused(divisions: None, vault: Vault) -> None:
+    institution = await make_institution()
+    principal = principal_of(institution)
+    start = business_today() + dt.timedelta(days=30)
+    cohort = await Cohort.create(
+        institution=institution,
+        reference=f"R-{uuid.uuid4().hex[:10]}",
+        kind=CohortKind.VOCATIONAL,
+        division_id="410305",
+        planned_hours=80,
+        start_date=start,
+        end_date=start + dt.timedelta(days=30),
+        capacity=10,
+        status=CohortStatus.OPEN,
+    )
+    passed, attended, withdrew, plain = new_number(), new_number(), new_number(), new_number()
+    data = csv_bytes(
+        [
+            ["姓名", "身份证号", "学时", "培训结果"],
+            ["乙一", passed, "", "合格"],
+            ["乙二", attended, "8", ""],
+            ["乙三", withdrew, "", "退学"],
+            ["乙四", plain, "0", "在训"],
+        ]
+    )
+    report = await service.import_roster(principal, vault, cohort.id, data, "early.csv")
+    assert report.status == "refused"
+    where = {(e["row"], e["column"], e["code"]) for e in report.errors}
+    assert where == {(2, "培训结果", "cohort_not_started"), (3, "学时", "cohort_not_started")}
+    assert await enrolled_count(cohort) == 0
+
+    partial = await service.import_roster(principal, vault, cohort.id, data, "early.csv", mode="valid_rows")
+    assert (partial.status, partial.accepted, partial.refused) == ("partial", 2, 2)
+    outcomes = sorted(await Enrolment.filter(cohort_id=cohort.id).values_list("outcome", flat=True))
+    assert outcomes == ["in_progress", "withdrawn"]
 
 
 async def test_the_same_file_again_changes_nothing_and_says_so(
@@ -250,6 +325,10 @@ async def test_a_corrected_file_after_a_partial_import_skips_who_is_enrolled(
     assert (report.accepted, report.already_enrolled, report.refused) == (1, 1, 0)
     assert report.skipped[0]["row"] == 2 and report.skipped[0]["code"] == "already_enrolled"
     assert await enrolled_count(cohort) == 2
+    batch = await ImportBatch.get(id=report.batch_id)
+    assert batch.already_enrolled == 1 and batch.refused_cells is None
+    stored = await service.import_report(principal, cohort.id, report.batch_id)  # type: ignore[arg-type]
+    assert stored.already_enrolled == 1 and stored.errors == [] and not stored.refused_rows_file
 
 
 async def test_an_id_number_registered_under_another_name_is_refused(
