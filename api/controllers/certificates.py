@@ -11,8 +11,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from api.idempotency import idempotent
+from api.pagination import Limit, Offset, Page
 from registry.models.certificate import Certificate
-from registry.paging import MAX_LIMIT
 from registry.principal import Principal
 from registry.rules import certificate as rules
 from registry.rules.personal import mask_name
@@ -101,13 +101,6 @@ class CertificateRead(msgspec.Struct):
         )
 
 
-class CertificatePage(msgspec.Struct):
-    items: list[CertificateRead]
-    total: int
-    limit: int
-    offset: int
-
-
 class CertificateController(Controller):
     path = "/certificates"
     tags = ["certificates"]
@@ -142,8 +135,8 @@ class CertificateController(Controller):
     async def list(
         self,
         principal: Principal,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         status: Status | None = None,
         kind: Kind | None = None,
         occupation_code: Annotated[str | None, Parameter(max_length=16)] = None,
@@ -152,7 +145,7 @@ class CertificateController(Controller):
         trainee_id: uuid.UUID | None = None,
         issued_from: dt.date | None = None,
         issued_to: dt.date | None = None,
-    ) -> CertificatePage:
+    ) -> Page[CertificateRead]:
         page = await service.list_certificates(
             principal,
             limit=limit,
@@ -166,12 +159,7 @@ class CertificateController(Controller):
             issued_from=issued_from,
             issued_to=issued_to,
         )
-        return CertificatePage(
-            items=[CertificateRead.of(c) for c in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-        )
+        return Page.of(page, CertificateRead.of)
 
     @get("/{number:str}", summary="One certificate in the caller's scope")
     async def read(self, principal: Principal, number: str) -> CertificateRead:

@@ -13,8 +13,8 @@ from litestar.params import Parameter
 from msgspec import UNSET, UnsetType
 
 from api.idempotency import idempotent
+from api.pagination import Limit, Offset, Page
 from registry.crypto import Vault
-from registry.paging import MAX_LIMIT
 from registry.principal import Principal
 from registry.rules.cohort import MAX_ENROLMENTS_PER_REQUEST
 from registry.services import cohorts as service
@@ -153,13 +153,6 @@ class CohortRead(msgspec.Struct):
         )
 
 
-class CohortPage(msgspec.Struct):
-    items: list[CohortRead]
-    total: int
-    limit: int
-    offset: int
-
-
 class EnrolmentCreate(msgspec.Struct, forbid_unknown_fields=True):
     id_number: Annotated[
         str, msgspec.Meta(max_length=64, description="sent in the body only, never in a URL")
@@ -218,13 +211,6 @@ class EnrolmentRead(msgspec.Struct):
         )
 
 
-class EnrolmentPage(msgspec.Struct):
-    items: list[EnrolmentRead]
-    total: int
-    limit: int
-    offset: int
-
-
 class EnrolmentPatch(msgspec.Struct, forbid_unknown_fields=True):
     attended_hours: Decimal | UnsetType = UNSET
     outcome: Outcome | UnsetType = UNSET
@@ -250,22 +236,17 @@ class CohortController(Controller):
     async def list(
         self,
         principal: Principal,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         status: Status | None = None,
         kind: Kind | None = None,
         year: Annotated[int | None, Parameter(ge=2000, le=2100)] = None,
         division: Annotated[str | None, Parameter(max_length=16)] = None,
-    ) -> CohortPage:
+    ) -> Page[CohortRead]:
         page = await service.list_cohorts(
             principal, limit=limit, offset=offset, status=status, kind=kind, year=year, division_code=division
         )
-        return CohortPage(
-            items=[CohortRead.of(v) for v in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-        )
+        return Page.of(page, CohortRead.of)
 
     @get("/{cohort_id:uuid}", summary="One cohort")
     async def read(self, principal: Principal, cohort_id: uuid.UUID) -> CohortRead:
@@ -322,19 +303,14 @@ class CohortController(Controller):
         self,
         principal: Principal,
         cohort_id: uuid.UUID,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         outcome: Outcome | None = None,
-    ) -> EnrolmentPage:
+    ) -> Page[EnrolmentRead]:
         page = await enrolment_service.list_enrolments(
             principal, cohort_id, limit=limit, offset=offset, outcome=outcome
         )
-        return EnrolmentPage(
-            items=[EnrolmentRead.of(v) for v in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-        )
+        return Page.of(page, EnrolmentRead.of)
 
 
 class EnrolmentController(Controller):

@@ -8,11 +8,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
 
 from api.idempotency import idempotent
+from api.pagination import Limit, Offset, Page
 from registry.models.institution import Institution
-from registry.paging import MAX_LIMIT
 from registry.principal import Principal
 from registry.services import institutions as service
 
@@ -52,13 +51,6 @@ class InstitutionRead(msgspec.Struct):
         )
 
 
-class InstitutionPage(msgspec.Struct):
-    items: list[InstitutionRead]
-    total: int
-    limit: int
-    offset: int
-
-
 class InstitutionController(Controller):
     path = "/institutions"
     tags = ["institutions"]
@@ -87,20 +79,15 @@ class InstitutionController(Controller):
     async def list(
         self,
         principal: Principal,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         kind: Kind | None = None,
         division_code: str | None = None,
-    ) -> InstitutionPage:
+    ) -> Page[InstitutionRead]:
         page = await service.list_institutions(
             principal, limit=limit, offset=offset, kind=kind, division_code=division_code
         )
-        return InstitutionPage(
-            items=[InstitutionRead.of(i) for i in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-        )
+        return Page.of(page, InstitutionRead.of)
 
     @get("/{institution_id:uuid}", summary="One institution")
     async def read(self, principal: Principal, institution_id: uuid.UUID) -> InstitutionRead:

@@ -10,8 +10,8 @@ import msgspec
 from litestar import Request, get
 from litestar.params import Parameter
 
+from api.pagination import Limit, Offset, Page
 from registry.clock import business_today
-from registry.paging import MAX_LIMIT
 from registry.principal import Principal
 from registry.services import reference as service
 
@@ -25,13 +25,6 @@ class OccupationRead(msgspec.Struct):
     is_green: bool
     definition: str
     priority_sector: str | None
-
-
-class OccupationPage(msgspec.Struct):
-    items: list[OccupationRead]
-    total: int
-    limit: int
-    offset: int
 
 
 class PriorityTradeRead(msgspec.Struct):
@@ -59,10 +52,6 @@ class DivisionRead(msgspec.Struct):
     is_administrative: bool
 
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT)]
-Offset = Annotated[int, Parameter(ge=0)]
-
-
 @get("/occupations", summary="The 2022 occupational classification", tags=["reference"])
 async def occupations(
     principal: Principal,
@@ -73,12 +62,12 @@ async def occupations(
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> OccupationPage:
+) -> Page[OccupationRead]:
     del principal
     items, total = await service.list_occupations(
         level=level, q=q, priority_on=priority_on, limit=limit, offset=offset
     )
-    return OccupationPage(
+    return Page(
         [msgspec.convert(i, OccupationRead, from_attributes=True) for i in items], total, limit, offset
     )
 
