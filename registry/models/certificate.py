@@ -33,6 +33,9 @@ class Certificate(Model):
     issue_date = fields.DateField()
     status = fields.CharEnumField(CertificateStatus, max_length=16, default=CertificateStatus.VALID)
     status_reason = fields.TextField(default="")
+    status_changed_by_role = fields.CharField(
+        max_length=16, default="", db_default="", description="the role that last set the status"
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

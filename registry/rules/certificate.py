@@ -335,6 +335,17 @@ def next_status(current: str, action: str) -> CertificateStatus:
 
 _PAST = {SUSPEND: "suspended", REVOKE: "revoked", REINSTATE: "reinstated"}
 
+BUREAU_ROLES = frozenset({"auditor", "admin"})
+
+
+def may_change_status(action: str, actor_role: str, last_changed_by_role: str) -> bool:
+    """Whether ``actor_role`` may take ``action`` after the certificate's status was last
+    set by ``last_changed_by_role`` ("" for never): a suspension by the bureau (an auditor
+    or admin) is lifted only by the bureau, not by the body that issued the certificate."""
+    return not (
+        action == REINSTATE and actor_role not in BUREAU_ROLES and last_changed_by_role in BUREAU_ROLES
+    )
+
 
 # --- display ------------------------------------------------------------------------------
 

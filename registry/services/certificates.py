@@ -525,9 +525,18 @@ async def change_status(principal: Principal, number: str, action: str, reason: 
             raise NotFound("no such certificate")
         cert = await Certificate.filter(id=ids[0]).using_db(uow.conn).select_for_update().get()
         before = {"status": _value(cert.status), "status_reason": cert.status_reason}
+        if not rules.may_change_status(action, principal.role.value, cert.status_changed_by_role):
+            raise PermissionDenied(
+                "the bureau suspended this certificate: only the bureau reinstates it",
+                code="bureau_suspension",
+            )
         cert.status = rules.next_status(before["status"], action)
         cert.status_reason = reason
-        await cert.save(using_db=uow.conn, update_fields=["status", "status_reason", "updated_at"])
+        cert.status_changed_by_role = principal.role.value
+        await cert.save(
+            using_db=uow.conn,
+            update_fields=["status", "status_reason", "status_changed_by_role", "updated_at"],
+        )
         await uow.audit(
             f"certificate.{action}",
             "certificate",

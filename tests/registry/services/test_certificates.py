@@ -378,6 +378,24 @@ async def test_suspend_reinstate_revoke_with_audit_events(vault: Vault) -> None:
     assert events[3].before["status"] == "valid" and events[3].after["status"] == "revoked"
 
 
+async def test_a_bureau_suspension_is_lifted_only_by_the_bureau(vault: Vault) -> None:
+    body_ = await assessor()
+    cert = await service.issue_certificate(body_, vault, cert_input(id_number=new_id_number(), name="陈四"))
+    bureau = principal(Role.AUDITOR)
+    await service.change_status(bureau, cert.number, "suspend", "举报核查中")
+    with pytest.raises(PermissionDenied) as caught:
+        await service.change_status(body_, cert.number, "reinstate", "we checked it")
+    assert caught.value.code == "bureau_suspension"
+    assert (
+        await service.change_status(bureau, cert.number, "reinstate", "核查无误")
+    ).status is CertificateStatus.VALID
+    # A suspension by the body itself is the body's to lift.
+    await service.change_status(body_, cert.number, "suspend", "资料待核实")
+    assert (
+        await service.change_status(body_, cert.number, "reinstate", "核实无误")
+    ).status is CertificateStatus.VALID
+
+
 async def test_a_reason_is_required(vault: Vault) -> None:
     who = await assessor()
     cert = await service.issue_certificate(who, vault, cert_input(id_number=new_id_number(), name="褚四"))
