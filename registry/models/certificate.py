@@ -41,4 +41,10 @@ class Certificate(Model):
 
     class Meta:
         table = "certificate"
-        indexes = (("trainee_id", "occupation_id", "kind"), ("issue_date",))
+        # Also by issuing body (an assessor's list) and by cohort (an institution's view).
+        indexes = (
+            ("trainee_id", "occupation_id", "kind"),
+            ("issue_date",),
+            ("issuer_id", "issue_date"),
+            ("cohort_id",),
+        )

@@ -129,3 +129,5 @@ class Enrolment(Model):
     class Meta:
         table = "enrolment"
         unique_together = (("cohort", "trainee"),)
+        # A person's enrolments (overlaps, tenancy through enrolments, grant history).
+        indexes = (("trainee_id",),)
