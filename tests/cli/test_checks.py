@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from tortoise import connections
@@ -13,8 +12,8 @@ from tortoise.transactions import in_transaction
 from cli.commands.check_migrations import pending_changes
 from registry.principal import system
 from registry.uow import unit_of_work
+from tests.cli.commands import REGISTRY
 
-REGISTRY = str(Path(sys.executable).parent / "registry")
 MIGRATIONS = Path(__file__).resolve().parents[2] / "registry" / "migrations"
 
 

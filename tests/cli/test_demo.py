@@ -3,25 +3,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from registry.models.training import Cohort
-
-REGISTRY = str(Path(sys.executable).parent / "registry")
-
-
-def registry(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [REGISTRY, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+from tests.cli.commands import registry
 
 
 async def test_demo_command_loads_once(test_env: dict[str, str], database: None) -> None:

@@ -4,10 +4,7 @@ subprocess of the installed ``registry`` script against the suite's database ser
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -18,19 +15,7 @@ from registry.principal import system
 from registry.rules.idnumber import make_number
 from registry.services.users import UserInput, create_user
 from tests.api.conftest import new_institution
-
-REGISTRY = str(Path(sys.executable).parent / "registry")
-
-
-def registry(env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [REGISTRY, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+from tests.cli.commands import registry
 
 
 def new_number() -> str:

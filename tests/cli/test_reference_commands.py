@@ -4,25 +4,10 @@ a subprocess of the installed ``registry`` script against the suite's database."
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from registry.models.reference import PriorityList, PriorityListEntry
-
-REGISTRY = str(Path(sys.executable).parent / "registry")
-
-
-def registry(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [REGISTRY, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.cli.commands import registry
 
 
 async def test_load_reference_command(test_env: dict[str, str], database: None) -> None:

@@ -10,8 +10,6 @@ import os
 import random
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
@@ -21,8 +19,8 @@ from registry.models.training import ImportBatch, Trainee
 from registry.rules.idnumber import make_number, validate
 from registry.services.trainees import Person, upsert_people
 from registry.settings import Settings
+from tests.cli.commands import REGISTRY
 
-REGISTRY = str(Path(sys.executable).parent / "registry")
 STALE = re.compile(r"([\d,]+) trainees and ([\d,]+) import batches are still under an old data key")
 
 
