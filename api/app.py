@@ -14,23 +14,17 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
 
-from api.controllers import (
-    auth,
-    certificates,
-    cohorts,
-    health,
-    institutions,
-    reference,
-    roster,
-    trainees,
-    users,
-    verify,
-)
+from api import health
+from api.accounts import auth, institutions, users
+from api.certificates import certificates, verify
+from api.people import trainees
 from api.problems import EXCEPTION_HANDLERS
+from api.reference import catalogue as reference
 from api.security import LoginLimiter, provide_principal
-from registry import db
-from registry.crypto import vault_from_settings
-from registry.settings import Settings, redis_client_url
+from api.training import cohorts, roster
+from registry.core import db
+from registry.core.crypto import vault_from_settings
+from registry.core.settings import Settings, redis_client_url
 
 API_PREFIX = "/api/v1"
 MAX_REQUEST_BODY = 20 * 1024 * 1024  # roster uploads are the largest bodies

@@ -10,9 +10,9 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
-from registry.errors import Conflict, FieldError, ValidationFailed
-from registry.principal import Principal
-from registry.services import idempotency as store
+from registry.core import idempotency as store
+from registry.core.errors import Conflict, FieldError, ValidationFailed
+from registry.core.principal import Principal
 
 MAX_KEY_LENGTH = 200
 

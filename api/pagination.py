@@ -8,7 +8,7 @@ from typing import Annotated, Generic, TypeVar
 import msgspec
 from litestar.params import Parameter
 
-from registry import paging
+from registry.core import paging
 
 T = TypeVar("T")
 S = TypeVar("S")

@@ -12,7 +12,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from registry.errors import (
+from registry.core.errors import (
     AuthenticationFailed,
     Conflict,
     NotFound,

@@ -8,11 +8,11 @@ from typing import Any
 from litestar import Request
 from redis.asyncio import Redis
 
-from registry.errors import AuthenticationFailed, RateLimited
-from registry.principal import Principal
-from registry.security import read_token
-from registry.services.users import active_principal, principal_for_api_key
-from registry.settings import Settings
+from registry.accounts.security import read_token
+from registry.accounts.users import active_principal, principal_for_api_key
+from registry.core.errors import AuthenticationFailed, RateLimited
+from registry.core.principal import Principal
+from registry.core.settings import Settings
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from api.app import create_app
 from cli.runtime import configure_logging, plug_job_sender
-from registry.settings import load_settings
+from registry.core.settings import load_settings
 
 configure_logging()
 settings = load_settings()

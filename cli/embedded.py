@@ -69,7 +69,7 @@ class EmbeddedPostgres:
 
 async def _admin_connection(admin_url: str) -> asyncpg.Connection:
     """A connection to the server's ``postgres`` database, for creating and dropping others."""
-    from registry.db import credentials_from_url
+    from registry.core.db import credentials_from_url
 
     creds = credentials_from_url(admin_url)
     return await asyncpg.connect(
@@ -165,7 +165,7 @@ class EmbeddedRedis:
 
 def ensure_key_files(folder: Path) -> dict[str, str]:
     """Local key files (mode 0600) for the three keys; returns the ``*_FILE`` variables."""
-    from registry.settings import new_key
+    from registry.core.settings import new_key
 
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)

@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-from registry.errors import RegistryError
+from registry.core.errors import RegistryError
 
 # name -> (module, help)
 COMMANDS: dict[str, tuple[str, str]] = {

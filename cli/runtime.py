@@ -8,8 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from registry import db
-from registry.settings import Settings, load_settings
+from registry.core import db
+from registry.core.settings import Settings, load_settings
 
 T = TypeVar("T")
 
@@ -24,7 +24,7 @@ def configure_logging(verbose: bool = False) -> None:
 
 def plug_job_sender(settings: Settings) -> None:
     """Jobs queued by services go to Celery (the composition root's choice)."""
-    from registry.jobs import set_job_sender
+    from registry.core.jobs import set_job_sender
     from workers.sender import CelerySender
 
     set_job_sender(CelerySender.from_settings(settings))

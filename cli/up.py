@@ -44,7 +44,7 @@ from types import FrameType
 from typing import IO
 
 from cli.embedded import EmbeddedPostgres, EmbeddedRedis, ensure_key_files
-from registry.settings import Settings, load_settings
+from registry.core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -456,7 +456,7 @@ class Supervisor:
 
 
 async def _migrate(settings: Settings) -> None:
-    from registry import db
+    from registry.core import db
 
     await db.migrate(settings.database_url)
 
@@ -471,9 +471,9 @@ class PreparedData:
 def _prepare_data(settings: Settings, given_password: str | None, say: Callable[[str], None]) -> PreparedData:
     """Reference catalogue and demo users, in one database session."""
     from cli.runtime import run_with_db
-    from registry.principal import system
-    from registry.services.reference import ReferenceLoadReport, load_reference
-    from registry.services.users import DemoUsers, ensure_demo_users
+    from registry.accounts.users import DemoUsers, ensure_demo_users
+    from registry.core.principal import system
+    from registry.reference.service import ReferenceLoadReport, load_reference
 
     async def work(_settings: Settings) -> tuple[ReferenceLoadReport, DemoUsers]:
         report = await load_reference(system("up"))

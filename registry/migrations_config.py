@@ -5,7 +5,7 @@
 
 import os
 
-from registry.db import tortoise_config
+from registry.core.db import tortoise_config
 
 TORTOISE_ORM = tortoise_config(
     os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/registry")

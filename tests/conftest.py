@@ -23,9 +23,9 @@ import pytest
 import redis
 
 from cli.embedded import EmbeddedPostgres, EmbeddedRedis, drop_database, ensure_database
-from registry import db
-from registry.db import url_with_database
-from registry.settings import Settings, redis_client_url
+from registry.core import db
+from registry.core.db import url_with_database
+from registry.core.settings import Settings, redis_client_url
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def test_env(servers: Servers) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def settings(test_env: dict[str, str]) -> Settings:
-    from registry.settings import load_settings
+    from registry.core.settings import load_settings
 
     return load_settings(test_env)
 
@@ -111,3 +111,11 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-un
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+async def divisions(database: None) -> None:
+    """Enough of the reference data for most tests (:data:`tests.factories.DIVISIONS`)."""
+    from tests.factories import ensure_divisions
+
+    await ensure_divisions()

@@ -2,7 +2,7 @@
 
 ``create_celery(settings)`` builds an app from explicit settings (tests, the job sender).
 The module-level ``app`` used by ``celery -A workers.celery_app:app worker|beat|flower``
-is built on first access from :func:`registry.settings.load_settings` (DATABASE_URL,
+is built on first access from :func:`registry.core.settings.load_settings` (DATABASE_URL,
 REDIS_URL, REGISTRY_*_KEY or REGISTRY_*_KEY_FILE), so importing this module never reads
 the environment and never fails for want of it.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 
-from registry.settings import Settings, celery_broker_url, load_settings
+from registry.core.settings import Settings, celery_broker_url, load_settings
 from workers import loop
 from workers.tasks import TASK_MODULES
 

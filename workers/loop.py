@@ -10,7 +10,7 @@ the loop that made them. So each worker process keeps ONE :class:`asyncio.Runner
   ``os.getpid()`` and builds its own runner. The inherited one is abandoned, never
   closed: its sockets are shared with the parent, and closing them from the child would
   cut the parent's connections.
-* Tortoise is initialised on it once (:func:`registry.db.init_db`) and stays open, so
+* Tortoise is initialised on it once (:func:`registry.core.db.init_db`) and stays open, so
   every later task reuses the same loop, ContextVar state and connection pool. The
   Runner runs every coroutine in the same ``contextvars.Context``, which is where
   Tortoise keeps its state; no process-global fallback is needed.
@@ -32,8 +32,8 @@ from typing import Any, TypeVar
 
 from celery.signals import worker_process_shutdown, worker_shutdown
 
-from registry import db
-from registry.settings import Settings
+from registry.core import db
+from registry.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

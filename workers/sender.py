@@ -1,4 +1,4 @@
-"""The registry's job port (:class:`registry.jobs.JobSender`) implemented with Celery."""
+"""The registry's job port (:class:`registry.core.jobs.JobSender`) implemented with Celery."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Celery
 
-from registry.settings import Settings
+from registry.core.settings import Settings
 from workers.celery_app import create_celery
 
 

@@ -23,12 +23,12 @@ def _rss_mb() -> float:
 
 
 async def _main(cohort_id: uuid.UUID, path: Path) -> dict[str, float]:
-    from registry import db
-    from registry.crypto import Vault
+    from registry.core import db
+    from registry.core.crypto import Vault
+    from registry.core.principal import system
     from registry.models.training import Cohort
-    from registry.principal import system
-    from registry.services import roster_import  # noqa: F401  (imported before the baseline)
-    from registry.services.roster_import import import_roster
+    from registry.training.roster import service as roster_import  # noqa: F401  (imported before the baseline)
+    from registry.training.roster.service import import_roster
 
     vault = Vault(
         data_key=base64.b64decode(os.environ["REGISTRY_DATA_KEY"]),

@@ -3,7 +3,7 @@
 1. Reference data (the shipped catalogue), institutions and cohorts (open, with room).
 2. ``--rows`` synthetic valid people (``make_number`` with Luoyang address codes), written
    as one CSV roster per cohort, in memory, before the clock starts.
-3. Timed: every file through :func:`registry.services.roster_import.import_roster` (parse,
+3. Timed: every file through :func:`registry.training.roster.service.import_roster` (parse,
    validate, encrypt, blind-index, set-based writes, batch row, audit event) -> rows/s.
 4. Timed, same run: a raw asyncpg COPY of the same number of rows into scratch tables
    shaped like ``trainee`` and ``enrolment`` (values prepared beforehand) -> the ratio.
@@ -63,7 +63,7 @@ HEADER = ["序号", "姓名", "身份证号", "手机号", "户籍县区", "重�
 
 def person_rows(count: int, *, offset: int = 0, seed: int = 2025) -> Iterator[list[Any]]:
     """``count`` synthetic roster rows with distinct valid ID numbers (``offset`` skips the first)."""
-    from registry.rules.idnumber import make_number
+    from registry.people.rules.idnumber import make_number
 
     rng = random.Random(seed + offset)
     base = dt.date(1966, 1, 1)
@@ -113,9 +113,9 @@ class Scratch:
 
 
 async def _setup_institutions(count: int) -> list[uuid.UUID]:
-    from registry.principal import system
-    from registry.services.institutions import InstitutionInput, create_institution
-    from registry.services.users import uscc_with_check
+    from registry.accounts.institutions import InstitutionInput, create_institution
+    from registry.accounts.users import uscc_with_check
+    from registry.core.principal import system
 
     ids = []
     for n in range(count):
@@ -242,12 +242,12 @@ async def run_import_bench(
     concurrency: int,
     say: Callable[[str], None],
 ) -> list[Figure]:
-    from registry import db
-    from registry.crypto import Vault
-    from registry.models.enums import Role
-    from registry.principal import Principal, system
-    from registry.services.reference import load_reference
-    from registry.services.roster_import import MAX_ROWS, import_roster
+    from registry.core import db
+    from registry.core.crypto import Vault
+    from registry.core.principal import Principal, system
+    from registry.enums import Role
+    from registry.reference.service import load_reference
+    from registry.training.roster.service import MAX_ROWS, import_roster
 
     keys = {
         name: base64.b64encode(os.urandom(32)).decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cli.runtime import run_with_db
-from registry.services.audit import ChainReport, verify_and_record
+from registry.audit.service import ChainReport, verify_and_record
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

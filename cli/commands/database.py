@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from registry import db
-from registry.settings import load_settings
+from registry.core import db
+from registry.core.settings import load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

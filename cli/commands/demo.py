@@ -13,11 +13,11 @@ import argparse
 import datetime as dt
 import sys
 
+from cli.demo.plan import SCALES
+from cli.demo.run import DemoResult, format_summary, run_demo
 from cli.runtime import run_with_db
-from registry.crypto import vault_from_settings
-from registry.demo.plan import SCALES
-from registry.demo.run import DemoResult, format_summary, run_demo
-from registry.settings import Settings
+from registry.core.crypto import vault_from_settings
+from registry.core.settings import Settings
 
 
 def _say(message: str) -> None:

@@ -16,11 +16,11 @@ import uuid
 from pathlib import Path
 
 from cli.runtime import run_with_db
-from registry.crypto import vault_from_settings
-from registry.errors import NotFound
-from registry.principal import Principal, system
-from registry.services import roster_import as service
-from registry.settings import Settings
+from registry.core.crypto import vault_from_settings
+from registry.core.errors import NotFound
+from registry.core.principal import Principal, system
+from registry.core.settings import Settings
+from registry.training.roster import service
 
 
 def _uuid(text: str) -> uuid.UUID:
@@ -68,8 +68,8 @@ def format_report(report: service.ImportReport) -> str:
 async def _principal(username: str | None) -> Principal:
     if not username:
         return system("cli")
+    from registry.accounts.users import principal_of
     from registry.models.auth import User
-    from registry.services.users import principal_of
 
     user = await User.get_or_none(username=username)
     if user is None:

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from cli.runtime import run_with_db
-from registry.principal import system
-from registry.services.reference import PriorityListImportReport, import_priority_list
-from registry.settings import Settings
+from registry.core.principal import system
+from registry.core.settings import Settings
+from registry.reference.service import PriorityListImportReport, import_priority_list
 
 
 def _date(text: str) -> dt.date:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from cli.runtime import run_with_db
-from registry.principal import system
-from registry.services.reference import ReferenceLoadReport, load_reference
-from registry.settings import Settings
+from registry.core.principal import system
+from registry.core.settings import Settings
+from registry.reference.service import ReferenceLoadReport, load_reference
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 
 from cli.runtime import run_with_db
-from registry.crypto import vault_from_settings
-from registry.principal import system
-from registry.services.keys import DEFAULT_BATCH_SIZE, RotationReport, rotate_keys
-from registry.settings import Settings
+from registry.core.crypto import vault_from_settings
+from registry.core.principal import system
+from registry.core.settings import Settings
+from registry.people.key_rotation import DEFAULT_BATCH_SIZE, RotationReport, rotate_keys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,9 +8,9 @@ import os
 import uuid
 
 from cli.runtime import run_with_db
-from registry.principal import system
-from registry.services.users import UserInput, create_user, set_password
-from registry.settings import Settings
+from registry.accounts.users import UserInput, create_user, set_password
+from registry.core.principal import system
+from registry.core.settings import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from registry.models.enums import CertificateKind, CertificateStatus, CohortKind, CohortStatus, Delivery, DivisionKind, EnrolmentOutcome, ImportStatus, InstitutionStatus, Role, StartupCourse, TrainingMode
+from registry.enums import CertificateKind, CertificateStatus, CohortKind, CohortStatus, Delivery, DivisionKind, EnrolmentOutcome, ImportStatus, InstitutionStatus, Role, StartupCourse, TrainingMode
 from tortoise.fields.base import OnDelete
 from uuid import uuid4
 from tortoise import fields

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from registry.models.enums import CertificateKind, CertificateStatus
+from registry.enums import CertificateKind, CertificateStatus
 from registry.models.institution import Institution
 from registry.models.reference import Occupation
 from registry.models.training import Cohort, Trainee

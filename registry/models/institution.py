@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from registry.models.enums import InstitutionStatus
+from registry.enums import InstitutionStatus
 from registry.models.reference import Division
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from registry.models.enums import DivisionKind
+from registry.enums import DivisionKind
 
 
 class Occupation(Model):

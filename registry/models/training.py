@@ -7,7 +7,7 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-from registry.models.enums import (
+from registry.enums import (
     CertificateKind,
     CohortKind,
     CohortStatus,

@@ -1,68 +1,44 @@
-"""Helpers for API tests: institutions and users made through the services, and sign-in."""
+"""Fixtures for API tests: signed-in actors and the catalogue rows the tests use.
+
+``sign_in`` issues a token directly for a new user row (argon2 hashing twice per actor
+would dominate the suite); ``password_sign_in`` goes through ``POST /auth/token`` with a
+real password, for the sign-in tests themselves."""
 
 from __future__ import annotations
 
-import itertools
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import httpx
 import pytest
-from stdnum.cn import uscc as uscc_std
 
-from registry.models.enums import Role
+from registry.accounts.security import issue_token
+from registry.accounts.users import UserInput, create_user
+from registry.core.principal import Principal, system
+from registry.core.settings import Settings
+from registry.enums import Role
+from registry.models.auth import User
 from registry.models.institution import Institution
-from registry.models.reference import Division
-from registry.principal import system
-from registry.services.institutions import InstitutionInput, create_institution
-from registry.services.users import UserInput, create_user
-
-PASSWORD = "correct horse battery"
-_counter = itertools.count(1)
+from registry.models.reference import Occupation
+from tests.api.support import GROUP, OCCUPATION, PASSWORD, Actor, Make
+from tests.factories import new_institution
 
 
-def make_uscc() -> str:
-    """A fresh valid unified social credit code."""
-    body = f"914103{uuid.uuid4().int % 10**9:09d}MA"[:17]
-    body = body[:8] + f"{uuid.uuid4().int % 10**9:09d}"
-    return body + uscc_std.calc_check_digit(body + "0")
+@pytest.fixture(scope="session", autouse=True)
+async def occupations(divisions: None) -> None:
+    await Occupation.get_or_create(code=OCCUPATION, defaults={"name": "无人机驾驶员", "level": 4})
+    await Occupation.get_or_create(code=GROUP, defaults={"name": "生活照料服务人员", "level": 3})
 
 
-@dataclass
-class Actor:
-    username: str
-    headers: dict[str, str]
-    user_id: uuid.UUID
-    institution: Institution | None = None
-
-
-@pytest.fixture(scope="session")
-async def divisions(database: None) -> None:
-    """Enough of the reference data for these tests (load-reference loads all of it)."""
-    for code, name, kind in [
-        ("410305", "涧西区", "district"),
-        ("410302", "老城区", "district"),
-        ("410323", "新安县", "county"),
-    ]:
-        await Division.get_or_create(code=code, defaults={"name": name, "kind": kind})
-
-
-async def new_institution(kinds: list[str], division: str = "410305") -> Institution:
-    return await create_institution(
-        system("test"),
-        InstitutionInput(
-            uscc=make_uscc(),
-            name=f"测试机构{next(_counter)}",
-            division_code=division,
-            kinds=kinds,
-            approved_years=[2025, 2026],
-        ),
-    )
+async def _owner(role: str, institution: Institution | None, kinds: list[str] | None) -> Institution | None:
+    if role in ("institution", "assessor") and institution is None:
+        return await new_institution(
+            kinds=kinds or (["training"] if role == "institution" else ["assessment"])
+        )
+    return institution
 
 
 @pytest.fixture
-def sign_in(client: httpx.AsyncClient, divisions: None) -> Callable[..., Awaitable[Actor]]:
+def sign_in(settings: Settings, divisions: None) -> Make:
     async def make(
         role: str,
         *,
@@ -70,10 +46,38 @@ def sign_in(client: httpx.AsyncClient, divisions: None) -> Callable[..., Awaitab
         division: str | None = None,
         kinds: list[str] | None = None,
     ) -> Actor:
-        if role in ("institution", "assessor") and institution is None:
-            institution = await new_institution(
-                kinds or (["training"] if role == "institution" else ["assessment"])
-            )
+        institution = await _owner(role, institution, kinds)
+        user = await User.create(
+            id=uuid.uuid4(),
+            username=f"{role}-{uuid.uuid4().hex[:10]}",
+            role=Role(role),
+            password_hash="!",
+            institution_id=institution.id if institution else None,
+            division_id=division,
+        )
+        principal = Principal(
+            kind="user",
+            id=user.id,
+            role=Role(role),
+            institution_id=institution.id if institution else None,
+            division_code=division,
+        )
+        token = issue_token(settings.token_key, principal, 3600).token
+        return Actor(user.username, {"Authorization": f"Bearer {token}"}, user.id, institution)
+
+    return make
+
+
+@pytest.fixture
+def password_sign_in(client: httpx.AsyncClient, divisions: None) -> Make:
+    async def make(
+        role: str,
+        *,
+        institution: Institution | None = None,
+        division: str | None = None,
+        kinds: list[str] | None = None,
+    ) -> Actor:
+        institution = await _owner(role, institution, kinds)
         username = f"{role}-{uuid.uuid4().hex[:10]}"
         user = await create_user(
             system("test"),

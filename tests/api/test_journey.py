@@ -15,11 +15,11 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from registry.clock import business_today
-from registry.principal import system
-from registry.rules.idnumber import make_number
-from registry.services.reference import load_reference
-from tests.api.conftest import Actor
+from registry.core.clock import business_today
+from registry.core.principal import system
+from registry.people.rules.idnumber import make_number
+from registry.reference.service import load_reference
+from tests.api.support import Actor
 
 Make = Callable[..., Awaitable[Actor]]
 OCCUPATION = "6-31-01-03"  # 电工

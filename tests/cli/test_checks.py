@@ -10,8 +10,8 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from cli.commands.check_migrations import pending_changes
-from registry.principal import system
-from registry.uow import unit_of_work
+from registry.core.principal import system
+from registry.core.uow import unit_of_work
 from tests.cli.commands import REGISTRY
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "registry" / "migrations"

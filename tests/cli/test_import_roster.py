@@ -8,14 +8,14 @@ import random
 import uuid
 from pathlib import Path
 
-from registry.models.enums import CohortKind, CohortStatus, Role
+from registry.accounts.users import UserInput, create_user
+from registry.core.principal import system
+from registry.enums import CohortKind, CohortStatus, Role
 from registry.models.reference import Division
 from registry.models.training import Cohort, Enrolment
-from registry.principal import system
-from registry.rules.idnumber import make_number
-from registry.services.users import UserInput, create_user
-from tests.api.conftest import new_institution
+from registry.people.rules.idnumber import make_number
 from tests.cli.commands import registry
+from tests.factories import new_institution
 
 
 def new_number() -> str:
@@ -25,7 +25,7 @@ def new_number() -> str:
 
 async def test_import_roster_command(test_env: dict[str, str], database: None, tmp_path: Path) -> None:
     await Division.get_or_create(code="410305", defaults={"name": "涧西区", "kind": "district"})
-    institution = await new_institution(["training"])
+    institution = await new_institution(kinds=["training"])
     cohort = await Cohort.create(
         institution=institution,
         reference=f"CLI-{uuid.uuid4().hex[:8]}",

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from celery.schedules import crontab
 
-from registry.settings import Settings
+from registry.core.settings import Settings
 from workers.celery_app import VISIBILITY_TIMEOUT_SECONDS, create_celery
 from workers.tasks.audit import VERIFY_CHAIN
 

@@ -16,8 +16,8 @@ SCRIPT = textwrap.dedent(
     """
     import asyncio, os, traceback
 
-    from registry import db
-    from registry.settings import load_settings
+    from registry.core import db
+    from registry.core.settings import load_settings
     from workers import loop
 
     loop.configure(load_settings())

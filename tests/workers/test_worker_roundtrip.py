@@ -22,15 +22,15 @@ from pathlib import Path
 
 import pytest
 
+from registry.core.settings import Settings
+from registry.enums import CohortStatus
 from registry.models.audit import AuditCheck, AuditEvent
-from registry.models.enums import CohortStatus
 from registry.models.reference import Division, Occupation
 from registry.models.training import Cohort
-from registry.settings import Settings
 from workers.celery_app import create_celery
 from workers.sender import CelerySender
 from workers.tasks.audit import CHECKED_BY, VERIFY_CHAIN
-from workers.tasks.cohorts import START_DUE
+from workers.tasks.training import START_DUE
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 60.0
@@ -161,12 +161,12 @@ async def test_later_tasks_reuse_the_process_loop(worker: Worker, database: None
 async def test_start_due_stores_running_for_cohorts_that_began(worker: Worker, database: None) -> None:
     """The nightly calendar task, on a real worker: an open cohort whose start date has
     passed is stored as running, with its audit event."""
-    from tests.registry.services import test_enrolments as helpers
+    from tests import factories
 
     await Division.get_or_create(code="410305", defaults={"name": "涧西区", "kind": "district"})
-    await Occupation.get_or_create(code=helpers.OCCUPATION, defaults={"name": "无人机驾驶员", "level": 4})
-    who = helpers.acting_for(await helpers.institution())
-    cohort_id = await helpers.cohort(who, running=True)
+    await Occupation.get_or_create(code=factories.OCCUPATION, defaults={"name": "无人机驾驶员", "level": 4})
+    who = factories.acting_for(await factories.new_institution())
+    cohort_id = await factories.new_cohort(who, running=True)
     assert (await Cohort.get(id=cohort_id)).status == CohortStatus.OPEN
     worker.sender.send(START_DUE, {})
     deadline = time.monotonic() + TASK_TIMEOUT

@@ -11,7 +11,7 @@ import asyncpg
 
 TASK_MODULES: tuple[str, ...] = (
     "workers.tasks.audit",
-    "workers.tasks.cohorts",
+    "workers.tasks.training",
     # "workers.tasks.rollups",  <- the nightly rollup task module goes here
 )
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from registry.services import audit
+from registry.audit import service as audit
 from workers import loop
 from workers.tasks import MAX_RETRIES, RETRY_BACKOFF_MAX_SECONDS, RETRY_BACKOFF_SECONDS, TRANSIENT_ERRORS
 

@@ -1,0 +1,94 @@
+"""Training institutions and assessment bodies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+
+from api.idempotency import idempotent
+from api.pagination import Limit, Offset, Page
+from registry.accounts import institutions as service
+from registry.core.principal import Principal
+from registry.models.institution import Institution
+
+Kind = Literal["training", "assessment"]
+
+
+class InstitutionCreate(msgspec.Struct, forbid_unknown_fields=True):
+    uscc: Annotated[str, msgspec.Meta(min_length=1, max_length=32, description="统一社会信用代码")]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    division_code: Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")]
+    kinds: Annotated[list[Kind], msgspec.Meta(min_length=1, max_length=2)]
+    approved_years: Annotated[list[int], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
+    status: Literal["active", "suspended", "blacklisted"] = "active"
+
+
+class InstitutionRead(msgspec.Struct):
+    id: uuid.UUID
+    uscc: str
+    name: str
+    division_code: str
+    kinds: list[str]
+    approved_years: list[int]
+    status: str
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, inst: Institution) -> InstitutionRead:
+        return cls(
+            id=inst.id,
+            uscc=inst.uscc,
+            name=inst.name,
+            division_code=inst.division_id,  # type: ignore[attr-defined]
+            kinds=list(inst.kinds),
+            approved_years=list(inst.approved_years),
+            status=str(inst.status),
+            created_at=inst.created_at,
+        )
+
+
+class InstitutionController(Controller):
+    path = "/institutions"
+    tags = ["institutions"]
+
+    @post("/", summary="Register an institution (admin)", status_code=201)
+    async def create(
+        self, request: Request[Any, Any, Any], principal: Principal, data: InstitutionCreate
+    ) -> Response[Any]:
+        async def run() -> tuple[int, InstitutionRead]:
+            inst = await service.create_institution(
+                principal,
+                service.InstitutionInput(
+                    uscc=data.uscc,
+                    name=data.name,
+                    division_code=data.division_code,
+                    kinds=list(data.kinds),
+                    approved_years=data.approved_years,
+                    status=data.status,
+                ),
+            )
+            return 201, InstitutionRead.of(inst)
+
+        return await idempotent(request, principal, run)
+
+    @get("/", summary="Institutions the caller may see")
+    async def list(
+        self,
+        principal: Principal,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        kind: Kind | None = None,
+        division_code: str | None = None,
+    ) -> Page[InstitutionRead]:
+        page = await service.list_institutions(
+            principal, limit=limit, offset=offset, kind=kind, division_code=division_code
+        )
+        return Page.of(page, InstitutionRead.of)
+
+    @get("/{institution_id:uuid}", summary="One institution")
+    async def read(self, principal: Principal, institution_id: uuid.UUID) -> InstitutionRead:
+        return InstitutionRead.of(await service.get_institution(principal, institution_id))

@@ -1,0 +1,113 @@
+"""Users who sign in, and API keys for institutions' own systems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, delete, post
+
+from api.idempotency import idempotent
+from registry.accounts import users as service
+from registry.core.principal import Principal
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    role: Literal["admin", "auditor", "institution", "assessor"]
+    institution_id: uuid.UUID | None = None
+    division_code: Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")] | None = None
+    display_name: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
+class UserRead(msgspec.Struct):
+    id: uuid.UUID
+    username: str
+    role: str
+    institution_id: uuid.UUID | None
+    division_code: str | None
+    display_name: str
+    created_at: dt.datetime
+
+
+class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    institution_id: uuid.UUID | None = None
+
+
+class ApiKeyRead(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    institution_id: uuid.UUID
+    role: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+    key: str | None = None
+    """The secret, present only in the answer to the create request: store it now."""
+
+
+class UserController(Controller):
+    path = "/users"
+    tags = ["users"]
+
+    @post("/", summary="Create a user (admin)", status_code=201)
+    async def create(
+        self, request: Request[Any, Any, Any], principal: Principal, data: UserCreate
+    ) -> Response[Any]:
+        async def run() -> tuple[int, UserRead]:
+            user = await service.create_user(
+                principal,
+                service.UserInput(
+                    username=data.username,
+                    password=data.password,
+                    role=data.role,
+                    institution_id=data.institution_id,
+                    division_code=data.division_code,
+                    display_name=data.display_name,
+                ),
+            )
+            return 201, UserRead(
+                id=user.id,
+                username=user.username,
+                role=data.role,
+                institution_id=data.institution_id,
+                division_code=data.division_code,
+                display_name=user.display_name,
+                created_at=user.created_at,
+            )
+
+        return await idempotent(request, principal, run)
+
+
+class ApiKeyController(Controller):
+    path = "/api-keys"
+    tags = ["users"]
+
+    @post("/", summary="Create an API key (shown once)", status_code=201)
+    async def create(
+        self, request: Request[Any, Any, Any], principal: Principal, data: ApiKeyCreate
+    ) -> Response[Any]:
+        async def run() -> tuple[int, ApiKeyRead]:
+            created = await service.create_api_key(
+                principal, name=data.name, institution_id=data.institution_id
+            )
+            key = created.key
+            return 201, ApiKeyRead(
+                id=key.id,
+                name=key.name,
+                prefix=key.prefix,
+                institution_id=key.institution_id,  # type: ignore[attr-defined]
+                role=str(key.role),
+                created_at=key.created_at,
+                key=created.secret,
+            )
+
+        return await idempotent(request, principal, run, redact=lambda body: {**body, "key": None})
+
+    @delete("/{key_id:uuid}", summary="Revoke an API key", status_code=204)
+    async def revoke(self, principal: Principal, key_id: uuid.UUID) -> None:
+        await service.revoke_api_key(principal, key_id)

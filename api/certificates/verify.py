@@ -1,0 +1,144 @@
+"""Public certificate verification (证书查询): anyone, no sign-in.
+
+``GET /verify/{number}`` (an HTML page, outside ``/api/v1``) and ``GET /api/v1/verify/{number}``
+(JSON) show whether a certificate is valid, its holder's masked name, occupation, level,
+issuer and issue date, and nothing else. Every miss (an unknown number, a malformed one,
+anything after ``/verify/``) gets the same 404 and the same body, so a miss tells nothing.
+Answers are never cached (``Cache-Control: no-store``).
+
+Rate limiting of this public endpoint is not done here (out of scope of the issue); put it
+in front (the reverse proxy) or add a limiter like the sign-in one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+from litestar import MediaType, Response, get
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.template.config import TemplateConfig
+
+from api.problems import PROBLEM_JSON
+from registry.certificates import rules, service
+
+TEMPLATE_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_CONFIG = TemplateConfig(directory=TEMPLATE_DIRECTORY, engine=JinjaTemplateEngine)
+"""The app's templates (``api/templates``, Jinja2 with autoescape); ``create_app`` passes it on."""
+TEMPLATE = "verify.html"
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
+JSON_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "X-Content-Type-Options": "nosniff"}
+MISS: dict[str, Any] = {
+    "type": "/problems/not_found",
+    "title": "Not found",
+    "status": 404,
+    "detail": "no certificate with this number can be confirmed",
+    "code": "not_found",
+}
+"""The one body of every miss: it names neither the number nor the path asked for."""
+
+
+class VerifiedCertificate(msgspec.Struct):
+    number: str
+    status: str
+    status_label: str
+    valid: bool
+    kind: str
+    kind_label: str
+    holder_name: str
+    """Masked (张*)."""
+    occupation_code: str | None
+    occupation_name: str | None
+    level: int | None
+    level_label: str
+    issuer_name: str
+    issue_date: dt.date
+
+    @classmethod
+    def of(cls, cert: service.PublicCertificate) -> VerifiedCertificate:
+        return cls(
+            number=cert.number,
+            status=cert.status,
+            status_label=rules.STATUS_NAMES[cert.status][0],
+            valid=cert.is_valid,
+            kind=cert.kind,
+            kind_label=rules.KIND_NAMES[cert.kind][0],
+            holder_name=cert.holder_name,
+            occupation_code=cert.occupation_code,
+            occupation_name=cert.occupation_name,
+            level=cert.level,
+            level_label=rules.level_label(cert.level),
+            issuer_name=cert.issuer_name,
+            issue_date=cert.issue_date,
+        )
+
+
+def _number(path: str) -> str:
+    """The number from a ``{number:path}`` parameter (which keeps the leading slash)."""
+    return path.removeprefix("/")
+
+
+def _context(cert: service.PublicCertificate | None) -> dict[str, Any]:
+    if cert is None:
+        return {"found": False}
+    return {
+        "found": True,
+        "cert": cert,
+        "status_zh": rules.STATUS_NAMES[cert.status][0],
+        "status_en": rules.STATUS_NAMES[cert.status][1],
+        "kind_zh": rules.KIND_NAMES[cert.kind][0],
+        "kind_en": rules.KIND_NAMES[cert.kind][1],
+        "level_zh": rules.level_label(cert.level),
+        "level_en": rules.level_label_en(cert.level),
+        "issue_date": f"{cert.issue_date.year}年{cert.issue_date.month}月{cert.issue_date.day}日",
+        "issue_date_iso": cert.issue_date.isoformat(),
+    }
+
+
+@get("/verify", summary="Certificate verification form", include_in_schema=False, sync_to_thread=False)
+def verify_form(number: str | None = None) -> Template | Redirect:
+    if number is not None and number.strip():
+        return Redirect(
+            path="/verify/" + quote(number.strip(), safe=""), status_code=303, headers=PAGE_HEADERS
+        )
+    return Template(template_name=TEMPLATE, context={"form_only": True}, headers=PAGE_HEADERS)
+
+
+@get("/verify/{number:path}", summary="Certificate verification page", include_in_schema=False)
+async def verify_page(number: str) -> Template:
+    cert = await service.verify_certificate(_number(number))
+    return Template(
+        template_name=TEMPLATE,
+        context=_context(cert),
+        status_code=200 if cert is not None else 404,
+        headers=PAGE_HEADERS,
+        media_type=MediaType.HTML,
+    )
+
+
+@get(
+    ["/verify", "/verify/{number:path}"],
+    summary="Verify a certificate by its number (anyone)",
+    tags=["verify"],
+)
+async def verify_json(number: str = "") -> Response[Any]:
+    cert = await service.verify_certificate(_number(number))
+    if cert is None:
+        return Response(content=MISS, status_code=404, media_type=PROBLEM_JSON, headers=JSON_HEADERS)
+    return Response(content=VerifiedCertificate.of(cert), status_code=200, headers=JSON_HEADERS)
+
+
+PAGE_HANDLERS = [verify_form, verify_page]
+"""On the root router (outside ``/api/v1``)."""
+API_HANDLERS = [verify_json]
+"""On the ``/api/v1`` router."""

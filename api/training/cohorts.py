@@ -1,0 +1,331 @@
+"""Cohorts, their workflow, and enrolments (DESIGN.md sections 6 and 8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import Parameter
+from msgspec import UNSET, UnsetType
+
+from api.idempotency import idempotent
+from api.pagination import Limit, Offset, Page
+from registry.core.crypto import Vault
+from registry.core.principal import Principal
+from registry.training import enrolments as enrolment_service
+from registry.training import service
+from registry.training.rules import MAX_ENROLMENTS_PER_REQUEST
+
+Kind = Literal["vocational", "startup"]
+CertificateKind = Literal["skill_level", "special_ability", "special_operation", "completion", "startup"]
+StartupCourse = Literal["GYB", "SYB", "IYB", "EYB"]
+TrainingMode = Literal["general", "order_based", "post_based"]
+Delivery = Literal["in_person", "online", "blended"]
+Status = Literal["draft", "open", "running", "closed", "cancelled"]
+Outcome = Literal["in_progress", "completed", "withdrawn", "failed"]
+
+Reference = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, description="the institution's own reference")
+]
+Name = Annotated[str, msgspec.Meta(max_length=200)]
+Code = Annotated[str, msgspec.Meta(max_length=16)]
+
+
+class CohortCreate(msgspec.Struct, forbid_unknown_fields=True):
+    reference: Reference
+    kind: Kind
+    division_code: Annotated[str, msgspec.Meta(max_length=16, description="where the cohort is held")]
+    planned_hours: int
+    start_date: dt.date
+    end_date: dt.date
+    capacity: int
+    name: Name = ""
+    occupation_code: Annotated[str, msgspec.Meta(max_length=16, description="X-XX-XX-XX (2022)")] | None = (
+        None
+    )
+    certificate_kind: CertificateKind | None = None
+    certificate_level: int | None = None
+    startup_course: StartupCourse | None = None
+    training_mode: TrainingMode = "general"
+    delivery: Delivery = "in_person"
+    institution_id: uuid.UUID | None = msgspec.field(default=None)
+    """Only for an administrator acting for an institution."""
+
+    def facts(self) -> service.CohortInput:
+        return service.CohortInput(
+            reference=self.reference,
+            kind=self.kind,
+            division_code=self.division_code,
+            planned_hours=self.planned_hours,
+            start_date=self.start_date,
+            end_date=self.end_date,
+            capacity=self.capacity,
+            name=self.name,
+            occupation_code=self.occupation_code,
+            certificate_kind=self.certificate_kind,
+            certificate_level=self.certificate_level,
+            startup_course=self.startup_course,
+            training_mode=self.training_mode,
+            delivery=self.delivery,
+        )
+
+
+class CohortPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields sent change; null clears an optional field."""
+
+    reference: Reference | UnsetType = UNSET
+    kind: Kind | UnsetType = UNSET
+    division_code: Code | UnsetType = UNSET
+    planned_hours: int | UnsetType = UNSET
+    start_date: dt.date | UnsetType = UNSET
+    end_date: dt.date | UnsetType = UNSET
+    capacity: int | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    occupation_code: Code | UnsetType | None = UNSET
+    certificate_kind: CertificateKind | UnsetType | None = UNSET
+    certificate_level: int | UnsetType | None = UNSET
+    startup_course: StartupCourse | UnsetType | None = UNSET
+    training_mode: TrainingMode | UnsetType = UNSET
+    delivery: Delivery | UnsetType = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not UNSET}
+
+
+class CohortCancel(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class CohortRead(msgspec.Struct):
+    id: uuid.UUID
+    institution_id: uuid.UUID
+    reference: str
+    name: str
+    kind: str
+    occupation_code: str | None
+    certificate_kind: str | None
+    certificate_level: int | None
+    startup_course: str | None
+    training_mode: str
+    delivery: str
+    division_code: str
+    planned_hours: int
+    start_date: dt.date
+    end_date: dt.date
+    capacity: int
+    status: str
+    """Effective: an open cohort is ``running`` from its start date (Asia/Shanghai) on."""
+    enrolled: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, view: service.CohortView) -> CohortRead:
+        c = view.cohort
+        facts = service.facts_of(c)
+        return cls(
+            id=c.id,
+            institution_id=c.institution_id,  # type: ignore[attr-defined]
+            reference=facts.reference,
+            name=facts.name,
+            kind=facts.kind,
+            occupation_code=facts.occupation_code,
+            certificate_kind=facts.certificate_kind,
+            certificate_level=facts.certificate_level,
+            startup_course=facts.startup_course,
+            training_mode=facts.training_mode,
+            delivery=facts.delivery,
+            division_code=facts.division_code,
+            planned_hours=facts.planned_hours,
+            start_date=facts.start_date,
+            end_date=facts.end_date,
+            capacity=facts.capacity,
+            status=view.status.value,
+            enrolled=view.enrolled,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            closed_at=c.closed_at,
+        )
+
+
+class EnrolmentCreate(msgspec.Struct, forbid_unknown_fields=True):
+    id_number: Annotated[
+        str, msgspec.Meta(max_length=64, description="sent in the body only, never in a URL")
+    ]
+    name: Annotated[str, msgspec.Meta(max_length=100)]
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    household_division: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    groups: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(max_length=8)] = (
+        msgspec.field(default_factory=list)
+    )
+
+    def request(self) -> enrolment_service.EnrolmentRequest:
+        return enrolment_service.EnrolmentRequest(
+            id_number=self.id_number,
+            name=self.name,
+            phone=self.phone,
+            household_division=self.household_division,
+            groups=tuple(self.groups),
+        )
+
+
+EnrolmentList = Annotated[
+    list[EnrolmentCreate], msgspec.Meta(min_length=1, max_length=MAX_ENROLMENTS_PER_REQUEST)
+]
+
+
+class EnrolmentRead(msgspec.Struct):
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    trainee_id: uuid.UUID
+    name: str
+    id_masked: str
+    phone_masked: str | None
+    household_division: str | None
+    attended_hours: float
+    outcome: str
+    groups: list[str]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, view: enrolment_service.EnrolmentView) -> EnrolmentRead:
+        return cls(
+            id=view.id,
+            cohort_id=view.cohort_id,
+            trainee_id=view.trainee_id,
+            name=view.name,
+            id_masked=view.id_masked,
+            phone_masked=view.phone_masked,
+            household_division=view.household_division,
+            attended_hours=float(view.attended_hours),
+            outcome=view.outcome,
+            groups=view.groups,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+        )
+
+
+class EnrolmentPatch(msgspec.Struct, forbid_unknown_fields=True):
+    attended_hours: Decimal | UnsetType = UNSET
+    outcome: Outcome | UnsetType = UNSET
+
+
+class CohortController(Controller):
+    path = "/cohorts"
+    tags = ["cohorts"]
+
+    @post("/", summary="Register a cohort (201), or find it again by its reference (200)", status_code=201)
+    async def create(
+        self, request: Request[Any, Any, Any], principal: Principal, data: CohortCreate
+    ) -> Response[Any]:
+        async def run() -> tuple[int, CohortRead]:
+            view, created = await service.create_cohort(
+                principal, data.facts(), institution_id=data.institution_id
+            )
+            return (201 if created else 200), CohortRead.of(view)
+
+        return await idempotent(request, principal, run)
+
+    @get("/", summary="Cohorts the caller may see")
+    async def list(
+        self,
+        principal: Principal,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        status: Status | None = None,
+        kind: Kind | None = None,
+        year: Annotated[int | None, Parameter(ge=2000, le=2100)] = None,
+        division: Annotated[str | None, Parameter(max_length=16)] = None,
+    ) -> Page[CohortRead]:
+        page = await service.list_cohorts(
+            principal, limit=limit, offset=offset, status=status, kind=kind, year=year, division_code=division
+        )
+        return Page.of(page, CohortRead.of)
+
+    @get("/{cohort_id:uuid}", summary="One cohort")
+    async def read(self, principal: Principal, cohort_id: uuid.UUID) -> CohortRead:
+        return CohortRead.of(await service.get_cohort(principal, cohort_id))
+
+    @patch("/{cohort_id:uuid}", summary="Change a draft or open cohort")
+    async def update(self, principal: Principal, cohort_id: uuid.UUID, data: CohortPatch) -> CohortRead:
+        return CohortRead.of(await service.update_cohort(principal, cohort_id, data.changes()))
+
+    @post("/{cohort_id:uuid}/open", summary="Open a draft cohort for enrolment", status_code=200)
+    async def open(self, principal: Principal, cohort_id: uuid.UUID) -> CohortRead:
+        return CohortRead.of(await service.open_cohort(principal, cohort_id))
+
+    @post(
+        "/{cohort_id:uuid}/close",
+        summary="Close a running cohort once every outcome is recorded",
+        status_code=200,
+    )
+    async def close(self, principal: Principal, cohort_id: uuid.UUID) -> CohortRead:
+        return CohortRead.of(await service.close_cohort(principal, cohort_id))
+
+    @post("/{cohort_id:uuid}/cancel", summary="Cancel a cohort that is not closed", status_code=200)
+    async def cancel(
+        self, principal: Principal, cohort_id: uuid.UUID, data: CohortCancel | None = None
+    ) -> CohortRead:
+        reason = data.reason if data is not None else ""
+        return CohortRead.of(await service.cancel_cohort(principal, cohort_id, reason))
+
+    @post(
+        "/{cohort_id:uuid}/enrolments", summary="Enrol one person or a list (all or nothing)", status_code=201
+    )
+    async def enrol(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        cohort_id: uuid.UUID,
+        data: EnrolmentCreate | EnrolmentList,
+    ) -> Response[Any]:
+        vault: Vault = request.app.state.vault
+
+        async def run() -> tuple[int, EnrolmentRead | list[EnrolmentRead]]:
+            as_list = isinstance(data, list)
+            items = data if isinstance(data, list) else [data]
+            views = await enrolment_service.enrol(
+                principal, vault, cohort_id, [item.request() for item in items], as_list=as_list
+            )
+            reads = [EnrolmentRead.of(v) for v in views]
+            return 201, (reads if as_list else reads[0])
+
+        return await idempotent(request, principal, run)
+
+    @get("/{cohort_id:uuid}/enrolments", summary="A cohort's enrolments (ID numbers masked)")
+    async def enrolments(
+        self,
+        principal: Principal,
+        cohort_id: uuid.UUID,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        outcome: Outcome | None = None,
+    ) -> Page[EnrolmentRead]:
+        page = await enrolment_service.list_enrolments(
+            principal, cohort_id, limit=limit, offset=offset, outcome=outcome
+        )
+        return Page.of(page, EnrolmentRead.of)
+
+
+class EnrolmentController(Controller):
+    path = "/enrolments"
+    tags = ["cohorts"]
+
+    @patch("/{enrolment_id:uuid}", summary="Record attendance and outcome")
+    async def update(
+        self, principal: Principal, enrolment_id: uuid.UUID, data: EnrolmentPatch
+    ) -> EnrolmentRead:
+        changes = enrolment_service.EnrolmentChanges(
+            attended_hours=None if data.attended_hours is UNSET else data.attended_hours,
+            outcome=None if data.outcome is UNSET else data.outcome,
+        )
+        return EnrolmentRead.of(await enrolment_service.update_enrolment(principal, enrolment_id, changes))
+
+
+HANDLERS = [CohortController, EnrolmentController]

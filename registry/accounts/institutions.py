@@ -1,0 +1,116 @@
+"""Institutions: training providers and assessment bodies."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from tortoise.queryset import QuerySet
+
+from registry.accounts.rules import kinds_errors, normalise_uscc, uscc_error, years_errors
+from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from registry.core.paging import Page, page_of
+from registry.core.principal import Principal
+from registry.core.uow import unit_of_work
+from registry.enums import InstitutionStatus, Role
+from registry.models.institution import Institution
+from registry.models.reference import Division
+
+
+@dataclass(frozen=True)
+class InstitutionInput:
+    uscc: str
+    name: str
+    division_code: str
+    kinds: list[str]
+    approved_years: list[int] = field(default_factory=list)
+    status: str = InstitutionStatus.ACTIVE.value
+
+
+def snapshot(inst: Institution) -> dict[str, Any]:
+    return {
+        "uscc": inst.uscc,
+        "name": inst.name,
+        "division": inst.division_id,  # type: ignore[attr-defined]
+        "kinds": inst.kinds,
+        "approved_years": inst.approved_years,
+        "status": inst.status.value if isinstance(inst.status, InstitutionStatus) else inst.status,
+    }
+
+
+async def create_institution(principal: Principal, data: InstitutionInput) -> Institution:
+    if principal.role is not Role.ADMIN:
+        raise PermissionDenied("only an administrator registers institutions")
+    errors: list[FieldError] = []
+    uscc = normalise_uscc(data.uscc)
+    if (err := uscc_error(uscc)) is not None:
+        errors.append(err)
+    errors += kinds_errors(data.kinds)
+    errors += years_errors(data.approved_years)
+    name = data.name.strip()
+    if not name:
+        errors.append(FieldError("name", "required", "the institution's registered name is required"))
+    if data.status not in {s.value for s in InstitutionStatus}:
+        errors.append(FieldError("status", "invalid_choice", "status is active, suspended or blacklisted"))
+    if not await Division.filter(code=data.division_code).exists():
+        errors.append(
+            FieldError(
+                "division_code", "unknown_division", f"{data.division_code!r} is not a Luoyang division"
+            )
+        )
+    if errors:
+        raise ValidationFailed("the institution is not valid", errors=errors)
+    async with unit_of_work(principal) as uow:
+        if await Institution.filter(uscc=uscc).using_db(uow.conn).exists():
+            raise Conflict(
+                "an institution with this unified social credit code is already registered",
+                code="duplicate_institution",
+                errors=[FieldError("uscc", "duplicate", "already registered")],
+            )
+        inst = await Institution.create(
+            uscc=uscc,
+            name=name,
+            division_id=data.division_code,
+            kinds=sorted(set(data.kinds)),
+            approved_years=sorted(set(data.approved_years)),
+            status=InstitutionStatus(data.status),
+            using_db=uow.conn,
+        )
+        await uow.audit("institution.create", "institution", inst.id, after=snapshot(inst))
+    return inst
+
+
+def visible_institutions(principal: Principal) -> QuerySet[Institution]:
+    """Tenancy: admins see all; an auditor its division (or the city); anyone else its own."""
+    query = Institution.all()
+    if principal.role is Role.ADMIN:
+        return query
+    if principal.role is Role.AUDITOR:
+        return query.filter(division_id=principal.division_code) if principal.division_code else query
+    if principal.institution_id is None:
+        return query.filter(id__in=[])  # nothing
+    return query.filter(id=principal.institution_id)
+
+
+async def list_institutions(
+    principal: Principal,
+    *,
+    limit: int,
+    offset: int,
+    kind: str | None = None,
+    division_code: str | None = None,
+) -> Page[Institution]:
+    query = visible_institutions(principal).order_by("name", "id")
+    if kind:
+        query = query.filter(kinds__contains=[kind])
+    if division_code:
+        query = query.filter(division_id=division_code)
+    return await page_of(query, limit, offset)
+
+
+async def get_institution(principal: Principal, institution_id: uuid.UUID) -> Institution:
+    inst = await visible_institutions(principal).get_or_none(id=institution_id)
+    if inst is None:
+        raise NotFound("no such institution")
+    return inst

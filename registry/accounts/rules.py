@@ -1,0 +1,54 @@
+"""Pure checks for institutions: the USCC (GB 32100-2015) and the shape of the record."""
+
+from __future__ import annotations
+
+from stdnum import exceptions as stdnum_exceptions
+from stdnum.cn import uscc
+
+from registry.core.errors import FieldError
+from registry.enums import InstitutionKind
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+def normalise_uscc(raw: str) -> str:
+    return uscc.compact(raw).upper()
+
+
+def uscc_error(raw: str, field: str = "uscc") -> FieldError | None:
+    """None when ``raw`` is a valid unified social credit code, else why not."""
+    try:
+        uscc.validate(raw)
+    except stdnum_exceptions.InvalidLength:
+        return FieldError(field, "uscc_length", "a unified social credit code has 18 characters")
+    except stdnum_exceptions.InvalidFormat:
+        return FieldError(
+            field, "uscc_format", "the code has characters a unified social credit code cannot have"
+        )
+    except stdnum_exceptions.InvalidChecksum:
+        return FieldError(field, "uscc_checksum", "the check character does not match (GB 32100-2015)")
+    except stdnum_exceptions.ValidationError:
+        return FieldError(field, "uscc_invalid", "not a valid unified social credit code")
+    return None
+
+
+def kinds_errors(kinds: list[str], field: str = "kinds") -> list[FieldError]:
+    allowed = {k.value for k in InstitutionKind}
+    if not kinds:
+        return [FieldError(field, "required", "name at least one of: training, assessment")]
+    errors = [
+        FieldError(field, "invalid_choice", f"{k!r} is not one of: training, assessment")
+        for k in kinds
+        if k not in allowed
+    ]
+    if len(set(kinds)) != len(kinds):
+        errors.append(FieldError(field, "duplicate", "each kind once"))
+    return errors
+
+
+def years_errors(years: list[int], field: str = "approved_years") -> list[FieldError]:
+    return [
+        FieldError(field, "out_of_range", f"{y} is not a year between {MIN_YEAR} and {MAX_YEAR}")
+        for y in years
+        if not MIN_YEAR <= y <= MAX_YEAR
+    ]

@@ -1,0 +1,106 @@
+"""Settings, read once from the environment.
+
+Every process (API, worker, beat, CLI, tests) builds one :class:`Settings` with
+:func:`load_settings` and passes it down; nothing else reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from registry.core.errors import ConfigurationError
+
+DEFAULT_TOKEN_TTL_SECONDS = 8 * 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    home: Path
+    data_key: bytes = field(repr=False)
+    """AES-256-GCM key for personal data (ID numbers, phones)."""
+    previous_data_keys: tuple[bytes, ...] = field(repr=False, default=())
+    """Older data keys still accepted for decryption while a rotation runs."""
+    index_key: bytes = field(repr=False, default=b"")
+    """HMAC-SHA256 key for blind indexes."""
+    token_key: bytes = field(repr=False, default=b"")
+    """HMAC key that signs bearer tokens."""
+    token_ttl_seconds: int = DEFAULT_TOKEN_TTL_SECONDS
+    login_max_attempts: int = 5
+    login_window_seconds: int = 300
+    pool_max_size: int = 10
+    timezone: str = "Asia/Shanghai"
+
+
+def _key(env: Mapping[str, str], name: str, required: bool = True) -> bytes:
+    """A 32-byte key from ``NAME`` (base64) or from the file named by ``NAME_FILE``."""
+    raw = env.get(name)
+    file_name = env.get(f"{name}_FILE")
+    if raw is None and file_name:
+        path = Path(file_name)
+        if not path.exists():
+            raise ConfigurationError(f"{name}_FILE points to {path}, which does not exist")
+        raw = path.read_text().strip()
+    if raw is None:
+        if required:
+            raise ConfigurationError(f"{name} (or {name}_FILE) must be set: a base64 32-byte key")
+        return b""
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} is not valid base64") from exc
+    if len(key) != 32:
+        raise ConfigurationError(f"{name} must decode to 32 bytes, got {len(key)}")
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    database_url = env.get("DATABASE_URL")
+    redis_url = env.get("REDIS_URL")
+    if not database_url:
+        raise ConfigurationError("DATABASE_URL must be set (make up sets it for the embedded server)")
+    if not redis_url:
+        raise ConfigurationError("REDIS_URL must be set (make up sets it for the embedded server)")
+    previous = tuple(
+        base64.b64decode(part)
+        for part in env.get("REGISTRY_DATA_KEY_PREVIOUS", "").split(",")
+        if part.strip()
+    )
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        home=Path(env.get("REGISTRY_HOME", ".registry")).resolve(),
+        data_key=_key(env, "REGISTRY_DATA_KEY"),
+        previous_data_keys=previous,
+        index_key=_key(env, "REGISTRY_INDEX_KEY"),
+        token_key=_key(env, "REGISTRY_TOKEN_KEY"),
+        token_ttl_seconds=int(env.get("REGISTRY_TOKEN_TTL_SECONDS", DEFAULT_TOKEN_TTL_SECONDS)),
+        login_max_attempts=int(env.get("REGISTRY_LOGIN_MAX_ATTEMPTS", 5)),
+        login_window_seconds=int(env.get("REGISTRY_LOGIN_WINDOW_SECONDS", 300)),
+        pool_max_size=int(env.get("REGISTRY_DB_POOL_SIZE", 10)),
+    )
+
+
+def new_key() -> str:
+    """A fresh random key, base64, for key files and rotation."""
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def redis_client_url(url: str) -> str:
+    """The URL redis-py understands for ``url`` (Celery's ``redis+socket://`` becomes ``unix://``)."""
+    if url.startswith("redis+socket://"):
+        return "unix://" + url.removeprefix("redis+socket://")
+    return url
+
+
+def celery_broker_url(url: str) -> str:
+    """The URL kombu understands for ``url`` (``unix://`` becomes ``redis+socket://``)."""
+    if url.startswith("unix://"):
+        return "redis+socket://" + url.removeprefix("unix://")
+    return url

@@ -1,0 +1,507 @@
+"""Parsing a cohort's roster (花名册) the way institutions really keep it.
+
+Input is the output of :func:`registry.core.tabular.iter_table`: ``(row_number, cells)`` pairs.
+Output is the valid rows and, for every refused row, its errors with the row number and
+the column header as it is written in the file.
+
+- Headers in Chinese or English, in any order; ``序号``/``No.`` and unknown columns ignored
+  (unknown ones reported once in ``notes``).
+- Title rows above the header (「2025年洛阳市职业技能培训花名册」) are skipped: the header is
+  the first row that names at least the name and the ID-number columns, within the first
+  ``HEADER_SEARCH_ROWS`` non-blank rows.
+- Blank rows, rows that hold only a 序号 value (pre-numbered templates) and footer rows
+  (合计, 填表人, 审核人...) are skipped.
+- An ID-number cell that a spreadsheet stored as a number has lost digits: refused with a
+  request to format the column as text.
+- The same ID number twice in a file: the second and later rows are refused, naming the first.
+
+A row with any error is refused as a whole (it is not in ``rows``). Streaming: rows are
+handled one at a time (:class:`RosterParser`), so the memory is the result only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from registry.core.errors import FieldError, ValidationFailed
+from registry.enums import EnrolmentOutcome, PriorityGroup
+from registry.people.rules import idnumber, personal
+from registry.people.rules.idnumber import IdNumber, IdNumberError
+from registry.people.rules.personal import PersonalDataError
+
+HEADER_SEARCH_ROWS = 30
+_CACHE_SIZE = 4096
+MAX_HOURS = Decimal(10000)
+
+NAME = "name"
+ID_NUMBER = "id_number"
+PHONE = "phone"
+HOUSEHOLD_DIVISION = "household_division"
+GROUPS = "groups"
+ATTENDED_HOURS = "attended_hours"
+OUTCOME = "outcome"
+_IGNORED = "_ignored"
+
+REQUIRED_COLUMNS = "姓名 (name) and 身份证号 (id_number)"
+
+_HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    NAME: ("姓名", "name", "学员姓名", "人员姓名", "学员"),
+    ID_NUMBER: (
+        "身份证号",
+        "身份证号码",
+        "公民身份号码",
+        "身份证",
+        "居民身份证号码",
+        "身份证件号码",
+        "id_number",
+        "idnumber",
+        "id_no",
+        "id",
+    ),
+    PHONE: ("手机号", "手机", "手机号码", "联系电话", "电话", "联系方式", "phone", "mobile"),
+    HOUSEHOLD_DIVISION: (
+        "户籍县区",
+        "户籍所在地",
+        "户籍地",
+        "户籍所在县区",
+        "户籍县(区)",
+        "household_division",
+    ),
+    GROUPS: ("重点群体", "人员类别", "人员类型", "群体类别", "groups", "priority_groups"),
+    ATTENDED_HOURS: ("学时", "已参训学时", "参训学时", "实际学时", "attended_hours", "hours"),
+    OUTCOME: ("结果", "培训结果", "outcome", "result"),
+    _IGNORED: ("序号", "no.", "no", "#", "编号"),
+}
+
+_GROUP_LABELS: dict[str, PriorityGroup] = {
+    "高校毕业生": PriorityGroup.GRADUATE,
+    "毕业生": PriorityGroup.GRADUATE,
+    "农民工": PriorityGroup.MIGRANT_WORKER,
+    "退役军人": PriorityGroup.VETERAN,
+    "就业困难人员": PriorityGroup.HARDSHIP,
+    "农村劳动力": PriorityGroup.RURAL_LABOUR,
+    "农村转移劳动力": PriorityGroup.RURAL_LABOUR,
+    "残疾人": PriorityGroup.DISABLED,
+    "登记失业青年": PriorityGroup.UNEMPLOYED_YOUTH,
+    "16-24岁登记失业青年": PriorityGroup.UNEMPLOYED_YOUTH,
+    "脱贫人口": PriorityGroup.POVERTY_ALLEVIATED,
+    "脱贫劳动力": PriorityGroup.POVERTY_ALLEVIATED,
+    **{group.value: group for group in PriorityGroup},
+}
+_NO_GROUP = frozenset({"无", "否", "-", "/", "none"})
+_GROUP_SEPARATORS = re.compile(r"[、,，;；/／|\s]+")
+
+_OUTCOME_LABELS: dict[str, EnrolmentOutcome] = {
+    "合格": EnrolmentOutcome.COMPLETED,
+    "结业": EnrolmentOutcome.COMPLETED,
+    "已结业": EnrolmentOutcome.COMPLETED,
+    "退学": EnrolmentOutcome.WITHDRAWN,
+    "不合格": EnrolmentOutcome.FAILED,
+    "在训": EnrolmentOutcome.IN_PROGRESS,
+    **{outcome.value: outcome for outcome in EnrolmentOutcome},
+}
+
+_FOOTER_WORDS = (
+    "合计",
+    "总计",
+    "小计",
+    "共计",
+    "填表人",
+    "制表人",
+    "填报人",
+    "审核人",
+    "负责人",
+    "备注",
+    "说明",
+)
+_HOURS_SUFFIX = re.compile(r"(学时|课时|小时|hours?|h)$")
+_DIVISION_PREFIXES = ("河南省", "洛阳市")
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    row_number: int
+    name: str
+    id: IdNumber
+    phone: str | None
+    household_division: str | None
+    groups: tuple[PriorityGroup, ...]
+    attended_hours: Decimal | None
+    outcome: EnrolmentOutcome | None
+
+
+@dataclass
+class RosterParse:
+    rows: list[RosterRow] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)
+    rows_read: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def refused_rows(self) -> int:
+        return len({error.row for error in self.errors if error.row is not None})
+
+
+def _header_key(text: str) -> str:
+    key = unicodedata.normalize("NFKC", text).lower()
+    key = re.sub(r"\(.*?\)|【.*?】|\[.*?\]", "", key)  # 身份证号(18位), 手机号(必填)
+    return re.sub(r"[\s*:：]", "", key)
+
+
+_HEADER_LOOKUP: dict[str, str] = {
+    _header_key(alias): canonical for canonical, aliases in _HEADER_ALIASES.items() for alias in aliases
+}
+
+
+def _text(cell: Any) -> str:
+    """A cell as stripped text; a whole float is written without ``.0``."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+class RosterParser:
+    """Feed rows one at a time; each call returns the parsed row, its errors, or None
+    (title, header, blank or footer row). ``finish()`` raises if no header was found.
+
+    ``divisions`` maps the Luoyang division names (涧西区) and codes (410305) the caller
+    accepts to a code. ``max_rows`` bounds the data rows (blank rows are not counted).
+    """
+
+    def __init__(
+        self,
+        divisions: Mapping[str, str],
+        *,
+        max_rows: int | None = None,
+        today: date | None = None,
+    ):
+        self.divisions = divisions
+        self.max_rows = max_rows
+        self.today = today or date.today()
+        self.rows_read = 0
+        self.notes: list[str] = []
+        self.columns: dict[str, int] = {}
+        self.headers: dict[str, str] = {}
+        self._header_found = False
+        self._rows_before_header = 0
+        self._seen: dict[str, int] = {}
+        self._division_cache: dict[str, str | None] = {}
+        self._group_cache: dict[str, tuple[tuple[PriorityGroup, ...], tuple[str, ...]]] = {}
+        self._division_lookup = {self._division_key(key): code for key, code in divisions.items()}
+
+    # --- header --------------------------------------------------------------------------
+
+    def _try_header(self, row_number: int, cells: list[Any]) -> bool:
+        found: dict[str, int] = {}
+        headers: dict[str, str] = {}
+        unknown: list[str] = []
+        duplicates: list[str] = []
+        for index, cell in enumerate(cells):
+            if not isinstance(cell, str) or not cell.strip():
+                continue
+            text = cell.strip()
+            canonical = _HEADER_LOOKUP.get(_header_key(text))
+            if canonical is None:
+                unknown.append(text)
+            elif canonical == _IGNORED:
+                continue
+            elif canonical in found:
+                duplicates.append(f"'{headers[canonical]}' and '{text}'")
+            else:
+                found[canonical] = index
+                headers[canonical] = text
+        if NAME not in found or ID_NUMBER not in found:
+            return False
+        if duplicates:
+            raise ValidationFailed(
+                f"row {row_number}: the columns {'; '.join(duplicates)} mean the same thing; "
+                "keep one of each",
+                code="duplicate_column",
+            )
+        self.columns = found
+        self.headers = headers
+        self._header_found = True
+        if unknown:
+            self.notes.append(f"columns ignored: {', '.join(unknown)}")
+        return True
+
+    # --- rows ----------------------------------------------------------------------------
+
+    def feed(self, row_number: int, cells: list[Any]) -> RosterRow | list[FieldError] | None:
+        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
+            return None
+        if not self._header_found:
+            self._rows_before_header += 1
+            if self._try_header(row_number, cells):
+                return None
+            if self._rows_before_header >= HEADER_SEARCH_ROWS:
+                self._no_header()
+            return None
+        values = {key: self._cell(cells, index) for key, index in self.columns.items()}
+        texts = {key: _text(value) for key, value in values.items()}
+        if not any(texts.values()):
+            return None  # only 序号 or ignored columns filled in
+        if not texts[ID_NUMBER] and self._is_footer(cells):
+            self.notes.append(f"row {row_number} looks like a footer and was skipped")
+            return None
+        self.rows_read += 1
+        if self.max_rows is not None and self.rows_read > self.max_rows:
+            raise ValidationFailed(
+                f"the file has more than {self.max_rows} rows; split it into smaller files",
+                code="too_many_rows",
+            )
+        return self._parse_row(row_number, values, texts)
+
+    def finish(self) -> None:
+        if not self._header_found:
+            self._no_header()
+
+    def _no_header(self) -> None:
+        raise ValidationFailed(
+            f"no header row found: the roster needs a header row with at least the columns "
+            f"{REQUIRED_COLUMNS}",
+            code="no_header",
+        )
+
+    @staticmethod
+    def _cell(cells: list[Any], index: int) -> Any:
+        return cells[index] if index < len(cells) else None
+
+    @staticmethod
+    def _is_footer(cells: list[Any]) -> bool:
+        for cell in cells:
+            text = _text(cell)
+            if text:
+                return text.startswith(_FOOTER_WORDS)
+        return False
+
+    def _error(self, row: int, key: str, code: str, message: str) -> FieldError:
+        return FieldError(field=key, code=code, message=message, row=row, column=self.headers.get(key))
+
+    def _parse_row(
+        self, row: int, values: dict[str, Any], texts: dict[str, str]
+    ) -> RosterRow | list[FieldError]:
+        errors: list[FieldError] = []
+
+        name = ""
+        try:
+            name = personal.validate_name(texts[NAME])
+        except PersonalDataError as exc:
+            errors.append(self._error(row, NAME, exc.code, exc.message))
+
+        id_number = self._id_number(row, values[ID_NUMBER], texts[ID_NUMBER], errors)
+
+        phone: str | None = None
+        if texts.get(PHONE):
+            try:
+                phone = personal.validate_phone(texts[PHONE])
+            except PersonalDataError as exc:
+                errors.append(self._error(row, PHONE, exc.code, exc.message))
+
+        division: str | None = None
+        if texts.get(HOUSEHOLD_DIVISION):
+            division = self._division(texts[HOUSEHOLD_DIVISION])
+            if division is None:
+                errors.append(
+                    self._error(
+                        row,
+                        HOUSEHOLD_DIVISION,
+                        "unknown_division",
+                        f"'{texts[HOUSEHOLD_DIVISION][:40]}' is not a Luoyang district or county "
+                        "name or 6-digit code",
+                    )
+                )
+
+        groups: tuple[PriorityGroup, ...] = ()
+        if texts.get(GROUPS):
+            groups = self._groups(row, texts[GROUPS], errors)
+
+        hours: Decimal | None = None
+        if texts.get(ATTENDED_HOURS):
+            hours = self._hours(row, values[ATTENDED_HOURS], errors)
+
+        outcome: EnrolmentOutcome | None = None
+        if texts.get(OUTCOME):
+            label = unicodedata.normalize("NFKC", texts[OUTCOME]).lower().replace(" ", "")
+            outcome = _OUTCOME_LABELS.get(label)
+            if outcome is None:
+                errors.append(
+                    self._error(
+                        row,
+                        OUTCOME,
+                        "unknown_outcome",
+                        f"'{texts[OUTCOME][:40]}' is not an outcome; use 合格/结业, 退学, 不合格 or 在训",
+                    )
+                )
+
+        if errors or id_number is None:
+            return errors
+        return RosterRow(
+            row_number=row,
+            name=name,
+            id=id_number,
+            phone=phone,
+            household_division=division,
+            groups=groups,
+            attended_hours=hours,
+            outcome=outcome,
+        )
+
+    def _id_number(self, row: int, cell: Any, raw: str, errors: list[FieldError]) -> IdNumber | None:
+        if idnumber.looks_like_spreadsheet_number(cell):
+            errors.append(
+                self._error(
+                    row,
+                    ID_NUMBER,
+                    "id_stored_as_number",
+                    "the ID number was stored as a number, which loses its last digits: format the "
+                    "身份证号 column as text in the spreadsheet (设置单元格格式 -> 文本 / 设置为文本格式) "
+                    "and enter the numbers again",
+                )
+            )
+            return None
+        try:
+            parsed = idnumber.validate(raw, today=self.today)
+        except IdNumberError as exc:
+            message = exc.message
+            if exc.code == "id_checksum" and idnumber.normalise(raw).endswith("000"):
+                message += (
+                    "; it ends in 000, as numbers a spreadsheet has rounded do: format the 身份证号 "
+                    "column as text (设置为文本格式) and enter the numbers again"
+                )
+            errors.append(self._error(row, ID_NUMBER, exc.code, message))
+            return None
+        first = self._seen.get(parsed.number)
+        if first is not None:
+            errors.append(
+                self._error(
+                    row, ID_NUMBER, "duplicate_in_file", f"the same ID number is already in row {first}"
+                )
+            )
+            return None
+        self._seen[parsed.number] = row
+        return parsed
+
+    @staticmethod
+    def _division_key(text: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", text).split())
+
+    def _division(self, text: str) -> str | None:
+        # A roster repeats a handful of values: remember them (bounded, for hostile files).
+        if text in self._division_cache:
+            return self._division_cache[text]
+        code = self._resolve_division(text)
+        if len(self._division_cache) < _CACHE_SIZE:
+            self._division_cache[text] = code
+        return code
+
+    def _resolve_division(self, text: str) -> str | None:
+        key = self._division_key(text)
+        for prefix in _DIVISION_PREFIXES:
+            if key.startswith(prefix) and len(key) > len(prefix):
+                key = key[len(prefix) :]
+        code = self._division_lookup.get(key)
+        if code is not None:
+            return code
+        # 涧西 for 涧西区, 嵩 for 嵩县: only when exactly one name fits.
+        candidates = {
+            self._division_lookup[key + suffix]
+            for suffix in ("区", "县", "市")
+            if key + suffix in self._division_lookup
+        }
+        return candidates.pop() if len(candidates) == 1 else None
+
+    def _groups(self, row: int, text: str, errors: list[FieldError]) -> tuple[PriorityGroup, ...]:
+        cached = self._group_cache.get(text)
+        if cached is None:
+            cached = _split_groups(text)
+            if len(self._group_cache) < _CACHE_SIZE:
+                self._group_cache[text] = cached
+        out, unknown = cached
+        if unknown:
+            errors.append(
+                self._error(
+                    row,
+                    GROUPS,
+                    "unknown_group",
+                    f"unknown priority group {', '.join(repr(u) for u in unknown)}; use 高校毕业生, 农民工, "
+                    "退役军人, 就业困难人员, 农村劳动力, 残疾人, 登记失业青年 or 脱贫人口",
+                )
+            )
+        return out
+
+    def _hours(self, row: int, cell: Any, errors: list[FieldError]) -> Decimal | None:
+        hours: Decimal | None
+        if isinstance(cell, bool):
+            hours = None
+        elif isinstance(cell, int | float | Decimal):
+            hours = Decimal(repr(cell) if isinstance(cell, float) else str(cell))
+        else:
+            text = _text(cell)
+            if not text:
+                return None
+            text = _HOURS_SUFFIX.sub("", unicodedata.normalize("NFKC", text).lower()).strip()
+            try:
+                hours = Decimal(text)
+            except InvalidOperation:
+                hours = None
+        if hours is None or not hours.is_finite():
+            errors.append(self._error(row, ATTENDED_HOURS, "hours_format", "the hours must be a number"))
+            return None
+        if hours < 0:
+            errors.append(self._error(row, ATTENDED_HOURS, "hours_negative", "the hours cannot be negative"))
+            return None
+        if hours > MAX_HOURS:
+            errors.append(
+                self._error(row, ATTENDED_HOURS, "hours_range", f"the hours cannot exceed {MAX_HOURS}")
+            )
+            return None
+        return hours
+
+
+def _split_groups(text: str) -> tuple[tuple[PriorityGroup, ...], tuple[str, ...]]:
+    out: list[PriorityGroup] = []
+    unknown: list[str] = []
+    for part in _GROUP_SEPARATORS.split(unicodedata.normalize("NFKC", text)):
+        if not part or part.lower() in _NO_GROUP:
+            continue
+        group = _GROUP_LABELS.get(part) or _GROUP_LABELS.get(part.lower())
+        if group is None:
+            unknown.append(part[:20])
+        elif group not in out:
+            out.append(group)
+    return tuple(out), tuple(unknown)
+
+
+def parse_roster(
+    table: Iterable[tuple[int, list[Any]]],
+    *,
+    divisions: Mapping[str, str],
+    max_rows: int | None = None,
+    today: date | None = None,
+) -> RosterParse:
+    """Parse a whole table (see :class:`RosterParser`). Raises ``ValidationFailed`` with code
+    ``no_header``, ``duplicate_column`` or ``too_many_rows`` for a file-level problem (and
+    whatever ``registry.core.tabular`` raises for an unreadable file)."""
+    parser = RosterParser(divisions, max_rows=max_rows, today=today)
+    result = RosterParse()
+    for row_number, cells in table:
+        outcome = parser.feed(row_number, cells)
+        if outcome is None:
+            continue
+        if isinstance(outcome, RosterRow):
+            result.rows.append(outcome)
+        else:
+            result.errors.extend(outcome)
+    parser.finish()
+    result.rows_read = parser.rows_read
+    result.notes = list(parser.notes)
+    return result

@@ -1,0 +1,107 @@
+"""What API tests share that is not a fixture: the signed-in actor, a small client wrapper,
+request bodies and the problem-document check. Fixtures are in ``tests/api/conftest.py``;
+database-level factories in ``tests/factories.py``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from registry.models.institution import Institution
+from tests.factories import TODAY, new_id_number
+
+OCCUPATION = "4-02-04-06"  # 无人机驾驶员, level 4
+GROUP = "4-10-01-00"  # 生活照料服务人员, level 3 (a group, not an occupation)
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Actor:
+    username: str
+    headers: dict[str, str]
+    user_id: uuid.UUID
+    institution: Institution | None = None
+
+
+Make = Callable[..., Awaitable[Actor]]
+
+
+def new_number() -> str:
+    return new_id_number("410305")
+
+
+def body(*, running: bool = False, **overrides: Any) -> dict[str, Any]:
+    """A valid vocational cohort, starting in two weeks (or two days ago: ``running``)."""
+    start = TODAY - dt.timedelta(days=2) if running else TODAY + dt.timedelta(days=15)
+    data: dict[str, Any] = {
+        "reference": f"API-{uuid.uuid4().hex[:8]}",
+        "name": "无人机驾驶员(五级)培训班",
+        "kind": "vocational",
+        "occupation_code": OCCUPATION,
+        "certificate_kind": "skill_level",
+        "certificate_level": 5,
+        "training_mode": "order_based",
+        "delivery": "in_person",
+        "division_code": "410305",
+        "planned_hours": 80,
+        "start_date": start.isoformat(),
+        "end_date": (start + dt.timedelta(days=45)).isoformat(),
+        "capacity": 20,
+    }
+    data.update(overrides)
+    return data
+
+
+def item(number: str | None = None, name: str = "李四", **extra: Any) -> dict[str, Any]:
+    return {"id_number": number or new_number(), "name": name, **extra}
+
+
+class Api:
+    """One actor's requests to ``/api/v1``."""
+
+    def __init__(self, client: httpx.AsyncClient, actor: Actor):
+        self.client = client
+        self.actor = actor
+
+    async def post(
+        self, path: str, json: Any = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.client.post(
+            f"/api/v1{path}", json=json, headers={**self.actor.headers, **(headers or {})}
+        )
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.client.get(f"/api/v1{path}", headers=self.actor.headers)
+
+    async def patch(self, path: str, json: Any) -> httpx.Response:
+        return await self.client.patch(f"/api/v1{path}", json=json, headers=self.actor.headers)
+
+    async def cohort(self, *, open_it: bool = True, **overrides: Any) -> dict[str, Any]:
+        created = await self.post("/cohorts", body(**overrides))
+        assert created.status_code == 201, created.text
+        if open_it:
+            opened = await self.post(f"/cohorts/{created.json()['id']}/open")
+            assert opened.status_code == 200, opened.text
+            return dict(opened.json())
+        return dict(created.json())
+
+
+def problem(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    data: dict[str, Any] = response.json()
+    if code is not None:
+        assert data["code"] == code, data
+    return data
+
+
+async def owner(client: httpx.AsyncClient, sign_in: Make, division: str = "410305") -> Api:
+    """A training institution of ``division`` signed in, as an :class:`Api`."""
+    from tests.factories import new_institution
+
+    return Api(client, await sign_in("institution", institution=await new_institution(division)))

@@ -1,0 +1,152 @@
+"""POST /api/v1/cohorts/{id}/roster: upload, report, refused rows download, tenancy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+
+import httpx
+from openpyxl import load_workbook
+
+from registry.enums import CohortKind, CohortStatus
+from registry.models.institution import Institution
+from registry.models.training import Cohort, Enrolment
+from registry.people.rules.idnumber import make_number
+from tests.api.support import Actor
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def new_number() -> str:
+    birth = dt.date(1970, 1, 1) + dt.timedelta(days=random.randrange(15000))
+    return make_number("410302", birth, random.randrange(1000))
+
+
+async def open_cohort(institution: Institution) -> Cohort:
+    return await Cohort.create(
+        institution=institution,
+        reference=f"API-{uuid.uuid4().hex[:10]}",
+        kind=CohortKind.VOCATIONAL,
+        division_id="410305",
+        planned_hours=60,
+        start_date=dt.date(2025, 5, 1),
+        end_date=dt.date(2025, 6, 30),
+        capacity=50,
+        status=CohortStatus.OPEN,
+    )
+
+
+def roster_csv(*rows: tuple[str, str]) -> bytes:
+    return ("姓名,身份证号\n" + "".join(f"{name},{number}\n" for name, number in rows)).encode()
+
+
+async def test_upload_report_and_refused_rows(
+    client: httpx.AsyncClient, sign_in: Callable[..., Awaitable[Actor]]
+) -> None:
+    actor = await sign_in("institution")
+    assert actor.institution is not None
+    cohort = await open_cohort(actor.institution)
+    url = f"/api/v1/cohorts/{cohort.id}/roster"
+    bad = new_number()
+    bad = bad[:17] + ("1" if bad[17] != "1" else "2")
+    data = roster_csv(("张三", new_number()), ("李四", bad))
+
+    refused = await client.post(url, headers=actor.headers, files={"file": ("花名册.csv", data, "text/csv")})
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert body["code"] == "roster_refused"
+    assert body["errors"] == [
+        {
+            "field": "id_number",
+            "code": "id_checksum",
+            "row": 3,
+            "column": "身份证号",
+            "message": body["errors"][0]["message"],
+        }
+    ]
+    assert body["report"]["rows_read"] == 2 and body["report"]["accepted"] == 0
+    assert bad not in refused.text
+    assert await Enrolment.filter(cohort_id=cohort.id).count() == 0
+
+    partial = await client.post(
+        url,
+        params={"mode": "valid_rows"},
+        headers=actor.headers,
+        files={"file": ("花名册.csv", data, "text/csv")},
+    )
+    assert partial.status_code == 200, partial.text
+    report = partial.json()
+    assert (report["status"], report["accepted"], report["refused"]) == ("partial", 1, 1)
+    assert report["refused_rows_file"] is True
+
+    again = await client.post(url, headers=actor.headers, files={"file": ("again.csv", data, "text/csv")})
+    assert again.status_code == 200 and again.json()["unchanged"] is True
+    assert again.json()["batch_id"] == report["batch_id"]
+
+    stored = await client.get(f"{url}/{report['batch_id']}", headers=actor.headers)
+    assert stored.status_code == 200 and stored.json()["accepted"] == 1
+
+    download = await client.get(f"{url}/{report['batch_id']}/refused.xlsx", headers=actor.headers)
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith(XLSX)
+    sheet = load_workbook(io.BytesIO(download.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][-1] == "错误 (error)"
+    assert rows[1][:3] == (3, "李四", bad) and "身份证号" in str(rows[1][-1])
+
+
+async def test_another_institution_gets_404(
+    client: httpx.AsyncClient, sign_in: Callable[..., Awaitable[Actor]]
+) -> None:
+    owner = await sign_in("institution")
+    stranger = await sign_in("institution")
+    assert owner.institution is not None
+    cohort = await open_cohort(owner.institution)
+    url = f"/api/v1/cohorts/{cohort.id}/roster"
+    data = roster_csv(("王五", new_number()))
+    response = await client.post(url, headers=stranger.headers, files={"file": ("r.csv", data, "text/csv")})
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "not_found"
+    ok = await client.post(
+        url, params={"mode": "valid_rows"}, headers=owner.headers, files={"file": ("r.csv", data, "text/csv")}
+    )
+    assert ok.status_code == 200, ok.text
+    batch = ok.json()["batch_id"]
+    assert (await client.get(f"{url}/{batch}", headers=stranger.headers)).status_code == 404
+    assert (await client.get(f"{url}/{batch}/refused.xlsx", headers=stranger.headers)).status_code == 404
+    # no refused rows: nothing to download
+    assert (await client.get(f"{url}/{batch}/refused.xlsx", headers=owner.headers)).status_code == 404
+    assert (await client.post(url, files={"file": ("r.csv", data, "text/csv")})).status_code == 401
+
+
+async def test_file_level_problems(
+    client: httpx.AsyncClient, sign_in: Callable[..., Awaitable[Actor]]
+) -> None:
+    actor = await sign_in("institution")
+    assert actor.institution is not None
+    cohort = await open_cohort(actor.institution)
+    url = f"/api/v1/cohorts/{cohort.id}/roster"
+    response = await client.post(
+        url, headers=actor.headers, files={"file": ("r.xls", b"\xd0\xcf\x11\xe0", "x")}
+    )
+    assert response.status_code == 422 and response.json()["code"] == "unsupported_file_type"
+    response = await client.post(
+        url, headers=actor.headers, files={"file": ("r.csv", b"a,b\n1,2\n", "text/csv")}
+    )
+    assert response.status_code == 422 and response.json()["code"] == "no_header"
+    response = await client.post(
+        url, params={"mode": "whatever"}, headers=actor.headers, files={"file": ("r.csv", b"x", "text/csv")}
+    )
+    assert response.status_code in (400, 422)
+    auditor = await sign_in("auditor")
+    response = await client.post(
+        url,
+        headers=auditor.headers,
+        files={"file": ("r.csv", roster_csv(("赵六", new_number())), "text/csv")},
+    )
+    assert response.status_code == 403

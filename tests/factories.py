@@ -1,0 +1,162 @@
+"""The one home of the test factories: institutions, principals, ID numbers, roster files.
+
+Test modules import what they need from here (never from another test module); the
+catalogue fixtures built on :func:`ensure_divisions` live in ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import itertools
+import random
+import uuid
+from typing import Any
+
+from openpyxl import Workbook
+from stdnum.cn import uscc as uscc_std
+
+from registry.accounts.institutions import InstitutionInput, create_institution
+from registry.core.clock import business_today
+from registry.core.principal import Principal, system
+from registry.enums import CohortKind, CohortStatus, Role
+from registry.models.institution import Institution
+from registry.models.reference import Division, Occupation
+from registry.models.training import Cohort
+from registry.people.rules.idnumber import make_number
+from registry.training import service as cohorts
+from registry.training.service import CohortInput
+
+TODAY = business_today()
+YEARS = sorted({2025, TODAY.year - 1, TODAY.year, TODAY.year + 1})
+"""The years a test institution is approved for (the demo year and the years around today)."""
+
+DIVISIONS = (
+    ("410305", "涧西区", "district"),
+    ("410302", "老城区", "district"),
+    ("410323", "新安县", "county"),
+)
+"""Enough of the catalogue's divisions for most tests (``registry load-reference`` loads all)."""
+
+_people = itertools.count(random.randrange(1_000_000))
+_institutions = itertools.count(1)
+_EARLIEST_BIRTH = dt.date(1965, 1, 1)
+
+
+def new_id_number(address: str = "410305") -> str:
+    """A valid ID number no other call in this run returns (distinct birth date and sequence)."""
+    n = next(_people)
+    birth = _EARLIEST_BIRTH + dt.timedelta(days=(n // 1000) % 15000)
+    return make_number(address, birth, n % 1000)
+
+
+def make_uscc() -> str:
+    """A fresh valid unified social credit code."""
+    body = f"914103{uuid.uuid4().int % 10**9:09d}MA"[:17]
+    body = body[:8] + f"{uuid.uuid4().int % 10**9:09d}"
+    return body + uscc_std.calc_check_digit(body + "0")
+
+
+async def ensure_divisions() -> None:
+    for code, name, kind in DIVISIONS:
+        await Division.get_or_create(code=code, defaults={"name": name, "kind": kind})
+
+
+async def new_institution(
+    division: str = "410305",
+    *,
+    kinds: list[str] | None = None,
+    years: list[int] | None = None,
+    status: str = "active",
+) -> Institution:
+    """An institution made through the service (a training institution unless ``kinds``)."""
+    return await create_institution(
+        system("test"),
+        InstitutionInput(
+            uscc=make_uscc(),
+            name=f"测试机构{next(_institutions)}",
+            division_code=division,
+            kinds=kinds or ["training"],
+            approved_years=YEARS if years is None else years,
+            status=status,
+        ),
+    )
+
+
+def acting_for(inst: Institution, role: Role = Role.INSTITUTION) -> Principal:
+    """A signed-in user of the institution (or, with ``role``, of the assessment body)."""
+    return Principal(kind="user", id=uuid.uuid4(), role=role, institution_id=inst.id)
+
+
+def auditor(division: str | None = None) -> Principal:
+    """A bureau auditor: the city, or a county's (``division``)."""
+    return Principal(kind="user", id=uuid.uuid4(), role=Role.AUDITOR, division_code=division)
+
+
+def csv_bytes(rows: list[list[Any]], encoding: str = "utf-8") -> bytes:
+    lines = [",".join("" if c is None else str(c) for c in row) for row in rows]
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+def xlsx_bytes(rows: list[list[Any]]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+OCCUPATION = "4-02-04-06"
+"""无人机驾驶员, a level-4 occupation of the 2022 classification (the test cohorts' trade)."""
+
+
+async def ensure_catalogue() -> None:
+    """The divisions and the occupation the factories' cohorts use."""
+    await ensure_divisions()
+    await Occupation.get_or_create(code=OCCUPATION, defaults={"name": "无人机驾驶员", "level": 4})
+
+
+async def new_cohort(
+    who: Principal, *, running: bool = True, open_it: bool = True, **overrides: Any
+) -> uuid.UUID:
+    """A vocational cohort made (and opened) through the service: started three days ago
+    (``running``) or starting in twenty days."""
+    start = TODAY - dt.timedelta(days=3) if running else TODAY + dt.timedelta(days=20)
+    data = CohortInput(
+        reference=f"EN-{uuid.uuid4().hex[:8]}",
+        kind="vocational",
+        division_code="410305",
+        planned_hours=80,
+        start_date=start,
+        end_date=start + dt.timedelta(days=60),
+        capacity=5,
+        occupation_code=OCCUPATION,
+        certificate_kind="skill_level",
+        certificate_level=5,
+    )
+    view, _ = await cohorts.create_cohort(who, dataclasses.replace(data, **overrides))
+    if open_it:
+        await cohorts.open_cohort(who, view.cohort.id)
+    return view.cohort.id
+
+
+async def make_cohort(
+    institution: Institution, *, capacity: int = 100, status: CohortStatus = CohortStatus.OPEN
+) -> Cohort:
+    """A cohort row written directly, in any status (no workflow): for tests of what reads it."""
+    return await Cohort.create(
+        institution=institution,
+        reference=f"R-{uuid.uuid4().hex[:10]}",
+        name="电工培训班",
+        kind=CohortKind.VOCATIONAL,
+        division_id="410305",
+        planned_hours=80,
+        start_date=dt.date(2025, 3, 1),
+        end_date=dt.date(2025, 4, 30),
+        capacity=capacity,
+        status=status,
+    )
