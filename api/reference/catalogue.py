@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from api.pagination import Limit, Offset, Page
 from registry.core.clock import business_today
 from registry.core.principal import Principal
-from registry.reference import service
+from registry.reference import queries
 
 
 class OccupationRead(msgspec.Struct):
@@ -64,9 +64,10 @@ async def occupations(
     offset: Offset = 0,
 ) -> Page[OccupationRead]:
     del principal
-    items, total = await service.list_occupations(
+    page = await queries.list_occupations(
         level=level, q=q, priority_on=priority_on, limit=limit, offset=offset
     )
+    items, total = page.items, page.total
     return Page(
         [msgspec.convert(i, OccupationRead, from_attributes=True) for i in items], total, limit, offset
     )
@@ -85,7 +86,8 @@ async def priority_trades(
 ) -> PriorityTradePage:
     del principal
     day = on or business_today()
-    items, total = await service.list_priority_trades(day, limit=limit, offset=offset)
+    page = await queries.list_priority_trades(day, limit=limit, offset=offset)
+    items, total = page.items, page.total
     return PriorityTradePage(
         [msgspec.convert(i, PriorityTradeRead, from_attributes=True) for i in items],
         total,
@@ -99,7 +101,7 @@ async def priority_trades(
 async def divisions(principal: Principal, request: Request[Any, Any, Any]) -> list[DivisionRead]:
     del principal, request
     return [
-        DivisionRead(d.code, d.name, str(d.kind), d.is_administrative) for d in await service.list_divisions()
+        DivisionRead(d.code, d.name, str(d.kind), d.is_administrative) for d in await queries.list_divisions()
     ]
 
 

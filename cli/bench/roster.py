@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.bench import Figure
+from registry.core.clock import business_today
 
 IMPORT_BUDGET_ROWS_PER_S = 20_000
 MEMORY_BUDGET_MB = 300
@@ -142,7 +143,7 @@ async def _create_cohorts(
     from tortoise import connections
 
     now = dt.datetime.now(dt.UTC)
-    start = dt.date.today() - dt.timedelta(days=10)
+    start = business_today() - dt.timedelta(days=10)
     records = []
     out = []
     for n, size in enumerate(sizes):

@@ -10,12 +10,12 @@ Exit status 0, or 2 for a refusal (another scale or seed already loaded for the 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 
 from cli.demo.plan import SCALES
 from cli.demo.run import DemoResult, format_summary, run_demo
 from cli.runtime import run_with_db
+from registry.core.clock import business_today
 from registry.core.crypto import vault_from_settings
 from registry.core.settings import Settings
 
@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    year: int = args.year if args.year is not None else dt.date.today().year - 1
+    year: int = args.year if args.year is not None else business_today().year - 1
     if args.seed < 0:
         print("error: --seed is 0 or more", file=sys.stderr)
         return 2

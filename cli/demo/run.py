@@ -49,7 +49,8 @@ from registry.enums import CohortStatus, InstitutionStatus, Role
 from registry.models.institution import Institution
 from registry.models.reference import PriorityList
 from registry.people.service import id_index, known_names
-from registry.reference.service import list_occupations, list_priority_trades, load_reference
+from registry.reference.queries import list_occupations, list_priority_trades
+from registry.reference.service import load_reference
 from registry.training.roster.service import import_roster
 from registry.training.service import (
     CohortInput,
@@ -97,7 +98,8 @@ def institution_principal(institution_id: uuid.UUID) -> Principal:
 async def _trades_on(day: dt.date) -> list[Occupation]:
     out: list[Occupation] = []
     while True:
-        items, total = await list_priority_trades(day, limit=500, offset=len(out))
+        page = await list_priority_trades(day, limit=500, offset=len(out))
+        items, total = page.items, page.total
         out += [Occupation(i.code, i.name) for i in items]
         if not items or len(out) >= total:
             return out
@@ -115,7 +117,8 @@ async def catalogue_occupations(year: int) -> tuple[list[Occupation], list[Occup
     others: list[Occupation] = []
     offset = 0
     while True:
-        items, total = await list_occupations(level=4, limit=500, offset=offset)
+        page = await list_occupations(level=4, limit=500, offset=offset)
+        items, total = page.items, page.total
         offset += len(items)
         others += [Occupation(i.code, i.name) for i in items if i.code not in on_list]
         if not items or offset >= total:

@@ -18,6 +18,7 @@ from registry.accounts.security import (
     parse_api_key,
     verify_password,
 )
+from registry.core.clock import business_today
 from registry.core.errors import (
     AuthenticationFailed,
     Conflict,
@@ -302,7 +303,7 @@ async def ensure_demo_users(password: str | None) -> DemoUsers:
     from registry.core.principal import system
 
     actor = system("demo")
-    this_year = dt.date.today().year
+    this_year = business_today().year
     bodies = [
         (uscc_with_check(DEMO_TRAINING_USCC_BODY), "洛阳示范职业技能培训学校（演示）", ["training"]),
         (uscc_with_check(DEMO_ASSESSMENT_USCC_BODY), "洛阳示范职业技能评价中心（演示）", ["assessment"]),

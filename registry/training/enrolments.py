@@ -31,7 +31,7 @@ from registry.core.uow import UnitOfWork, unit_of_work
 from registry.enums import CohortStatus, EnrolmentOutcome
 from registry.models.training import Cohort, Enrolment
 from registry.people.service import Person, id_index, known_names, upsert_people
-from registry.reference.service import division_lookup
+from registry.reference.queries import division_lookup
 from registry.training import rules
 from registry.training.rules import Action, EnrolmentItem, EnrolmentRequest
 from registry.training.service import check_capacity, cohort_for_enrolment, lock_cohort

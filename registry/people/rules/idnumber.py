@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from stdnum.iso7064 import mod_11_2
 
+from registry.core.clock import business_today
 from registry.core.errors import ValidationFailed
 
 Sex = Literal["M", "F"]
@@ -84,7 +85,7 @@ def check_digit(first17: str) -> str:
 
 def validate(raw: str, *, today: date | None = None) -> IdNumber:
     """The parsed number, or :class:`IdNumberError`. ``today`` bounds the birth date
-    (defaults to the current date)."""
+    (defaults to today in Asia/Shanghai)."""
     number = raw.upper() if _FORMAT_LOOSE.fullmatch(raw) else normalise(raw)
     if not number:
         raise IdNumberError("id_required", "the ID number is missing")
@@ -104,7 +105,7 @@ def validate(raw: str, *, today: date | None = None) -> IdNumber:
         raise IdNumberError(
             "id_checksum", "the ID number's check digit does not match: a digit is probably mistyped"
         )
-    birth = _birth_date(number[6:14], today or date.today())
+    birth = _birth_date(number[6:14], today or business_today())
     return IdNumber(
         number=number,
         birth_date=birth,

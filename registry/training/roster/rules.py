@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from registry.core.clock import business_today
 from registry.core.errors import FieldError, ValidationFailed
 from registry.enums import EnrolmentOutcome, PriorityGroup
 from registry.people.rules import idnumber, personal
@@ -142,6 +143,11 @@ class RosterParse:
     errors: list[FieldError] = field(default_factory=list)
     rows_read: int = 0
     notes: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    """Canonical field -> the column header as the file writes it."""
+    header_row: int | None = None
+    refused_cells: dict[int, list[Any]] = field(default_factory=dict)
+    """Original cells of the rows refused while parsing (kept only when asked)."""
 
     @property
     def refused_rows(self) -> int:
@@ -185,7 +191,7 @@ class RosterParser:
     ):
         self.divisions = divisions
         self.max_rows = max_rows
-        self.today = today or date.today()
+        self.today = today or business_today()
         self.rows_read = 0
         self.notes: list[str] = []
         self.columns: dict[str, int] = {}
@@ -481,27 +487,49 @@ def _split_groups(text: str) -> tuple[tuple[PriorityGroup, ...], tuple[str, ...]
     return tuple(out), tuple(unknown)
 
 
+def bounded_rows(table: Iterable[tuple[int, list[Any]]], max_rows: int) -> Iterator[tuple[int, list[Any]]]:
+    """Stop a file of endless blank rows: the parser counts only data rows, so the table
+    itself may hold at most ``2 * max_rows + 1000`` rows of any kind."""
+    limit = 2 * max_rows + 1000
+    for count, item in enumerate(table, start=1):
+        if count > limit:
+            raise ValidationFailed(
+                f"the file has more than {max_rows} rows; split it into smaller files", code="too_many_rows"
+            )
+        yield item
+
+
 def parse_roster(
     table: Iterable[tuple[int, list[Any]]],
     *,
     divisions: Mapping[str, str],
     max_rows: int | None = None,
     today: date | None = None,
+    keep_refused_cells: bool = False,
 ) -> RosterParse:
-    """Parse a whole table (see :class:`RosterParser`). Raises ``ValidationFailed`` with code
-    ``no_header``, ``duplicate_column`` or ``too_many_rows`` for a file-level problem (and
-    whatever ``registry.core.tabular`` raises for an unreadable file)."""
+    """Parse a whole table, streaming (see :class:`RosterParser`): the memory is the result.
+    Raises ``ValidationFailed`` with code ``no_header``, ``duplicate_column`` or
+    ``too_many_rows`` for a file-level problem (and whatever ``registry.core.tabular``
+    raises for an unreadable file). ``keep_refused_cells`` keeps the original cells of
+    every row refused here (for the refused-rows file)."""
     parser = RosterParser(divisions, max_rows=max_rows, today=today)
     result = RosterParse()
-    for row_number, cells in table:
-        outcome = parser.feed(row_number, cells)
+    feed = parser.feed
+    rows = bounded_rows(table, max_rows) if max_rows is not None else table
+    for row_number, cells in rows:
+        outcome = feed(row_number, cells)
         if outcome is None:
+            if result.header_row is None and parser.columns:
+                result.header_row = row_number
             continue
         if isinstance(outcome, RosterRow):
             result.rows.append(outcome)
         else:
             result.errors.extend(outcome)
+            if keep_refused_cells:
+                result.refused_cells[row_number] = cells
     parser.finish()
     result.rows_read = parser.rows_read
     result.notes = list(parser.notes)
+    result.headers = dict(parser.headers)
     return result

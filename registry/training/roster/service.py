@@ -36,7 +36,7 @@ import hashlib
 import io
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -53,11 +53,11 @@ from registry.core.uow import UnitOfWork, unit_of_work
 from registry.enums import CohortStatus, EnrolmentOutcome, ImportStatus, Role
 from registry.models.training import Cohort, ImportBatch
 from registry.people.service import Person, id_index, upsert_people
-from registry.reference.service import division_lookup
+from registry.reference.queries import division_lookup
 from registry.training import rules as cohort_rules
 from registry.training.queries import NewEnrolment, insert_enrolments
 from registry.training.roster import rules as roster
-from registry.training.roster.rules import RosterParser, RosterRow
+from registry.training.roster.rules import RosterParse, RosterRow, parse_roster
 from registry.training.service import check_capacity, cohort_for_enrolment
 
 Mode = Literal["all_or_nothing", "valid_rows"]
@@ -166,30 +166,6 @@ def read_bounded(source: bytes | Path, max_bytes: int = MAX_BYTES) -> bytes:
     return data
 
 
-@dataclass
-class ParsedRoster:
-    rows: list[RosterRow]
-    errors: list[FieldError]
-    rows_read: int
-    notes: list[str]
-    headers: dict[str, str]
-    """Canonical field -> the column header as the file writes it."""
-    header_row: int | None
-    refused_cells: dict[int, list[Any]] = field(default_factory=dict)
-    """Original cells of the rows refused while parsing (kept only when asked)."""
-
-
-def _bounded_rows(table: Iterable[tuple[int, list[Any]]], max_rows: int) -> Iterator[tuple[int, list[Any]]]:
-    """Stop a file of endless blank rows: the parser counts only data rows."""
-    limit = 2 * max_rows + 1000
-    for count, item in enumerate(table, start=1):
-        if count > limit:
-            raise ValidationFailed(
-                f"the file has more than {max_rows} rows; split it into smaller files", code="too_many_rows"
-            )
-        yield item
-
-
 def parse_file(
     data: bytes,
     file_name: str,
@@ -198,35 +174,14 @@ def parse_file(
     max_rows: int = MAX_ROWS,
     keep_refused_cells: bool = False,
     today: dt.date | None = None,
-) -> ParsedRoster:
-    """Stream the file's rows through :class:`RosterParser` (the memory is the result)."""
-    parser = RosterParser(divisions, max_rows=max_rows, today=today)
-    rows: list[RosterRow] = []
-    errors: list[FieldError] = []
-    refused_cells: dict[int, list[Any]] = {}
-    header_row: int | None = None
-    feed = parser.feed
-    for row_number, cells in _bounded_rows(iter_table(data, file_name), max_rows):
-        outcome = feed(row_number, cells)
-        if outcome is None:
-            if header_row is None and parser.columns:
-                header_row = row_number
-            continue
-        if isinstance(outcome, RosterRow):
-            rows.append(outcome)
-        else:
-            errors.extend(outcome)
-            if keep_refused_cells:
-                refused_cells[row_number] = cells
-    parser.finish()
-    return ParsedRoster(
-        rows=rows,
-        errors=errors,
-        rows_read=parser.rows_read,
-        notes=list(parser.notes),
-        headers=dict(parser.headers),
-        header_row=header_row,
-        refused_cells=refused_cells,
+) -> RosterParse:
+    """Read the file as a table and parse it (:func:`registry.training.roster.rules.parse_roster`)."""
+    return parse_roster(
+        iter_table(data, file_name),
+        divisions=divisions,
+        max_rows=max_rows,
+        today=today,
+        keep_refused_cells=keep_refused_cells,
     )
 
 

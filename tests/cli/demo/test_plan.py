@@ -24,7 +24,7 @@ from registry.accounts.users import uscc_with_check
 from registry.core.tabular import iter_table
 from registry.enums import EnrolmentOutcome
 from registry.people.rules import idnumber, personal
-from registry.reference.service import read_divisions, read_occupations, read_reference_priority_list
+from registry.reference.catalogue import read_divisions, read_occupations, read_reference_priority_list
 from registry.training.roster.rules import parse_roster
 
 YEAR = 2025

@@ -19,16 +19,14 @@ from registry.core.errors import ValidationFailed
 from registry.core.principal import system
 from registry.enums import DivisionKind
 from registry.models.reference import Division, Occupation, PriorityList, PriorityListEntry
-from registry.reference.service import (
-    REFERENCE_LIST_EFFECTIVE_FROM,
-    import_priority_list,
+from registry.reference.catalogue import REFERENCE_LIST_EFFECTIVE_FROM, read_occupations
+from registry.reference.queries import (
     list_divisions,
     list_occupations,
     list_priority_trades,
-    load_reference,
     priority_list_in_force,
-    read_occupations,
 )
+from registry.reference.service import import_priority_list, load_reference
 
 PRINCIPAL = system("test")
 DISTRICTS = {"老城区", "西工区", "瀍河回族区", "涧西区", "偃师区", "孟津区", "洛龙区"}
@@ -155,7 +153,8 @@ async def test_reference_priority_list_in_force(reference: None) -> None:
     assert in_force.effective_from == REFERENCE_LIST_EFFECTIVE_FROM
     assert in_force.is_reference_selection
     assert "参考" in in_force.name
-    trades, total = await list_priority_trades(REFERENCE_LIST_EFFECTIVE_FROM, limit=500, offset=0)
+    page = await list_priority_trades(REFERENCE_LIST_EFFECTIVE_FROM, limit=500, offset=0)
+    trades, total = page.items, page.total
     assert total == 158 == len(trades) == len({t.code for t in trades})
     assert all(t.list_id == in_force.id and t.is_reference_selection and t.sector for t in trades)
     by_code = {t.code: t for t in trades}
@@ -170,31 +169,41 @@ async def test_reference_priority_list_in_force(reference: None) -> None:
 
 
 async def test_list_occupations_filters_and_pages(reference: None) -> None:
-    items, total = await list_occupations(level=4, limit=10, offset=0)
+    page = await list_occupations(level=4, limit=10, offset=0)
+    items, total = page.items, page.total
     assert total == 1632 and len(items) == 10
     assert [i.code for i in items] == sorted(i.code for i in items)
-    page2, total2 = await list_occupations(level=4, limit=10, offset=10)
+    page = await list_occupations(level=4, limit=10, offset=10)
+    page2, total2 = page.items, page.total
     assert total2 == 1632 and page2[0].code > items[-1].code
-    past, total_past = await list_occupations(level=4, limit=10, offset=5000)
+    page = await list_occupations(level=4, limit=10, offset=5000)
+    past, total_past = page.items, page.total
     assert past == [] and total_past == 1632
 
-    by_name, n = await list_occupations(q="无人机", limit=50, offset=0)
+    page = await list_occupations(q="无人机", limit=50, offset=0)
+
+    by_name, n = page.items, page.total
     assert {i.code for i in by_name} >= {"4-02-04-06", "6-23-03-15", "4-08-03-07"} and n == len(by_name)
-    by_prefix, n = await list_occupations(q="6-31-01", level=4, limit=50, offset=0)
+    page = await list_occupations(q="6-31-01", level=4, limit=50, offset=0)
+    by_prefix, n = page.items, page.total
     assert n == len(by_prefix) and all(i.code.startswith("6-31-01") for i in by_prefix)
     assert "6-31-01-03" in {i.code for i in by_prefix}
-    wildcard, n = await list_occupations(q="%", limit=5, offset=0)
+    page = await list_occupations(q="%", limit=5, offset=0)
+    wildcard, n = page.items, page.total
     assert n == 0 and wildcard == []
 
-    on_list, n = await list_occupations(priority_on=REFERENCE_LIST_EFFECTIVE_FROM, limit=500, offset=0)
+    page = await list_occupations(priority_on=REFERENCE_LIST_EFFECTIVE_FROM, limit=500, offset=0)
+
+    on_list, n = page.items, page.total
     assert n == 158 and all(i.priority_sector for i in on_list)
-    on_list_q, n = await list_occupations(
-        priority_on=REFERENCE_LIST_EFFECTIVE_FROM, q="焊", limit=50, offset=0
-    )
+    page = await list_occupations(priority_on=REFERENCE_LIST_EFFECTIVE_FROM, q="焊", limit=50, offset=0)
+    on_list_q, n = page.items, page.total
     assert "6-18-02-04" in {i.code for i in on_list_q}
-    none_in_force, n = await list_occupations(priority_on=dt.date(1990, 1, 1), limit=50, offset=0)
+    page = await list_occupations(priority_on=dt.date(1990, 1, 1), limit=50, offset=0)
+    none_in_force, n = page.items, page.total
     assert (none_in_force, n) == ([], 0)
-    plain, _ = await list_occupations(q="6-31-01-03", limit=1, offset=0)
+    page = await list_occupations(q="6-31-01-03", limit=1, offset=0)
+    plain, _ = page.items, page.total
     assert plain[0].priority_sector is None
 
 
@@ -237,14 +246,17 @@ async def test_import_csv_then_versioning(reference: None) -> None:
     assert (await priority_list_in_force(dt.date(2090, 7, 1))).id == second.list_id  # type: ignore[union-attr]
     assert (await priority_list_in_force(dt.date(2090, 12, 31))).id == second.list_id  # type: ignore[union-attr]
 
-    trades, total = await list_priority_trades(dt.date(2090, 3, 1), limit=50, offset=0)
+    page = await list_priority_trades(dt.date(2090, 3, 1), limit=50, offset=0)
+
+    trades, total = page.items, page.total
     assert total == 2
     assert {(t.code, t.sector, t.list_name) for t in trades} == {
         ("6-18-02-04", "制造", "测试目录 2090"),
         ("6-31-01-03", "制造", "测试目录 2090"),
     }
     assert all(not t.is_reference_selection and t.effective_from == dt.date(2090, 1, 1) for t in trades)
-    trades, total = await list_priority_trades(dt.date(2090, 8, 1), limit=2, offset=0)
+    page = await list_priority_trades(dt.date(2090, 8, 1), limit=2, offset=0)
+    trades, total = page.items, page.total
     assert total == 3 and len(trades) == 2
     assert await audit_count_for(first.list_id) == 1
     assert await audit_count_for(second.list_id) == 1
