@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from redis.asyncio import Redis
 
 from api.controllers import (
+    audit,
     auth,
     certificates,
     cohorts,
@@ -66,6 +67,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             roster.RosterController,
             *cohorts.HANDLERS,
             *trainees.HANDLERS,
+            audit.AuditEventController,
         ],
         dependencies={"principal": Provide(provide_principal)},
     )
