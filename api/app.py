@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from api import health
 from api.accounts import auth, institutions, users
+from api.audit import events as audit
 from api.certificates import certificates, verify
 from api.people import trainees
 from api.problems import EXCEPTION_HANDLERS
@@ -60,6 +61,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             roster.RosterController,
             *cohorts.HANDLERS,
             *trainees.HANDLERS,
+            audit.AuditEventController,
         ],
         dependencies={"principal": Provide(provide_principal)},
     )

@@ -44,6 +44,7 @@ from types import FrameType
 from typing import IO
 
 from cli.embedded import EmbeddedPostgres, EmbeddedRedis, ensure_key_files
+from registry.core.errors import RegistryError
 from registry.core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,9 @@ class Supervisor:
         self._take_lock()
         (self.home / "logs").mkdir(exist_ok=True)
         self.say(f"registry home: {self.home}")
+        refusal = demo_password_refusal(self.base_env.get("REGISTRY_DEMO_PASSWORD") or None)
+        if refusal is not None:
+            raise StartupFailed(refusal)  # before any server starts
         self._ensure_port_free()
         env = self.child_environment()
         self._check_stop()
@@ -496,6 +500,17 @@ def _prepare_data(settings: Settings, given_password: str | None, say: Callable[
     )
 
 
+def demo_password_refusal(password: str | None) -> str | None:
+    """Why the password rule refuses REGISTRY_DEMO_PASSWORD (its messages), or None."""
+    from registry.accounts.users import password_errors
+
+    errors = password_errors(password) if password is not None else []
+    if not errors:
+        return None
+    rules = "; ".join(error.message for error in errors)
+    return f"REGISTRY_DEMO_PASSWORD is refused: {rules}; set another value or unset it to have one generated"
+
+
 # --- helpers ----------------------------------------------------------------------
 
 
@@ -508,7 +523,12 @@ def _step(what: str) -> Iterator[None]:
         raise
     except Exception as exc:
         log.debug("%s failed", what, exc_info=True)
-        raise StartupFailed(f"{what} failed: {type(exc).__name__}: {exc} (details: registry -v up)") from exc
+        message = str(exc)
+        if isinstance(exc, RegistryError) and exc.errors:  # its FieldErrors say which rule failed
+            message += " (" + "; ".join(f"{e.field}: {e.message}" for e in exc.errors) + ")"
+        raise StartupFailed(
+            f"{what} failed: {type(exc).__name__}: {message} (details: registry -v up)"
+        ) from exc
 
 
 def _http_ok(url: str) -> bool:

@@ -64,6 +64,13 @@ def principal_of(user: User) -> Principal:
     )
 
 
+def password_errors(password: str) -> list[FieldError]:
+    """The password rule's refusals (empty: the password is accepted)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return [FieldError("password", "too_short", f"at least {MIN_PASSWORD_LENGTH} characters")]
+    return []
+
+
 async def _user_errors(data: UserInput) -> list[FieldError]:
     errors: list[FieldError] = []
     if not USERNAME_RE.match(data.username):
@@ -72,8 +79,7 @@ async def _user_errors(data: UserInput) -> list[FieldError]:
                 "username", "invalid_format", "3-64 characters: lower-case letters, digits, '.', '_' or '-'"
             )
         )
-    if len(data.password) < MIN_PASSWORD_LENGTH:
-        errors.append(FieldError("password", "too_short", f"at least {MIN_PASSWORD_LENGTH} characters"))
+    errors.extend(password_errors(data.password))
     try:
         role = Role(data.role)
     except ValueError:
@@ -150,11 +156,8 @@ async def create_user(principal: Principal, data: UserInput) -> User:
 async def set_password(principal: Principal, username: str, password: str) -> None:
     if principal.role is not Role.ADMIN:
         raise PermissionDenied("only an administrator resets passwords")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            "the password is too short",
-            errors=[FieldError("password", "too_short", f"at least {MIN_PASSWORD_LENGTH} characters")],
-        )
+    if errors := password_errors(password):
+        raise ValidationFailed("the password is too short", errors=errors)
     async with unit_of_work(principal) as uow:
         user = await User.filter(username=username).using_db(uow.conn).select_for_update().get_or_none()
         if user is None:

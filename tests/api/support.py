@@ -105,3 +105,8 @@ async def owner(client: httpx.AsyncClient, sign_in: Make, division: str = "41030
     from tests.factories import new_institution
 
     return Api(client, await sign_in("institution", institution=await new_institution(division)))
+
+
+def roster_csv(*rows: tuple[str, str]) -> bytes:
+    """A minimal roster file: a header and one (name, ID number) row each."""
+    return ("姓名,身份证号\n" + "".join(f"{name},{number}\n" for name, number in rows)).encode()

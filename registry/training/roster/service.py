@@ -550,8 +550,12 @@ async def refused_rows_xlsx(
     principal: Principal, vault: Vault, cohort_id: uuid.UUID, batch_id: uuid.UUID
 ) -> bytes:
     """The refused rows of a ``valid_rows`` import as XLSX: the file's header and the
-    rows' original cells, plus an error column (column: message; ...)."""
-    await _visible_cohort(principal, cohort_id)
+    rows' original cells, plus an error column (column: message; ...).
+
+    The rows hold full ID numbers: a download by anyone but the uploading institution (an
+    administrator, an auditor) is a ``roster.refused_rows.download`` audit event on the
+    batch, with the count of rows and the reader's role (never the rows)."""
+    cohort = await _visible_cohort(principal, cohort_id)
     batch = await ImportBatch.get_or_none(id=batch_id, cohort_id=cohort_id)
     if batch is None:
         raise NotFound("no such import")
@@ -566,7 +570,20 @@ async def refused_rows_xlsx(
             continue
         where = f"{error['column']}: " if error.get("column") else ""
         by_row.setdefault(int(error["row"]), []).append(where + str(error["message"]))
-    return build_refused_xlsx(payload["header"], [(int(n), c) for n, c in payload["rows"]], by_row)
+    content = build_refused_xlsx(payload["header"], [(int(n), c) for n, c in payload["rows"]], by_row)
+    if principal.institution_id != cohort.institution_id:  # type: ignore[attr-defined]
+        async with unit_of_work(principal) as uow:
+            await uow.audit(
+                "roster.refused_rows.download",
+                "import_batch",
+                batch.id,
+                after={
+                    "cohort_id": str(cohort_id),
+                    "rows": len(payload["rows"]),
+                    "role": principal.role.value,
+                },
+            )
+    return content
 
 
 def build_refused_xlsx(

@@ -110,6 +110,32 @@ async def test_api_keys_shown_once_hashed_and_revocable(
     assert bogus.status_code == 401
 
 
+async def test_an_institution_cannot_create_a_key_for_another_institution(
+    client: httpx.AsyncClient, password_sign_in: Make
+) -> None:
+    inst_user = await password_sign_in("institution")
+    other = await password_sign_in("institution")
+    assert inst_user.institution is not None and other.institution is not None
+    before = await ApiKey.filter(institution_id=other.institution.id).count()
+    for headers in (inst_user.headers, (await password_sign_in("assessor")).headers):
+        response = await client.post(
+            "/api/v1/api-keys",
+            json={"name": "别人的钥匙", "institution_id": str(other.institution.id)},
+            headers=headers,
+        )
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["code"] == "not_found" and "key" not in response.json()
+    assert await ApiKey.filter(institution_id=other.institution.id).count() == before
+    # naming its own institution is allowed
+    own = await client.post(
+        "/api/v1/api-keys",
+        json={"name": "自己的钥匙", "institution_id": str(inst_user.institution.id)},
+        headers=inst_user.headers,
+    )
+    assert own.status_code == 201 and own.json()["institution_id"] == str(inst_user.institution.id)
+
+
 async def test_admin_creates_users_with_checked_roles(
     client: httpx.AsyncClient, password_sign_in: Make
 ) -> None:

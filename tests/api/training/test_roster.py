@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
-import random
-import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 from openpyxl import load_workbook
 
-from registry.enums import CohortKind, CohortStatus
-from registry.models.institution import Institution
-from registry.models.training import Cohort, Enrolment
-from registry.people.rules.idnumber import make_number
-from tests.api.support import Actor
+from registry.models.audit import AuditEvent
+from registry.models.training import Enrolment
+from tests.api.support import Actor, roster_csv
+from tests.factories import make_cohort, new_id_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def new_number() -> str:
-    birth = dt.date(1970, 1, 1) + dt.timedelta(days=random.randrange(15000))
-    return make_number("410302", birth, random.randrange(1000))
-
-
-async def open_cohort(institution: Institution) -> Cohort:
-    return await Cohort.create(
-        institution=institution,
-        reference=f"API-{uuid.uuid4().hex[:10]}",
-        kind=CohortKind.VOCATIONAL,
-        division_id="410305",
-        planned_hours=60,
-        start_date=dt.date(2025, 5, 1),
-        end_date=dt.date(2025, 6, 30),
-        capacity=50,
-        status=CohortStatus.OPEN,
-    )
-
-
-def roster_csv(*rows: tuple[str, str]) -> bytes:
-    return ("姓名,身份证号\n" + "".join(f"{name},{number}\n" for name, number in rows)).encode()
+def bad_number() -> str:
+    """A number with a wrong check digit: a row the import refuses."""
+    number = new_id_number("410302")
+    return number[:17] + ("1" if number[17] != "1" else "2")
 
 
 async def test_upload_report_and_refused_rows(
@@ -48,11 +28,11 @@ async def test_upload_report_and_refused_rows(
 ) -> None:
     actor = await sign_in("institution")
     assert actor.institution is not None
-    cohort = await open_cohort(actor.institution)
+    cohort = await make_cohort(actor.institution, capacity=50)
     url = f"/api/v1/cohorts/{cohort.id}/roster"
-    bad = new_number()
+    bad = new_id_number("410302")
     bad = bad[:17] + ("1" if bad[17] != "1" else "2")
-    data = roster_csv(("张三", new_number()), ("李四", bad))
+    data = roster_csv(("张三", new_id_number("410302")), ("李四", bad))
 
     refused = await client.post(url, headers=actor.headers, files={"file": ("花名册.csv", data, "text/csv")})
     assert refused.status_code == 422, refused.text
@@ -106,9 +86,9 @@ async def test_another_institution_gets_404(
     owner = await sign_in("institution")
     stranger = await sign_in("institution")
     assert owner.institution is not None
-    cohort = await open_cohort(owner.institution)
+    cohort = await make_cohort(owner.institution, capacity=50)
     url = f"/api/v1/cohorts/{cohort.id}/roster"
-    data = roster_csv(("王五", new_number()))
+    data = roster_csv(("王五", new_id_number("410302")), ("赵六", bad_number()))
     response = await client.post(url, headers=stranger.headers, files={"file": ("r.csv", data, "text/csv")})
     assert response.status_code == 404, response.text
     assert response.json()["code"] == "not_found"
@@ -116,12 +96,51 @@ async def test_another_institution_gets_404(
         url, params={"mode": "valid_rows"}, headers=owner.headers, files={"file": ("r.csv", data, "text/csv")}
     )
     assert ok.status_code == 200, ok.text
+    assert ok.json()["refused_rows_file"] is True
     batch = ok.json()["batch_id"]
     assert (await client.get(f"{url}/{batch}", headers=stranger.headers)).status_code == 404
-    assert (await client.get(f"{url}/{batch}/refused.xlsx", headers=stranger.headers)).status_code == 404
-    # no refused rows: nothing to download
-    assert (await client.get(f"{url}/{batch}/refused.xlsx", headers=owner.headers)).status_code == 404
+    # there are refused rows to download: the owner gets them, the stranger does not
+    assert (await client.get(f"{url}/{batch}/refused.xlsx", headers=owner.headers)).status_code == 200
+    refused = await client.get(f"{url}/{batch}/refused.xlsx", headers=stranger.headers)
+    assert refused.status_code == 404 and refused.json()["code"] == "not_found"
     assert (await client.post(url, files={"file": ("r.csv", data, "text/csv")})).status_code == 401
+
+
+async def test_a_download_of_refused_rows_by_another_than_the_uploader_is_audited(
+    client: httpx.AsyncClient, sign_in: Callable[..., Awaitable[Actor]]
+) -> None:
+    owner = await sign_in("institution")
+    assert owner.institution is not None
+    cohort = await make_cohort(owner.institution, capacity=50)
+    url = f"/api/v1/cohorts/{cohort.id}/roster"
+    bad, worse = bad_number(), bad_number()
+    data = roster_csv(("王五", new_id_number("410302")), ("赵六", bad), ("钱七", worse))
+    ok = await client.post(
+        url, params={"mode": "valid_rows"}, headers=owner.headers, files={"file": ("r.csv", data, "text/csv")}
+    )
+    assert ok.status_code == 200 and ok.json()["refused"] == 2, ok.text
+    batch = ok.json()["batch_id"]
+
+    def downloads() -> Any:
+        return AuditEvent.filter(
+            action="roster.refused_rows.download", entity_type="import_batch", entity_id=batch
+        ).order_by("id")
+
+    # the uploading institution reads its own rows: not an event
+    assert (await client.get(f"{url}/{batch}/refused.xlsx", headers=owner.headers)).status_code == 200
+    assert await downloads().count() == 0
+    auditor = await sign_in("auditor")
+    admin = await sign_in("admin")
+    for reader in (auditor, admin):
+        response = await client.get(f"{url}/{batch}/refused.xlsx", headers=reader.headers)
+        assert response.status_code == 200, response.text
+        assert bad in str(
+            list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+        )  # type: ignore[union-attr]
+    recorded = await downloads()
+    assert [e.actor for e in recorded] == [f"user:{auditor.user_id}", f"user:{admin.user_id}"]
+    assert recorded[0].after == {"cohort_id": str(cohort.id), "rows": 2, "role": "auditor"}
+    assert bad not in str([e.after for e in recorded]) and worse not in str([e.after for e in recorded])
 
 
 async def test_file_level_problems(
@@ -129,7 +148,7 @@ async def test_file_level_problems(
 ) -> None:
     actor = await sign_in("institution")
     assert actor.institution is not None
-    cohort = await open_cohort(actor.institution)
+    cohort = await make_cohort(actor.institution, capacity=50)
     url = f"/api/v1/cohorts/{cohort.id}/roster"
     response = await client.post(
         url, headers=actor.headers, files={"file": ("r.xls", b"\xd0\xcf\x11\xe0", "x")}
@@ -147,6 +166,6 @@ async def test_file_level_problems(
     response = await client.post(
         url,
         headers=auditor.headers,
-        files={"file": ("r.csv", roster_csv(("赵六", new_number())), "text/csv")},
+        files={"file": ("r.csv", roster_csv(("赵六", new_id_number("410302"))), "text/csv")},
     )
     assert response.status_code == 403
