@@ -9,7 +9,7 @@ from litestar import Request
 from redis.asyncio import Redis
 
 from registry.accounts.security import read_token
-from registry.accounts.users import active_principal, principal_for_api_key
+from registry.accounts.signin import active_principal, principal_for_api_key
 from registry.core.errors import AuthenticationFailed, RateLimited
 from registry.core.principal import Principal
 from registry.core.settings import Settings

@@ -474,8 +474,8 @@ class PreparedData:
 
 def _prepare_data(settings: Settings, given_password: str | None, say: Callable[[str], None]) -> PreparedData:
     """Reference catalogue and demo users, in one database session."""
+    from cli.demo.users import DemoUsers, ensure_demo_users
     from cli.runtime import run_with_db
-    from registry.accounts.users import DemoUsers, ensure_demo_users
     from registry.core.principal import system
     from registry.reference.service import ReferenceLoadReport, load_reference
 
@@ -502,7 +502,7 @@ def _prepare_data(settings: Settings, given_password: str | None, say: Callable[
 
 def demo_password_refusal(password: str | None) -> str | None:
     """Why the password rule refuses REGISTRY_DEMO_PASSWORD (its messages), or None."""
-    from registry.accounts.users import password_errors
+    from registry.accounts.rules import password_errors
 
     errors = password_errors(password) if password is not None else []
     if not errors:

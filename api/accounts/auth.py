@@ -10,7 +10,7 @@ from litestar import Request, post
 
 from api.security import LoginLimiter
 from registry.accounts.security import issue_token
-from registry.accounts.users import authenticate
+from registry.accounts.signin import authenticate
 from registry.core.errors import AuthenticationFailed
 from registry.core.settings import Settings
 

@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, post
 
 from api.idempotency import idempotent
+from registry.accounts import api_keys
 from registry.accounts import users as service
 from registry.core.principal import Principal
 
@@ -92,7 +93,7 @@ class ApiKeyController(Controller):
         self, request: Request[Any, Any, Any], principal: Principal, data: ApiKeyCreate
     ) -> Response[Any]:
         async def run() -> tuple[int, ApiKeyRead]:
-            created = await service.create_api_key(
+            created = await api_keys.create_api_key(
                 principal, name=data.name, institution_id=data.institution_id
             )
             key = created.key
@@ -110,4 +111,4 @@ class ApiKeyController(Controller):
 
     @delete("/{key_id:uuid}", summary="Revoke an API key", status_code=204)
     async def revoke(self, principal: Principal, key_id: uuid.UUID) -> None:
-        await service.revoke_api_key(principal, key_id)
+        await api_keys.revoke_api_key(principal, key_id)

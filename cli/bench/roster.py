@@ -115,7 +115,7 @@ class Scratch:
 
 async def _setup_institutions(count: int) -> list[uuid.UUID]:
     from registry.accounts.institutions import InstitutionInput, create_institution
-    from registry.accounts.users import uscc_with_check
+    from registry.accounts.rules import uscc_with_check
     from registry.core.principal import system
 
     ids = []

@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from registry.accounts.users import uscc_with_check
+from registry.accounts.rules import uscc_with_check
 from registry.people.rules.idnumber import make_number
 
 # --- reference values ------------------------------------------------------------------

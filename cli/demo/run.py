@@ -34,12 +34,9 @@ from cli.demo.plan import (
     build_plan,
     roster_csv,
 )
+from cli.demo.users import DEMO_ASSESSMENT_USCC_BODY, DEMO_TRAINING_USCC_BODY
 from registry.accounts.institutions import InstitutionInput, create_institution
-from registry.accounts.users import (
-    DEMO_ASSESSMENT_USCC_BODY,
-    DEMO_TRAINING_USCC_BODY,
-    uscc_with_check,
-)
+from registry.accounts.rules import uscc_with_check
 from registry.certificates.service import CertificateRow, issue_certificates_bulk
 from registry.core.clock import business_today
 from registry.core.crypto import Vault

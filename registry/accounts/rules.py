@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import uscc
 
 from registry.core.errors import FieldError
-from registry.enums import InstitutionKind
+from registry.enums import InstitutionKind, Role
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
@@ -52,3 +54,33 @@ def years_errors(years: list[int], field: str = "approved_years") -> list[FieldE
         for y in years
         if not MIN_YEAR <= y <= MAX_YEAR
     ]
+
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MIN_PASSWORD_LENGTH = 10
+# Which kind of institution each institution-bound role must belong to.
+ROLE_INSTITUTION_KIND = {
+    Role.INSTITUTION: InstitutionKind.TRAINING,
+    Role.ASSESSOR: InstitutionKind.ASSESSMENT,
+}
+
+
+def password_errors(password: str) -> list[FieldError]:
+    """The password rule's refusals (empty: the password is accepted)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return [FieldError("password", "too_short", f"at least {MIN_PASSWORD_LENGTH} characters")]
+    return []
+
+
+def username_errors(username: str) -> list[FieldError]:
+    if USERNAME_RE.match(username):
+        return []
+    return [
+        FieldError(
+            "username", "invalid_format", "3-64 characters: lower-case letters, digits, '.', '_' or '-'"
+        )
+    ]
+
+
+def uscc_with_check(body17: str) -> str:
+    return body17 + uscc.calc_check_digit(body17 + "0")

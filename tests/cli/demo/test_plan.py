@@ -20,7 +20,7 @@ from cli.demo.plan import (
     name_for,
     roster_csv,
 )
-from registry.accounts.users import uscc_with_check
+from registry.accounts.rules import uscc_with_check
 from registry.core.tabular import iter_table
 from registry.enums import EnrolmentOutcome
 from registry.people.rules import idnumber, personal
