@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import-priority-list": ("cli.commands.priority_list", "replace the priority-trade list by the bureau's"),
     "create-user": ("cli.commands.users", "create a user who signs in"),
     "verify-audit": ("cli.commands.audit", "walk the audit chain and name the first broken row"),
+    "relay-outbox": ("cli.commands.outbox", "send the queued jobs still unsent in the outbox, once"),
     "rotate-keys": (
         "cli.commands.rotate_keys",
         "re-encrypt (and --reindex) the personal data under the current keys",

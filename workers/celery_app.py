@@ -34,6 +34,8 @@ TASK_TIME_LIMIT_SECONDS = 90 * 60
 # before it is re-delivered; a worker that is only restarted re-queues at once.
 VISIBILITY_TIMEOUT_SECONDS = 2 * 3600
 assert VISIBILITY_TIMEOUT_SECONDS > TASK_TIME_LIMIT_SECONDS
+# How often beat runs the outbox relay (registry.core.outbox).
+RELAY_EVERY_SECONDS = 5.0
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
@@ -43,7 +45,15 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         # "registry.rollups.refresh": {"task": "registry.rollups.refresh",
         #                              "schedule": crontab(hour=2, minute=0)},
         # and its module to workers.tasks.TASK_MODULES.
-        # Cohorts whose start date has come are stored as running, just after midnight.
+        # Jobs still unsent in the outbox (broker down at commit, a crash after it) go out
+        # within seconds; a relay that could not start before the next is dropped.
+        "registry.core.outbox.relay": {
+            "task": "registry.core.outbox.relay",
+            "schedule": RELAY_EVERY_SECONDS,
+            "options": {"expires": RELAY_EVERY_SECONDS},
+        },
+        # Cohorts whose start date has come are stored as running, just after midnight
+        # (the task queues the day's run through the outbox: registry.cohorts.start_due_run).
         "registry.cohorts.start_due": {
             "task": "registry.cohorts.start_due",
             "schedule": crontab(hour=0, minute=5),
@@ -85,10 +95,12 @@ def create_celery(settings: Settings) -> Celery:
         timezone=TIMEZONE,
         enable_utc=True,
         beat_schedule=beat_schedule(),
+        # Where jobs go and what a worker consumes unless told otherwise (REGISTRY_QUEUE).
+        task_default_queue=settings.queue,
         task_send_sent_event=True,
         worker_send_task_events=True,  # Flower shows tasks as they run
     )
-    loop.configure(settings)
+    loop.configure(settings, app)
     # Import every task module now, so the tasks are registered on this app even in a
     # process that never starts a worker (beat, the sender, tests).
     for module in TASK_MODULES:

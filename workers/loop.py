@@ -14,6 +14,9 @@ the loop that made them. So each worker process keeps ONE :class:`asyncio.Runner
   every later task reuses the same loop, ContextVar state and connection pool. The
   Runner runs every coroutine in the same ``contextvars.Context``, which is where
   Tortoise keeps its state; no process-global fallback is needed.
+* the registry's job port is plugged on it too (:class:`workers.sender.CelerySender` on
+  the process's Celery app), so a task whose use case queues a follow-up job sends it
+  after its commit like the API does.
 * closed on ``worker_process_shutdown`` (a prefork child exiting) and ``worker_shutdown``
   (the main process, e.g. with ``--pool=solo``): connections closed, then the loop.
 
@@ -28,12 +31,15 @@ import logging
 import os
 import threading
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from celery.signals import worker_process_shutdown, worker_shutdown
 
-from registry.core import db
+from registry.core import db, jobs
 from registry.core.settings import Settings
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +50,19 @@ T = TypeVar("T")
 WORKER_POOL_MAX_SIZE = 4
 
 _settings: Settings | None = None
+_app: Celery | None = None
 _runner: asyncio.Runner | None = None
 _runner_pid: int | None = None
 _lock = threading.Lock()
 
 
-def configure(settings: Settings) -> None:
-    """Remember the settings the loop opens the database with (called by ``create_celery``)."""
-    global _settings
+def configure(settings: Settings, app: Celery | None = None) -> None:
+    """Remember the settings the loop opens the database with and the Celery app follow-up
+    jobs are sent with (called by ``create_celery``)."""
+    global _settings, _app
     _settings = settings
+    if app is not None:
+        _app = app
 
 
 def _current_runner() -> asyncio.Runner:
@@ -81,6 +91,10 @@ def _current_runner() -> asyncio.Runner:
         runner.close()
         raise
     _runner, _runner_pid = runner, pid
+    if _app is not None:
+        from workers.sender import CelerySender
+
+        jobs.set_job_sender(CelerySender(_app))
     log.info("worker process %d: event loop started, database initialised", pid)
     return runner
 

@@ -1,28 +1,23 @@
 """The port for follow-up jobs.
 
 ``registry`` only declares it: a service queues a named job with ids on its unit of
-work, and the jobs are handed to the configured sender after the transaction commits.
-``workers/`` implements the sender with Celery; the composition root in ``cli/``
-plugs it in with :func:`set_job_sender`.
+work (:meth:`registry.core.uow.UnitOfWork.enqueue`), which writes an ``outbox`` row in the
+same transaction; :mod:`registry.core.outbox` hands the row to the configured sender after
+the commit, and its relay sends whatever is still unsent. ``workers/`` implements the
+sender with Celery; the composition root in ``cli/`` (and ``workers/loop.py`` in a
+worker process) plugs it in with :func:`set_job_sender`.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-log = logging.getLogger(__name__)
 
 
 class JobSender(Protocol):
-    def send(self, name: str, kwargs: dict[str, Any]) -> None: ...
-
-
-@dataclass
-class Job:
-    name: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    def send(self, name: str, kwargs: dict[str, Any]) -> None:
+        """Hand one job to the broker; return only once the broker accepted it, raise
+        otherwise. Called from a worker thread, never on the event loop."""
+        ...
 
 
 class _Unconfigured:
@@ -40,9 +35,3 @@ def set_job_sender(sender: JobSender) -> None:
 
 def get_job_sender() -> JobSender:
     return _sender
-
-
-def send_all(jobs: list[Job]) -> None:
-    for job in jobs:
-        log.info("sending job %s %s", job.name, job.kwargs)
-        _sender.send(job.name, job.kwargs)

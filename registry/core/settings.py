@@ -35,6 +35,9 @@ class Settings:
     login_window_seconds: int = 300
     pool_max_size: int = 10
     timezone: str = "Asia/Shanghai"
+    queue: str = "celery"
+    """The Celery queue jobs are sent to and workers consume (``REGISTRY_QUEUE``): one per
+    environment when several share a Redis."""
 
 
 def _key(env: Mapping[str, str], name: str, required: bool = True) -> bytes:
@@ -84,6 +87,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         login_max_attempts=int(env.get("REGISTRY_LOGIN_MAX_ATTEMPTS", 5)),
         login_window_seconds=int(env.get("REGISTRY_LOGIN_WINDOW_SECONDS", 300)),
         pool_max_size=int(env.get("REGISTRY_DB_POOL_SIZE", 10)),
+        queue=env.get("REGISTRY_QUEUE", "celery") or "celery",
     )
 
 

@@ -5,6 +5,7 @@ from registry.models.auth import ApiKey, User
 from registry.models.certificate import Certificate
 from registry.models.idempotency import IdempotencyKey
 from registry.models.institution import Institution
+from registry.models.outbox import OutboxJob
 from registry.models.reference import Division, Occupation, PriorityList, PriorityListEntry
 from registry.models.training import Cohort, Enrolment, ImportBatch, Trainee
 
@@ -20,6 +21,7 @@ __all__ = [
     "ImportBatch",
     "Institution",
     "Occupation",
+    "OutboxJob",
     "PriorityList",
     "PriorityListEntry",
     "Trainee",

@@ -3,7 +3,8 @@
 ``running`` is derived from the calendar: an ``open`` cohort whose start date (Asia/Shanghai)
 has come is running. Reads report the effective status; every write that locks a cohort
 first stores the promotion (``cohort.start`` audit event, actor ``system:calendar``), and
-:func:`start_due_cohorts` does it for all of them at once (for a nightly job).
+:func:`start_due_cohorts` does it for all of them at once (the nightly job, queued through the
+outbox by :func:`queue_start_due`).
 
 Who: an institution acts on its own cohorts; an administrator (or a system principal) may
 act for any institution; auditors read within their scope and may not change anything
@@ -25,6 +26,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from registry.audit.service import record_event
+from registry.core import outbox
 from registry.core.clock import business_today
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.core.paging import Page, check_bounds
@@ -477,11 +479,37 @@ async def cancel_cohort(principal: Principal, cohort_id: uuid.UUID, reason: str 
     return _view(cohort, enrolled)
 
 
-async def start_due_cohorts(principal: Principal, today: dt.date | None = None) -> int:
-    """Store ``running`` for every open cohort whose start date has come (for a nightly job;
-    reads derive it anyway). Returns how many were promoted."""
+START_DUE_RUN = "registry.cohorts.start_due_run"
+"""The job that promotes the cohorts due on a day (queued by :func:`queue_start_due`)."""
+
+
+async def queue_start_due(principal: Principal, today: dt.date | None = None) -> uuid.UUID:
+    """Queue today's promotion of due cohorts through the outbox; returns the outbox id.
+
+    The nightly beat task calls this and writes nothing else: beat's own message is
+    fire-and-forget (sent once, dropped when it expires), while the outbox row is durable
+    (the relay resends it after a broker outage or a crash), shows when the day's run was
+    queued, sent and done, and makes the run happen once per row
+    (:func:`start_due_cohorts` with its ``outbox_id``). Called inside another use case it
+    joins that unit of work, and the job is sent after that one commits."""
     day = today or business_today()
     async with unit_of_work(principal) as uow:
+        return await uow.enqueue(START_DUE_RUN, day=day)
+
+
+async def start_due_cohorts(
+    principal: Principal, today: dt.date | None = None, *, outbox_id: uuid.UUID | str | None = None
+) -> int | None:
+    """Store ``running`` for every open cohort whose start date has come by ``today`` (reads
+    derive it anyway). Returns how many were promoted.
+
+    With ``outbox_id`` (the :data:`START_DUE_RUN` job) the run happens once per outbox row:
+    a second delivery of the same job changes nothing and returns None, even if more
+    cohorts have fallen due since (the next night's row promotes those)."""
+    day = today or business_today()
+    async with unit_of_work(principal) as uow:
+        if outbox_id is not None and not await outbox.record_done(uow.conn, outbox_id):
+            return None
         rows = await uow.conn.execute_query_dict(
             "UPDATE cohort SET status = 'running', updated_at = now() "
             "WHERE status = 'open' AND start_date <= $1 RETURNING id",

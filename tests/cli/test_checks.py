@@ -72,6 +72,7 @@ def test_registry_help_lists_the_commands() -> None:
         "import-priority-list",
         "create-user",
         "verify-audit",
+        "relay-outbox",
         "rotate-keys",
     ):
         assert command in result.stdout

@@ -99,3 +99,18 @@ def test_app_from_environment(test_env: dict[str, str]) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
+
+
+def test_beat_runs_the_outbox_relay_every_few_seconds(settings: Settings) -> None:
+    from workers.celery_app import RELAY_EVERY_SECONDS
+    from workers.tasks.outbox import RELAY
+    from workers.tasks.training import START_DUE, START_DUE_RUN
+
+    app = create_celery(settings)
+    entry = app.conf.beat_schedule["registry.core.outbox.relay"]
+    assert entry["task"] == RELAY and entry["schedule"] == RELAY_EVERY_SECONDS <= 10
+    assert entry["options"]["expires"] <= RELAY_EVERY_SECONDS
+    assert app.conf.beat_schedule["registry.cohorts.start_due"]["task"] == START_DUE
+    for name in (RELAY, START_DUE, START_DUE_RUN):
+        assert name in app.tasks
+    assert app.conf.task_default_queue == settings.queue

@@ -8,109 +8,31 @@ the database for their effect. A missing server fails the suite (``servers``), n
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
+import datetime as dt
 import re
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from registry.core.settings import Settings
 from registry.enums import CohortStatus
 from registry.models.audit import AuditCheck, AuditEvent
-from registry.models.reference import Division, Occupation
+from registry.models.outbox import OutboxJob
 from registry.models.training import Cohort
-from workers.celery_app import create_celery
-from workers.sender import CelerySender
+from tests.workers.celery_worker import LOOP_STARTED, TASK_TIMEOUT, Worker, running_worker
 from workers.tasks.audit import CHECKED_BY, VERIFY_CHAIN
-from workers.tasks.training import START_DUE
+from workers.tasks.training import START_DUE, START_DUE_RUN
 
-ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT = 60.0
-TASK_TIMEOUT = 60.0
-LOOP_STARTED = "event loop started, database initialised"
-LOOP_CLOSED = "event loop closed"
 SUCCEEDED = re.compile(r"Task registry\.audit\.verify_chain\[[0-9a-f-]+\] succeeded")
-
-
-@dataclass
-class Worker:
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    queue: str
-    sender: CelerySender
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Warm shutdown (SIGTERM), then kill the worker's whole process group."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=30)
-    # The pool children are in the worker's own session; kill any left behind.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    if process.poll() is None:
-        process.wait(timeout=10)
-
-
-def _wait_ready(process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        text = log_path.read_text(errors="replace")
-        if " ready." in text:
-            return
-        if process.poll() is not None:
-            pytest.fail(f"the worker exited with {process.returncode} before it was ready:\n{text}")
-        time.sleep(0.2)
-    text = log_path.read_text(errors="replace")
-    pytest.fail(f"the worker was not ready within {READY_TIMEOUT:.0f} s:\n{text}")
 
 
 @pytest.fixture(scope="module")
 def worker(
     test_env: dict[str, str], settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Worker]:
-    # A queue of its own, so no other worker on a shared Redis takes these messages.
-    queue = f"test-{uuid.uuid4().hex[:10]}"
-    log_path = tmp_path_factory.mktemp("celery-worker") / "worker.log"
-    command = [
-        sys.executable, "-m", "celery", "-A", "workers.celery_app:app", "worker",
-        "--pool=prefork", "--concurrency=1", "--loglevel=INFO",
-        "-Q", queue, "-n", f"{queue}@%h",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-    ]  # fmt: skip
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            env={**os.environ, **test_env},
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    app = create_celery(settings)
-    app.conf.task_default_queue = queue
-    try:
-        _wait_ready(process, log_path)
-        yield Worker(process=process, log_path=log_path, queue=queue, sender=CelerySender(app))
-    finally:
-        _stop(process)
-        app.close()
-    # worker_process_shutdown closed the pool process's loop and connections.
-    log = log_path.read_text(errors="replace")
-    if LOOP_STARTED in log:
-        assert LOOP_CLOSED in log, log
+    with running_worker(test_env, settings, tmp_path_factory.mktemp("celery-worker")) as started:
+        yield started
 
 
 async def _checks() -> int:
@@ -159,12 +81,13 @@ async def test_later_tasks_reuse_the_process_loop(worker: Worker, database: None
 
 @pytest.mark.worker
 async def test_start_due_stores_running_for_cohorts_that_began(worker: Worker, database: None) -> None:
-    """The nightly calendar task, on a real worker: an open cohort whose start date has
-    passed is stored as running, with its audit event."""
+    """The nightly calendar task, on a real worker: it queues the day's run through the
+    outbox (a follow-up job sent by the worker itself), and that run stores an open cohort
+    whose start date has passed as running, with its audit event."""
     from tests import factories
 
-    await Division.get_or_create(code="410305", defaults={"name": "涧西区", "kind": "district"})
-    await Occupation.get_or_create(code=factories.OCCUPATION, defaults={"name": "无人机驾驶员", "level": 4})
+    await factories.ensure_catalogue()
+    since = dt.datetime.now(dt.UTC)
     who = factories.acting_for(await factories.new_institution())
     cohort_id = await factories.new_cohort(who, running=True)
     assert (await Cohort.get(id=cohort_id)).status == CohortStatus.OPEN
@@ -176,3 +99,10 @@ async def test_start_due_stores_running_for_cohorts_that_began(worker: Worker, d
         await asyncio.sleep(0.2)
     events = await AuditEvent.filter(entity_type="cohort", entity_id=str(cohort_id), action="cohort.start")
     assert len(events) == 1 and events[0].actor == "system:calendar"
+    deadline = time.monotonic() + TASK_TIMEOUT
+    while worker.succeeded(START_DUE_RUN) < 1:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{START_DUE_RUN} did not finish:\n{worker.log()}")
+        await asyncio.sleep(0.2)
+    run = await OutboxJob.filter(name=START_DUE_RUN, created_at__gte=since).first()
+    assert run is not None and run.sent_at is not None and run.done_at is not None

@@ -12,6 +12,7 @@ import asyncpg
 TASK_MODULES: tuple[str, ...] = (
     "workers.tasks.audit",
     "workers.tasks.training",
+    "workers.tasks.outbox",
     # "workers.tasks.rollups",  <- the nightly rollup task module goes here
 )
 
