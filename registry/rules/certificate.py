@@ -207,6 +207,26 @@ class CohortFacts:
     """The trainee's enrolment in this cohort; None when not enrolled."""
 
 
+def enrolment_error(kind: str, outcome: str) -> FieldError | None:
+    """The holder's enrolment in the cohort a certificate is linked to: a certificate of a
+    cohort is never for someone who withdrew from it or failed it, and a completion
+    certificate (培训合格证书) only for someone who completed it. A skill certificate for an
+    enrolment still ``in_progress`` is allowed: the assessment often comes before the
+    institution records the outcome."""
+    if outcome == EnrolmentOutcome.WITHDRAWN.value:
+        return FieldError("cohort_id", "withdrawn", "the trainee withdrew from this cohort")
+    if outcome == EnrolmentOutcome.FAILED.value:
+        return FieldError("cohort_id", "failed", "the trainee did not pass this cohort's training")
+    if kind == CertificateKind.COMPLETION.value and outcome != EnrolmentOutcome.COMPLETED.value:
+        return FieldError(
+            "cohort_id",
+            "not_completed",
+            "a completion certificate is for a trainee who completed the cohort; "
+            "this enrolment is not recorded as completed",
+        )
+    return None
+
+
 def cohort_errors(
     cohort: CohortFacts | None, kind: str, occupation_code: str | None, issue_date: date
 ) -> list[FieldError]:
@@ -218,8 +238,8 @@ def cohort_errors(
         errors.append(FieldError("cohort_id", "cohort_cancelled", "the cohort was cancelled"))
     if cohort.enrolment_outcome is None:
         errors.append(FieldError("cohort_id", "not_enrolled", "the trainee is not enrolled in this cohort"))
-    elif cohort.enrolment_outcome == EnrolmentOutcome.WITHDRAWN.value:
-        errors.append(FieldError("cohort_id", "withdrawn", "the trainee withdrew from this cohort"))
+    elif (err := enrolment_error(kind, cohort.enrolment_outcome)) is not None:
+        errors.append(err)
     if cohort.kind == CohortKind.STARTUP.value:
         if kind != CertificateKind.STARTUP.value:
             errors.append(

@@ -187,8 +187,9 @@ def test_issuers() -> None:
 def test_cohort_link_accepted() -> None:
     d = date(2025, 6, 1)
     assert rules.cohort_errors(cohort(), "skill_level", "6-31-01-03", d) == []
-    assert rules.cohort_errors(cohort(enrolment_outcome="in_progress"), "completion", None, d) == []
-    assert rules.cohort_errors(cohort(enrolment_outcome="failed"), "completion", "6-31-01-03", d) == []
+    # assessed before the institution recorded the outcome: a skill certificate is fine
+    assert rules.cohort_errors(cohort(enrolment_outcome="in_progress"), "skill_level", "6-31-01-03", d) == []
+    assert rules.cohort_errors(cohort(), "completion", "6-31-01-03", d) == []
     assert rules.cohort_errors(cohort(occupation_code=None), "special_ability", "4-03-02-01", d) == []
     startup = cohort(kind="startup", occupation_code=None)
     assert rules.cohort_errors(startup, "startup", None, d) == []
@@ -241,6 +242,57 @@ def test_cohort_link_refused(
     expected: set[tuple[str, str]],
 ) -> None:
     assert codes(rules.cohort_errors(the_cohort, kind, occupation, issued)) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome", "expected"),
+    [
+        ("skill_level", "failed", ("cohort_id", "failed")),
+        ("special_ability", "failed", ("cohort_id", "failed")),
+        ("completion", "failed", ("cohort_id", "failed")),
+        ("startup", "failed", ("cohort_id", "failed")),
+        ("skill_level", "withdrawn", ("cohort_id", "withdrawn")),
+        ("completion", "withdrawn", ("cohort_id", "withdrawn")),
+        ("completion", "in_progress", ("cohort_id", "not_completed")),
+    ],
+)
+def test_only_people_who_did_not_fail_or_withdraw_are_certified(
+    kind: str, outcome: str, expected: tuple[str, str]
+) -> None:
+    """Defect 7: a cohort-linked certificate for a failed or withdrawn enrolment, or a
+    completion certificate for one not completed, is refused by the pure rule."""
+    err = rules.enrolment_error(kind, outcome)
+    assert err is not None and (err.field, err.code) == expected
+    startup = kind == "startup"
+    the_cohort = cohort(
+        enrolment_outcome=outcome, kind="startup" if startup else "vocational", occupation_code=None
+    )
+    occupation = None if startup else "6-31-01-03"
+    assert expected in codes(rules.cohort_errors(the_cohort, kind, occupation, date(2025, 6, 1)))
+    level = 4 if kind == "skill_level" else None
+    whole = facts(
+        kind=kind,
+        level=level,
+        occupation_code=occupation,
+        occupation_level=None if startup else 4,
+        cohort_given=True,
+        cohort=the_cohort,
+    )
+    assert codes(rules.certificate_errors(whole, TODAY)) == {expected}
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome"),
+    [
+        ("skill_level", "completed"),
+        ("skill_level", "in_progress"),
+        ("special_operation", "in_progress"),
+        ("completion", "completed"),
+        ("startup", "completed"),
+    ],
+)
+def test_completed_or_still_training_is_certified(kind: str, outcome: str) -> None:
+    assert rules.enrolment_error(kind, outcome) is None
 
 
 # --- the whole certificate ---------------------------------------------------------------

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -343,6 +344,100 @@ async def test_cohort_links(vault: Vault) -> None:
         with pytest.raises(ValidationFailed) as caught:
             await service.issue_certificate(who, vault, data)
         assert expected in {(e.field, e.code) for e in caught.value.errors}, caught.value.errors
+
+
+async def test_no_certificate_for_a_failed_or_withdrawn_enrolment(vault: Vault) -> None:
+    """Defect 7, the single path: a cohort-linked certificate needs an enrolment that did
+    not fail or withdraw; a completion certificate one that completed."""
+    who = await assessor()
+    provider = await body(["training"])
+    failed, withdrawn, training, done = [await person(vault) for _ in range(4)]
+    c = await cohort(provider, [done])
+    for t, outcome in ((failed, "failed"), (withdrawn, "withdrawn"), (training, "in_progress")):
+        await Enrolment.create(cohort=c, trainee=t, outcome=outcome)
+    before = await Certificate.all().count()
+    cases = [
+        (cert_input(trainee_id=failed.id, cohort_id=c.id), ("cohort_id", "failed")),
+        (cert_input(trainee_id=withdrawn.id, cohort_id=c.id), ("cohort_id", "withdrawn")),
+        (
+            cert_input(trainee_id=failed.id, cohort_id=c.id, kind="completion", level=None),
+            ("cohort_id", "failed"),
+        ),
+        (
+            cert_input(trainee_id=training.id, cohort_id=c.id, kind="completion", level=None),
+            ("cohort_id", "not_completed"),
+        ),
+    ]
+    for data, expected in cases:
+        with pytest.raises(ValidationFailed) as caught:
+            await service.issue_certificate(
+                system("test"), vault, dataclasses.replace(data, issuer_id=who.institution_id)
+            )
+        assert [(e.field, e.code) for e in caught.value.errors] == [expected], caught.value.errors
+    assert await Certificate.all().count() == before
+    # still in training: a skill certificate is fine (assessed before the outcome is recorded)
+    ok = await service.issue_certificate(
+        system("test"),
+        vault,
+        cert_input(trainee_id=training.id, cohort_id=c.id, issuer_id=who.institution_id),
+    )
+    assert ok.cohort_id == c.id  # type: ignore[attr-defined]
+    done_cert = await service.issue_certificate(
+        system("test"),
+        vault,
+        cert_input(
+            trainee_id=done.id, cohort_id=c.id, kind="completion", level=None, issuer_id=who.institution_id
+        ),
+    )
+    assert done_cert.kind.value == "completion"
+
+
+async def test_bulk_refuses_failed_and_withdrawn_enrolments(vault: Vault) -> None:
+    """Defect 7, the bulk path: the same rule, row by row."""
+    issuer = await body(["assessment"])
+    provider = await body(["training"])
+    failed, withdrawn, training, done = await bulk_people(vault, 4)
+    c = await cohort(provider, [])
+    for t, outcome in (
+        (failed, "failed"),
+        (withdrawn, "withdrawn"),
+        (training, "in_progress"),
+        (done, "completed"),
+    ):
+        await Enrolment.create(cohort_id=c.id, trainee_id=t, outcome=outcome)
+    prefix = uuid.uuid4().hex[:8].upper()
+
+    def row(i: int, trainee: uuid.UUID, kind: str = "skill_level") -> CertificateRow:
+        return CertificateRow(
+            number=f"F{prefix}-{i}",
+            trainee_id=trainee,
+            kind=kind,
+            issuer_id=issuer.id,
+            issue_date=dt.date(2025, 6, 1),
+            occupation_code=ELECTRICIAN,
+            level=3 if kind == "skill_level" else None,
+            cohort_id=c.id,
+        )
+
+    rows = [
+        row(0, done),
+        row(1, failed),
+        row(2, withdrawn),
+        row(3, training, "completion"),
+        row(4, training),
+        row(5, done, "completion"),
+    ]
+    async with in_transaction() as conn:
+        with pytest.raises(ValidationFailed) as caught:
+            await service.issue_certificates_bulk(conn, rows)
+    assert {(e.row, e.field, e.code) for e in caught.value.errors} == {
+        (1, "cohort_id", "failed"),
+        (2, "cohort_id", "withdrawn"),
+        (3, "cohort_id", "not_completed"),
+    }
+    assert not await Certificate.filter(number__startswith=f"F{prefix}-").exists()
+    async with in_transaction() as conn:
+        assert await service.issue_certificates_bulk(conn, [rows[0], rows[4], rows[5]]) == 3
 
 
 # --- status ------------------------------------------------------------------------------
