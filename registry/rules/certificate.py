@@ -197,6 +197,24 @@ def issuer_error(issuer: IssuerFacts | None, field: str = "issuer") -> FieldErro
     return None
 
 
+HOLDER_MISS = "holder_not_found"
+
+
+def holder_miss() -> FieldError:
+    """The one answer for every holder an assessment body may not certify: a trainee id it
+    may not see (another body's trainee, or none), a name that is not the registered one,
+    a cohort that does not exist or that the person is not enrolled in. Always the same
+    field, code and message, so that a refusal tells nothing about other tenants' people
+    or cohorts."""
+    return FieldError(
+        "holder",
+        HOLDER_MISS,
+        "no person this body may certify matches: give the trainee id of a person this body "
+        "certified before, or the ID number and the name as registered; a certificate of a "
+        "cohort needs the person enrolled in that cohort",
+    )
+
+
 @dataclass(frozen=True)
 class CohortFacts:
     kind: str
@@ -230,15 +248,15 @@ def enrolment_error(kind: str, outcome: str) -> FieldError | None:
 def cohort_errors(
     cohort: CohortFacts | None, kind: str, occupation_code: str | None, issue_date: date
 ) -> list[FieldError]:
-    """The certificate's link to a cohort that exists (``cohort`` None = no such cohort)."""
-    if cohort is None:
-        return [FieldError("cohort_id", "unknown_cohort", "no such cohort")]
+    """The certificate's link to a cohort (``cohort`` None = no such cohort). A cohort that
+    does not exist and one the holder is not enrolled in are the same :func:`holder_miss`,
+    and nothing else is said about such a cohort: it may be another institution's."""
+    if cohort is None or cohort.enrolment_outcome is None:
+        return [holder_miss()]
     errors: list[FieldError] = []
     if cohort.status == CohortStatus.CANCELLED.value:
         errors.append(FieldError("cohort_id", "cohort_cancelled", "the cohort was cancelled"))
-    if cohort.enrolment_outcome is None:
-        errors.append(FieldError("cohort_id", "not_enrolled", "the trainee is not enrolled in this cohort"))
-    elif (err := enrolment_error(kind, cohort.enrolment_outcome)) is not None:
+    if (err := enrolment_error(kind, cohort.enrolment_outcome)) is not None:
         errors.append(err)
     if cohort.kind == CohortKind.STARTUP.value:
         if kind != CertificateKind.STARTUP.value:
@@ -284,6 +302,9 @@ class CertificateFacts:
     cohort_given: bool = False
     cohort: CohortFacts | None = None
     number_taken: bool = False
+    holder_found: bool = True
+    """False when the holder is not one the issuing body may certify (see :func:`holder_miss`):
+    a trainee id it may not see, or a name that is not the registered one."""
 
 
 def certificate_errors(facts: CertificateFacts, today: date) -> list[FieldError]:
@@ -302,7 +323,10 @@ def certificate_errors(facts: CertificateFacts, today: date) -> list[FieldError]
         errors.append(err)
     if (err := issuer_error(facts.issuer)) is not None:
         errors.append(err)
-    if facts.cohort_given:
+    if not facts.holder_found:
+        # Nothing about the cohort either: its facts would be about someone else's enrolment.
+        errors.append(holder_miss())
+    elif facts.cohort_given:
         errors += cohort_errors(facts.cohort, facts.kind, facts.occupation_code, facts.issue_date)
     return errors
 

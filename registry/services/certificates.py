@@ -30,14 +30,13 @@ from registry.crypto import Vault
 from registry.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.models.certificate import Certificate
 from registry.models.enums import CertificateKind, CertificateStatus, Role
-from registry.models.training import Trainee
 from registry.paging import Page, page_of
 from registry.principal import Principal
 from registry.rules import certificate as rules
 from registry.rules.idnumber import IdNumber, IdNumberError
 from registry.rules.idnumber import validate as validate_id
 from registry.rules.personal import PersonalDataError, mask_name, validate_name
-from registry.services.tenancy import visible_certificates
+from registry.services.tenancy import visible_certificates, visible_trainees
 from registry.services.trainees import Person, id_index, known_names, upsert_people
 from registry.uow import unit_of_work
 
@@ -256,6 +255,16 @@ def _holder_errors(data: CertificateInput) -> tuple[IdNumber | None, str | None,
 async def issue_certificate(principal: Principal, vault: Vault, data: CertificateInput) -> Certificate:
     """Issue one certificate (one unit of work, one ``certificate.issue`` audit event).
 
+    Whom a body may certify: a person it reaches. By ``trainee_id`` only a person the
+    caller already sees (:func:`registry.services.tenancy.visible_trainees`: for an
+    assessor, the people it certified before); anyone else is given by ID number and name
+    (a person not yet registered is registered). A certificate linked to a cohort needs the
+    person enrolled in that cohort. Every miss (a trainee id the caller may not see or that
+    does not exist, a name that is not the registered one, a cohort that does not exist or
+    that the person is not enrolled in) is the one error
+    :func:`registry.rules.certificate.holder_miss`, the same field, code and message, with
+    nothing said about the cohort: a refusal answers no question about other tenants.
+
     403 (:class:`PermissionDenied`) for a caller that is not an active assessment body,
     422 (:class:`ValidationFailed`) listing every bad field, 409 (:class:`Conflict`) for a
     number already registered."""
@@ -266,23 +275,23 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
     async with unit_of_work(principal) as uow:
         trainee_id: uuid.UUID | None = None
         new_person: Person | None = None
+        holder_found = True
         if data.trainee_id is not None and data.id_number is None:
-            trainee = await Trainee.filter(id=data.trainee_id).using_db(uow.conn).first()
-            if trainee is None:
-                errors.append(FieldError("trainee_id", "unknown_trainee", "no such trainee"))
+            # Only a person the caller already sees (an assessor: people it certified).
+            trainee = await visible_trainees(principal).using_db(uow.conn).filter(id=data.trainee_id).first()
+            if trainee is None or (name is not None and name != trainee.name):
+                holder_found = False
             else:
                 trainee_id = trainee.id
-                if name is not None and name != trainee.name:
-                    errors.append(_name_mismatch())
         elif person_id is not None and name is not None and data.trainee_id is None:
             index = id_index(vault, person_id.number)
             known = (await known_names(uow.conn, [index])).get(index)
             if known is None:
                 new_person = Person(id=person_id, name=name)
+            elif known[1] != name:
+                holder_found = False
             else:
                 trainee_id = known[0]
-                if known[1] != name:
-                    errors.append(_name_mismatch())
         row = CertificateRow(
             number=number,
             trainee_id=trainee_id,
@@ -296,6 +305,7 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
             direct_recognition=data.direct_recognition,
         )
         (facts,), _ = await _facts(uow.conn, [row], [number])
+        facts = dataclasses.replace(facts, holder_found=holder_found)
         if (issuer_err := rules.issuer_error(facts.issuer, field="issuer_id")) is not None:
             if principal.kind != "system":
                 raise PermissionDenied(
@@ -332,14 +342,6 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
         await uow.audit("certificate.issue", "certificate", cert.id, after=snapshot(cert))
     await cert.fetch_related(*RELATED)
     return cert
-
-
-def _name_mismatch() -> FieldError:
-    return FieldError(
-        "name",
-        "name_mismatch",
-        "this ID number is registered under another name; check the name and the number",
-    )
 
 
 def _duplicate(errors: list[FieldError] | None = None) -> Conflict:
@@ -392,11 +394,11 @@ async def issue_certificates_bulk(
     conflicts: list[FieldError] = []
     repeated = rules.duplicate_numbers(numbers)
     for i, (row, fact) in enumerate(zip(rows, facts, strict=True)):
+        if row.trainee_id is not None and row.trainee_id not in trainees:
+            fact = dataclasses.replace(fact, holder_found=False)
         row_errors = rules.certificate_errors(fact, today)
         if row.trainee_id is None:
             row_errors.append(FieldError("trainee_id", "required", "the holder's trainee id is required"))
-        elif row.trainee_id not in trainees:
-            row_errors.append(FieldError("trainee_id", "unknown_trainee", "no such trainee"))
         errors += [dataclasses.replace(e, row=i) for e in row_errors]
         if fact.number_taken:
             conflicts.append(dataclasses.replace(rules.duplicate_error(), row=i))

@@ -199,13 +199,14 @@ def test_cohort_link_accepted() -> None:
 @pytest.mark.parametrize(
     ("the_cohort", "kind", "occupation", "issued", "expected"),
     [
-        (None, "skill_level", "6-31-01-03", date(2025, 6, 1), {("cohort_id", "unknown_cohort")}),
+        # no such cohort, or not enrolled in it: one and the same miss, nothing else said
+        (None, "skill_level", "6-31-01-03", date(2025, 6, 1), {("holder", "holder_not_found")}),
         (
-            cohort(enrolment_outcome=None),
+            cohort(enrolment_outcome=None, status="cancelled", kind="startup"),
             "skill_level",
-            "6-31-01-03",
-            date(2025, 6, 1),
-            {("cohort_id", "not_enrolled")},
+            "6-18-02-04",
+            date(2025, 1, 1),
+            {("holder", "holder_not_found")},
         ),
         (
             cohort(enrolment_outcome="withdrawn"),
@@ -324,7 +325,12 @@ def test_a_taken_number_is_not_a_validation_error() -> None:
         ),
         ({"issue_date": date(2026, 1, 1)}, {("issue_date", "in_future")}),
         ({"issuer": None}, {("issuer", "unknown_issuer")}),
-        ({"cohort_given": True, "cohort": None}, {("cohort_id", "unknown_cohort")}),
+        ({"cohort_given": True, "cohort": None}, {("holder", "holder_not_found")}),
+        # a holder the body may not certify: the miss, and nothing about the cohort
+        (
+            {"holder_found": False, "cohort_given": True, "cohort": cohort(enrolment_outcome="failed")},
+            {("holder", "holder_not_found")},
+        ),
         # A startup certificate's occupation is refused once (not also looked up).
         ({"kind": "startup", "level": None, "occupation_level": None}, {("occupation_code", "not_allowed")}),
         (
