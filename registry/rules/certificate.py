@@ -35,6 +35,7 @@ from registry.models.enums import (
     InstitutionKind,
     InstitutionStatus,
 )
+from registry.rules.idnumber import looks_like_id_number
 
 NUMBER_MAX = 64
 REASON_MAX = 500
@@ -88,6 +89,32 @@ def normalise_number(raw: str) -> str:
 
 def is_well_formed_number(number: str) -> bool:
     return bool(_NUMBER.fullmatch(number))
+
+
+def is_personal_number(number: str) -> bool:
+    """A number that is (or has the shape of) an ID number: the number of a 特种作业操作证
+    is its holder's ID number. Such a number is personal data: stored encrypted with a
+    blind index and a masked form, never in a URL, a log, an answer or the audit trail;
+    verified with the number and the holder's name in a request body."""
+    return looks_like_id_number(number)
+
+
+def normalise_personal_number(number: str) -> str:
+    """A personal number as stored and indexed: trimmed, ``x`` made ``X`` (as ID numbers)."""
+    return number.strip().upper()
+
+
+def personal_number_error(holders: bool) -> FieldError | None:
+    """A certificate number that is an ID number must be the holder's own ID number
+    (``holders``). The message never repeats the number."""
+    if holders:
+        return None
+    return FieldError(
+        "number",
+        "not_holders_id_number",
+        "this certificate number has the shape of an ID number but is not the holder's: "
+        "a 特种作业操作证 is numbered with its holder's own ID number",
+    )
 
 
 def number_error(number: str, field: str = "number") -> FieldError | None:
@@ -305,6 +332,9 @@ class CertificateFacts:
     holder_found: bool = True
     """False when the holder is not one the issuing body may certify (see :func:`holder_miss`):
     a trainee id it may not see, or a name that is not the registered one."""
+    number_is_holders_id: bool = True
+    """For a personal number (:func:`is_personal_number`): whether it is the holder's own
+    ID number. Not looked at for other numbers."""
 
 
 def certificate_errors(facts: CertificateFacts, today: date) -> list[FieldError]:
@@ -322,6 +352,12 @@ def certificate_errors(facts: CertificateFacts, today: date) -> list[FieldError]
     if (err := issue_date_error(facts.issue_date, today)) is not None:
         errors.append(err)
     if (err := issuer_error(facts.issuer)) is not None:
+        errors.append(err)
+    if (
+        facts.holder_found
+        and is_personal_number(facts.number)
+        and (err := personal_number_error(facts.number_is_holders_id)) is not None
+    ):
         errors.append(err)
     if not facts.holder_found:
         # Nothing about the cohort either: its facts would be about someone else's enrolment.

@@ -10,6 +10,16 @@ judge every row with :func:`registry.rules.certificate.certificate_errors`.
 
 Public verification (:func:`verify_certificate`) answers for a number with the holder's
 masked name and the certificate's own facts only, and ``None`` for every kind of miss.
+
+A number that is an ID number (:func:`registry.rules.certificate.is_personal_number`: a
+特种作业操作证 is numbered with its holder's ID number) is personal data. It is stored only
+encrypted (context :data:`NUMBER_CONTEXT`), blind-indexed and masked (``number`` is NULL);
+it is never looked up from a URL: :func:`verify_certificate` answers None for it without a
+query, the public check is :func:`verify_with_holder` (number and holder's name, from a
+request body), and signed-in callers address such a certificate by its id
+(:func:`get_certificate` takes a number or an id) or find it with
+:func:`lookup_certificate` (number in a body). Answers, audit events and errors show it
+masked (:func:`display_number`).
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from registry.clock import business_today
 from registry.crypto import Vault
@@ -34,6 +46,7 @@ from registry.paging import Page, page_of
 from registry.principal import Principal
 from registry.rules import certificate as rules
 from registry.rules.idnumber import IdNumber, IdNumberError
+from registry.rules.idnumber import mask as mask_id
 from registry.rules.idnumber import validate as validate_id
 from registry.rules.personal import PersonalDataError, mask_name, validate_name
 from registry.services.tenancy import visible_certificates, visible_trainees
@@ -41,6 +54,8 @@ from registry.services.trainees import Person, id_index, known_names, upsert_peo
 from registry.uow import unit_of_work
 
 MAX_REPORTED_ERRORS = 200
+NUMBER_CONTEXT = "certificate_number"
+"""Encryption context and blind-index context of certificate numbers that are ID numbers."""
 RELATED = ("trainee", "occupation", "issuer")
 
 
@@ -100,10 +115,21 @@ class PublicCertificate:
         return self.status == CertificateStatus.VALID.value
 
 
+def number_index(vault: Vault, number: str) -> str:
+    """The blind index of a certificate number that is an ID number."""
+    return vault.blind_index(rules.normalise_personal_number(number), context=NUMBER_CONTEXT)
+
+
+def display_number(cert: Certificate) -> str:
+    """The number as answers, audit events and the public page show it: masked when it is
+    an ID number."""
+    return cert.number if cert.number is not None else (cert.number_masked or "")
+
+
 def snapshot(cert: Certificate) -> dict[str, Any]:
     """The audit trail's view of a certificate: ids and facts, no personal data."""
     return {
-        "number": cert.number,
+        "number": display_number(cert),
         "trainee": str(cert.trainee_id),  # type: ignore[attr-defined]
         "kind": _value(cert.kind),
         "occupation": cert.occupation_id,  # type: ignore[attr-defined]
@@ -158,9 +184,12 @@ async def _facts(
         )
         trainees = {r["id"] for r in found}
     taken: set[str] = set()
-    if numbers:
+    # A number that is an ID number never goes to the database in clear (not even to its
+    # query log): its callers look it up by its blind index.
+    public_numbers = sorted({n for n in numbers if not rules.is_personal_number(n)})
+    if public_numbers:
         found = await conn.execute_query_dict(
-            "SELECT number FROM certificate WHERE number = ANY($1::text[])", [sorted(set(numbers))]
+            "SELECT number FROM certificate WHERE number = ANY($1::text[])", [public_numbers]
         )
         taken = {r["number"] for r in found}
     pairs = sorted({(r.cohort_id, r.trainee_id) for r in rows if r.cohort_id is not None}, key=str)
@@ -272,10 +301,14 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
     today = business_today()
     person_id, name, errors = _holder_errors(data)
     number = rules.normalise_number(data.number)
+    personal = rules.is_personal_number(number)
+    if personal:
+        number = rules.normalise_personal_number(number)
     async with unit_of_work(principal) as uow:
         trainee_id: uuid.UUID | None = None
         new_person: Person | None = None
         holder_found = True
+        holder_index: str | None = None
         if data.trainee_id is not None and data.id_number is None:
             # Only a person the caller already sees (an assessor: people it certified).
             trainee = await visible_trainees(principal).using_db(uow.conn).filter(id=data.trainee_id).first()
@@ -283,8 +316,10 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
                 holder_found = False
             else:
                 trainee_id = trainee.id
+                holder_index = trainee.id_index
         elif person_id is not None and name is not None and data.trainee_id is None:
             index = id_index(vault, person_id.number)
+            holder_index = index
             known = (await known_names(uow.conn, [index])).get(index)
             if known is None:
                 new_person = Person(id=person_id, name=name)
@@ -306,6 +341,15 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
         )
         (facts,), _ = await _facts(uow.conn, [row], [number])
         facts = dataclasses.replace(facts, holder_found=holder_found)
+        if personal:
+            taken = (
+                await Certificate.filter(number_index=number_index(vault, number)).using_db(uow.conn).exists()
+            )
+            facts = dataclasses.replace(
+                facts,
+                number_is_holders_id=holder_index is not None and holder_index == id_index(vault, number),
+                number_taken=facts.number_taken or taken,
+            )
         if (issuer_err := rules.issuer_error(facts.issuer, field="issuer_id")) is not None:
             if principal.kind != "system":
                 raise PermissionDenied(
@@ -323,7 +367,10 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
             trainee_id = created[id_index(vault, new_person.id.number)]
         try:
             cert = await Certificate.create(
-                number=number,
+                number=None if personal else number,
+                number_index=number_index(vault, number) if personal else None,
+                number_cipher=vault.encrypt(number, context=NUMBER_CONTEXT) if personal else None,
+                number_masked=mask_id(number) if personal else None,
                 trainee_id=trainee_id,
                 kind=CertificateKind(data.kind),
                 occupation_id=data.occupation_code or None,
@@ -399,6 +446,15 @@ async def issue_certificates_bulk(
         row_errors = rules.certificate_errors(fact, today)
         if row.trainee_id is None:
             row_errors.append(FieldError("trainee_id", "required", "the holder's trainee id is required"))
+        if rules.is_personal_number(numbers[i]):
+            row_errors.append(
+                FieldError(
+                    "number",
+                    "personal_number",
+                    "a certificate number that is an ID number is personal data: issue it with "
+                    "issue_certificate, which encrypts it",
+                )
+            )
         errors += [dataclasses.replace(e, row=i) for e in row_errors]
         if fact.number_taken:
             conflicts.append(dataclasses.replace(rules.duplicate_error(), row=i))
@@ -451,8 +507,54 @@ async def issue_certificates_bulk(
 # --- reading ------------------------------------------------------------------------------
 
 
-async def get_certificate(principal: Principal, number: str) -> Certificate:
-    cert = await visible_certificates(principal).get_or_none(number=rules.normalise_number(number))
+def _addressed(query: QuerySet[Certificate], ref: str) -> QuerySet[Certificate] | None:
+    """``query`` narrowed to the certificate ``ref`` names: its number, or its id (a UUID).
+    None for a ref shaped like an ID number: such a number is never taken from a URL (its
+    certificate is addressed by its id, or found by :func:`lookup_certificate`)."""
+    ref = rules.normalise_number(ref)
+    if rules.is_personal_number(ref) or not rules.is_well_formed_number(ref):
+        return None
+    try:
+        as_id = uuid.UUID(ref)
+    except ValueError:
+        return query.filter(number=ref)
+    return query.filter(Q(id=as_id) | Q(number=ref))
+
+
+async def _one(query: QuerySet[Certificate] | None, ref: str) -> Certificate | None:
+    """The one certificate of ``_addressed``: by id first (a number could be UUID-shaped)."""
+    if query is None:
+        return None
+    found = await query.limit(2)
+    return next((c for c in found if str(c.id) == ref.strip().lower()), found[0] if found else None)
+
+
+async def get_certificate(principal: Principal, ref: str) -> Certificate:
+    """The certificate with this number, or this id (the only way to address one whose
+    number is an ID number), in the caller's scope; NotFound otherwise."""
+    cert = await _one(_addressed(visible_certificates(principal), ref), ref)
+    if cert is None:
+        raise NotFound("no such certificate")
+    await cert.fetch_related(*RELATED)
+    return cert
+
+
+def _by_number(vault: Vault, query: QuerySet[Certificate], number: str) -> QuerySet[Certificate] | None:
+    """``query`` narrowed to the certificate numbered ``number``: a personal one by its blind
+    index only (never in clear, not even in a query log). None for a malformed number."""
+    number = rules.normalise_number(number)
+    if not rules.is_well_formed_number(number):
+        return None
+    if rules.is_personal_number(number):
+        return query.filter(number_index=number_index(vault, number))
+    return query.filter(number=number)
+
+
+async def lookup_certificate(principal: Principal, vault: Vault, number: str) -> Certificate:
+    """The certificate with this number, which comes in a request body (never a URL): how
+    a signed-in caller finds one numbered with an ID number. NotFound out of scope."""
+    query = _by_number(vault, visible_certificates(principal), number)
+    cert = await query.first() if query is not None else None
     if cert is None:
         raise NotFound("no such certificate")
     await cert.fetch_related(*RELATED)
@@ -498,7 +600,7 @@ async def list_certificates(
 # --- status -------------------------------------------------------------------------------
 
 
-async def change_status(principal: Principal, number: str, action: str, reason: str) -> Certificate:
+async def change_status(principal: Principal, ref: str, action: str, reason: str) -> Certificate:
     """Suspend, revoke or reinstate (:data:`registry.rules.certificate.ACTIONS`) with a
     reason. The issuing body, or an auditor or admin in scope; out of scope is 404, an
     institution that sees the certificate through its cohort 403; a step the status does
@@ -506,9 +608,8 @@ async def change_status(principal: Principal, number: str, action: str, reason: 
     if action not in rules.ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     reason = rules.normalise_reason(reason)
-    number = rules.normalise_number(number)
     if principal.role is Role.INSTITUTION:
-        if await visible_certificates(principal).filter(number=number).exists():
+        if await _one(_addressed(visible_certificates(principal), ref), ref) is not None:
             raise PermissionDenied(
                 "a training institution does not change certificates", code="assessor_only"
             )
@@ -517,15 +618,10 @@ async def change_status(principal: Principal, number: str, action: str, reason: 
         raise ValidationFailed("the reason is not valid", errors=[err])
     async with unit_of_work(principal) as uow:
         # Scope first (its joins cannot be locked), then lock the one row.
-        ids = (
-            await visible_certificates(principal)
-            .using_db(uow.conn)
-            .filter(number=number)
-            .values_list("id", flat=True)
-        )
-        if not ids:
+        found = await _one(_addressed(visible_certificates(principal).using_db(uow.conn), ref), ref)
+        if found is None:
             raise NotFound("no such certificate")
-        cert = await Certificate.filter(id=ids[0]).using_db(uow.conn).select_for_update().get()
+        cert = await Certificate.filter(id=found.id).using_db(uow.conn).select_for_update().get()
         before = {"status": _value(cert.status), "status_reason": cert.status_reason}
         if not rules.may_change_status(action, principal.role.value, cert.status_changed_by_role):
             raise PermissionDenied(
@@ -555,12 +651,36 @@ async def change_status(principal: Principal, number: str, action: str, reason: 
 
 async def verify_certificate(number: str) -> PublicCertificate | None:
     """The public facts of the certificate with this number, or None: for an unknown
-    number and a malformed one alike. No principal: anyone may ask."""
+    number and a malformed one alike, and for a number shaped like an ID number, which is
+    not looked up at all (it came in a URL; see :func:`verify_with_holder`). No principal:
+    anyone may ask."""
     number = rules.normalise_number(number)
-    if not rules.is_well_formed_number(number):
+    if not rules.is_well_formed_number(number) or rules.is_personal_number(number):
         return None
-    found = await Certificate.filter(number=number).values(
+    return await _public(Certificate.filter(number=number))
+
+
+async def verify_with_holder(vault: Vault, number: str, name: str) -> PublicCertificate | None:
+    """The public check with the number and the holder's name from a request body: the
+    certificate's public facts when both match, None for every miss (unknown number,
+    malformed number or name, another name). The one way to check a certificate numbered
+    with an ID number; it works for every other number too."""
+    try:
+        name = validate_name(name)
+    except PersonalDataError:
+        return None
+    query = _by_number(vault, Certificate.all(), number)
+    if query is None:
+        return None
+    return await _public(query, holder_name=name)
+
+
+async def _public(
+    query: QuerySet[Certificate], *, holder_name: str | None = None
+) -> PublicCertificate | None:
+    found = await query.limit(1).values(
         "number",
+        "number_masked",
         "status",
         "kind",
         "level",
@@ -570,11 +690,11 @@ async def verify_certificate(number: str) -> PublicCertificate | None:
         holder_name="trainee__name",
         issuer_name="issuer__name",
     )
-    if not found:
+    if not found or (holder_name is not None and found[0]["holder_name"] != holder_name):
         return None
     r = found[0]
     return PublicCertificate(
-        number=r["number"],
+        number=r["number"] if r["number"] is not None else r["number_masked"],
         status=_value(r["status"]),
         kind=_value(r["kind"]),
         holder_name=mask_name(r["holder_name"]),
