@@ -704,3 +704,55 @@ async def _public(
         issuer_name=r["issuer_name"],
         issue_date=r["issue_date"],
     )
+
+
+# --- numbers stored before they were personal data ----------------------------------------
+
+_LEGACY_PERSONAL = r"^[0-9]{17}[0-9Xx]$"
+"""What :func:`registry.rules.idnumber.looks_like_id_number` recognises, in SQL."""
+
+
+async def seal_personal_numbers(principal: Principal, vault: Vault, *, batch_size: int = 1000) -> int:
+    """Certificates stored before migration 0007 whose number is shaped like an ID number
+    get it encrypted, blind-indexed and masked, and ``number`` cleared (``registry
+    seal-certificate-numbers``, run once after migrating). Batches of ``batch_size``, each
+    in its own transaction; the numbers go to the database only encrypted and indexed.
+    Running it again finds nothing. One ``certificate.seal_numbers`` audit event (the count).
+    Returns how many were sealed."""
+    if not principal.is_admin:
+        raise PermissionDenied("only an administrator seals certificate numbers")
+    total = 0
+    while True:
+        async with unit_of_work(principal) as uow:
+            _, rows = await uow.conn.execute_query(
+                "SELECT id, number FROM certificate WHERE number ~ $1 ORDER BY id LIMIT $2 FOR UPDATE",
+                [_LEGACY_PERSONAL, batch_size],
+            )
+            if not rows:
+                break
+            plain = [rules.normalise_personal_number(r["number"]) for r in rows]
+            try:
+                await uow.conn.execute_query(
+                    "UPDATE certificate AS c SET number = NULL, number_index = u.idx, "
+                    "number_cipher = u.cipher, number_masked = u.masked, updated_at = $5 "
+                    "FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[]) AS u(id, idx, cipher, masked) "
+                    "WHERE c.id = u.id",
+                    [
+                        [r["id"] for r in rows],
+                        [number_index(vault, n) for n in plain],
+                        [vault.encrypt(n, context=NUMBER_CONTEXT) for n in plain],
+                        [mask_id(n) for n in plain],
+                        dt.datetime.now(dt.UTC),
+                    ],
+                )
+            except IntegrityError:
+                raise Conflict(
+                    "two certificates have the same ID-number-shaped number (one with x, one with X): "
+                    "revoke or correct one of them, then run this again",
+                    code="duplicate_certificate",
+                ) from None
+            total += len(rows)
+    if total:
+        async with unit_of_work(principal) as uow:
+            await uow.audit("certificate.seal_numbers", "certificate", "bulk", after={"count": total})
+    return total

@@ -731,3 +731,40 @@ async def test_verification_reveals_only_public_facts(vault: Vault) -> None:
     assert revoked is not None and revoked.status == "revoked" and not revoked.is_valid
     for miss in ("NOPE-" + uuid.uuid4().hex, "", "bad number", "x" * 65, "' OR 1=1 --"):
         assert await service.verify_certificate(miss) is None
+
+
+async def test_numbers_stored_before_0007_that_are_id_numbers_are_sealed(vault: Vault) -> None:
+    """Defect 6, existing rows: ``registry seal-certificate-numbers`` encrypts, indexes and
+    masks a number that is an ID number and clears it; other numbers are left alone."""
+    issuer = await body(["assessment"])
+    holder = await person(vault, "孔明")
+    raw = reach(vault, holder)["id_number"]
+    legacy = raw[:-1] + raw[-1].lower()
+    old = await Certificate.create(
+        number=legacy,
+        trainee=holder,
+        kind="special_operation",
+        occupation_id=ELECTRICIAN,
+        issuer=issuer,
+        issue_date=dt.date(2024, 6, 1),
+    )
+    plain = await Certificate.create(
+        number=number(), trainee=holder, kind="completion", issuer=issuer, issue_date=dt.date(2024, 6, 1)
+    )
+    with pytest.raises(PermissionDenied):
+        await service.seal_personal_numbers(principal(Role.AUDITOR), vault)
+    assert await service.seal_personal_numbers(system("test"), vault, batch_size=1) >= 1
+    sealed = await Certificate.get(id=old.id)
+    assert sealed.number is None and sealed.number_masked == raw[:6] + "********" + raw[-4:]
+    assert sealed.number_cipher is not None
+    assert vault.decrypt(sealed.number_cipher, context=service.NUMBER_CONTEXT) == raw.upper()
+    assert (await Certificate.get(id=plain.id)).number == plain.number
+    found = await service.verify_with_holder(vault, legacy, "孔明")
+    assert found is not None and found.number == sealed.number_masked
+    assert await service.seal_personal_numbers(system("test"), vault) == 0
+    event = await AuditEvent.filter(action="certificate.seal_numbers").order_by("-id").first()
+    assert (
+        event is not None
+        and raw not in json.dumps(event.after)
+        and raw.upper() not in json.dumps(event.after)
+    )
