@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,14 +27,35 @@ from api.training import cohorts, roster
 from registry.core import db
 from registry.core.crypto import vault_from_settings
 from registry.core.settings import Settings, redis_client_url
+from registry.people.rules.idnumber import mask_id_numbers_in
 
 API_PREFIX = "/api/v1"
+ACCESS_LOGGER = "uvicorn.access"
+
+
+def mask_id_numbers_in_access_log(record: logging.LogRecord) -> bool:
+    """A logging filter for the server's access log: a request path that holds something
+    shaped like an ID number (``GET /verify/<number>``) is logged with it masked."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(mask_id_numbers_in(a) if isinstance(a, str) else a for a in record.args)
+    if isinstance(record.msg, str):
+        record.msg = mask_id_numbers_in(record.msg)
+    return True
+
+
+def _mask_access_log() -> None:
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if mask_id_numbers_in_access_log not in logger.filters:
+        logger.addFilter(mask_id_numbers_in_access_log)
+
+
 MAX_REQUEST_BODY = 20 * 1024 * 1024  # roster uploads are the largest bodies
 
 
 def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
     """Build the app. ``manage_db=False`` when the caller (the tests) has initialised Tortoise."""
     redis = Redis.from_url(redis_client_url(settings.redis_url))
+    _mask_access_log()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -21,6 +21,7 @@ from registry.core.errors import (
     RegistryError,
     ValidationFailed,
 )
+from registry.people.rules.idnumber import mask_id_numbers_in
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -52,7 +53,8 @@ def problem(
         "code": code,
     }
     if request is not None:
-        body["instance"] = request.url.path
+        # A path may hold something shaped like an ID number: never repeat it.
+        body["instance"] = mask_id_numbers_in(request.url.path)
     if errors:
         body["errors"] = errors
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)

@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cli.commands.rotate_keys",
         "re-encrypt (and --reindex) the personal data under the current keys",
     ),
+    "seal-certificate-numbers": (
+        "cli.commands.seal_certificate_numbers",
+        "after migrating: encrypt the certificate numbers stored in clear that are ID numbers",
+    ),
     "import-roster": ("cli.commands.import_roster", "enrol a cohort from a roster file (CSV or XLSX)"),
     "bench": ("cli.commands.bench", "performance budgets (DESIGN section 10) in a scratch database"),
     "demo": ("cli.commands.demo", "generate a synthetic year through the real services"),

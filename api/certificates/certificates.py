@@ -1,4 +1,9 @@
-"""Certificates: issued by assessment bodies; suspended, revoked, reinstated with a reason."""
+"""Certificates: issued by assessment bodies; suspended, revoked, reinstated with a reason.
+
+A certificate is addressed in a URL by its number or by its id. One whose number is an ID
+number (a 特种作业操作证) only by its id: a path that is shaped like an ID number is answered
+404 without a lookup (and the problem's ``instance`` masks it); ``POST /certificates/lookup``
+finds a certificate by a number given in the body."""
 
 from __future__ import annotations
 
@@ -45,6 +50,10 @@ class CertificateCreate(msgspec.Struct, forbid_unknown_fields=True):
     direct_recognition: bool = False
 
 
+class NumberLookup(msgspec.Struct, forbid_unknown_fields=True):
+    number: Annotated[str, msgspec.Meta(min_length=1, max_length=rules.NUMBER_MAX, description="证书编号")]
+
+
 class StatusChange(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=rules.REASON_MAX)]
 
@@ -52,6 +61,8 @@ class StatusChange(msgspec.Struct, forbid_unknown_fields=True):
 class CertificateRead(msgspec.Struct):
     id: uuid.UUID
     number: str
+    """Masked (410302********123X) when it is an ID number; address such a certificate by ``id``."""
+    number_is_id_number: bool
     kind: str
     occupation_code: str | None
     occupation_name: str | None
@@ -78,7 +89,8 @@ class CertificateRead(msgspec.Struct):
         occupation = cert.occupation
         return cls(
             id=cert.id,
-            number=cert.number,
+            number=service.display_number(cert),
+            number_is_id_number=cert.number is None,
             kind=str(cert.kind),
             occupation_code=occupation.code if occupation else None,
             occupation_name=occupation.name if occupation else None,
@@ -160,20 +172,25 @@ class CertificateController(Controller):
         )
         return Page.of(page, CertificateRead.of)
 
-    @get("/{number:str}", summary="One certificate in the caller's scope")
-    async def read(self, principal: Principal, number: str) -> CertificateRead:
-        return CertificateRead.of(await service.get_certificate(principal, number))
+    @post("/lookup", summary="Find a certificate by its number, given in the body", status_code=200)
+    async def lookup(
+        self, request: Request[Any, Any, Any], principal: Principal, data: NumberLookup
+    ) -> Response[CertificateRead]:
+        cert = await service.lookup_certificate(principal, request.app.state.vault, data.number)
+        return Response(CertificateRead.of(cert), headers={"Cache-Control": "no-store"})
 
-    @post("/{number:str}/suspend", summary="Suspend a valid certificate", status_code=200)
-    async def suspend(self, principal: Principal, number: str, data: StatusChange) -> CertificateRead:
-        return CertificateRead.of(await service.change_status(principal, number, rules.SUSPEND, data.reason))
+    @get("/{ref:str}", summary="One certificate in the caller's scope, by number or id")
+    async def read(self, principal: Principal, ref: str) -> CertificateRead:
+        return CertificateRead.of(await service.get_certificate(principal, ref))
 
-    @post("/{number:str}/revoke", summary="Revoke a certificate", status_code=200)
-    async def revoke(self, principal: Principal, number: str, data: StatusChange) -> CertificateRead:
-        return CertificateRead.of(await service.change_status(principal, number, rules.REVOKE, data.reason))
+    @post("/{ref:str}/suspend", summary="Suspend a valid certificate", status_code=200)
+    async def suspend(self, principal: Principal, ref: str, data: StatusChange) -> CertificateRead:
+        return CertificateRead.of(await service.change_status(principal, ref, rules.SUSPEND, data.reason))
 
-    @post("/{number:str}/reinstate", summary="Reinstate a suspended certificate", status_code=200)
-    async def reinstate(self, principal: Principal, number: str, data: StatusChange) -> CertificateRead:
-        return CertificateRead.of(
-            await service.change_status(principal, number, rules.REINSTATE, data.reason)
-        )
+    @post("/{ref:str}/revoke", summary="Revoke a certificate", status_code=200)
+    async def revoke(self, principal: Principal, ref: str, data: StatusChange) -> CertificateRead:
+        return CertificateRead.of(await service.change_status(principal, ref, rules.REVOKE, data.reason))
+
+    @post("/{ref:str}/reinstate", summary="Reinstate a suspended certificate", status_code=200)
+    async def reinstate(self, principal: Principal, ref: str, data: StatusChange) -> CertificateRead:
+        return CertificateRead.of(await service.change_status(principal, ref, rules.REINSTATE, data.reason))

@@ -6,6 +6,12 @@ issuer and issue date, and nothing else. Every miss (an unknown number, a malfor
 anything after ``/verify/``) gets the same 404 and the same body, so a miss tells nothing.
 Answers are never cached (``Cache-Control: no-store``).
 
+A certificate numbered with its holder's ID number (a 特种作业操作证) is checked with
+``POST /verify`` (the page's form) or ``POST /api/v1/verify`` (JSON), the number and the
+holder's name in the body; the answer shows the number masked. A GET with a number shaped like
+an ID number (in the path, or ``/verify?number=``) is answered exactly as a miss, without a
+lookup, and nothing here logs it (the server's access log masks it: ``api.app``).
+
 Rate limiting of this public endpoint is not done here (out of scope of the issue); put it
 in front (the reverse proxy) or add a limiter like the sign-in one.
 """
@@ -14,11 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
-from litestar import MediaType, Response, get
+from litestar import MediaType, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
@@ -46,6 +54,13 @@ MISS: dict[str, Any] = {
     "code": "not_found",
 }
 """The one body of every miss: it names neither the number nor the path asked for."""
+
+
+class VerifyRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The number and the holder's name, in the body: never in a URL."""
+
+    number: Annotated[str, msgspec.Meta(max_length=rules.NUMBER_MAX)] = ""
+    name: Annotated[str, msgspec.Meta(max_length=100)] = ""
 
 
 class VerifiedCertificate(msgspec.Struct):
@@ -105,18 +120,7 @@ def _context(cert: service.PublicCertificate | None) -> dict[str, Any]:
     }
 
 
-@get("/verify", summary="Certificate verification form", include_in_schema=False, sync_to_thread=False)
-def verify_form(number: str | None = None) -> Template | Redirect:
-    if number is not None and number.strip():
-        return Redirect(
-            path="/verify/" + quote(number.strip(), safe=""), status_code=303, headers=PAGE_HEADERS
-        )
-    return Template(template_name=TEMPLATE, context={"form_only": True}, headers=PAGE_HEADERS)
-
-
-@get("/verify/{number:path}", summary="Certificate verification page", include_in_schema=False)
-async def verify_page(number: str) -> Template:
-    cert = await service.verify_certificate(_number(number))
+def _page(cert: service.PublicCertificate | None) -> Template:
     return Template(
         template_name=TEMPLATE,
         context=_context(cert),
@@ -126,19 +130,57 @@ async def verify_page(number: str) -> Template:
     )
 
 
+@get("/verify", summary="Certificate verification form", include_in_schema=False, sync_to_thread=False)
+def verify_form(number: str | None = None) -> Template | Redirect:
+    if number is not None and number.strip():
+        if rules.is_personal_number(number):
+            return _page(None)  # never put it in a Location; answered as a miss
+        return Redirect(
+            path="/verify/" + quote(number.strip(), safe=""), status_code=303, headers=PAGE_HEADERS
+        )
+    return Template(template_name=TEMPLATE, context={"form_only": True}, headers=PAGE_HEADERS)
+
+
+@get("/verify/{number:path}", summary="Certificate verification page", include_in_schema=False)
+async def verify_page(number: str) -> Template:
+    return _page(await service.verify_certificate(_number(number)))
+
+
+@post("/verify", summary="Certificate verification by number and holder's name", include_in_schema=False)
+async def verify_page_post(
+    request: Request[Any, Any, Any],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template:
+    number, name = (str(data.get(k) or "")[:200] for k in ("number", "name"))
+    return _page(await service.verify_with_holder(request.app.state.vault, number, name))
+
+
 @get(
     ["/verify", "/verify/{number:path}"],
     summary="Verify a certificate by its number (anyone)",
     tags=["verify"],
 )
 async def verify_json(number: str = "") -> Response[Any]:
-    cert = await service.verify_certificate(_number(number))
+    return _answer(await service.verify_certificate(_number(number)))
+
+
+@post(
+    "/verify",
+    summary="Verify a certificate by its number and its holder's name (anyone; for numbers that are ID numbers)",
+    tags=["verify"],
+    status_code=200,
+)
+async def verify_json_post(request: Request[Any, Any, Any], data: VerifyRequest) -> Response[Any]:
+    return _answer(await service.verify_with_holder(request.app.state.vault, data.number, data.name))
+
+
+def _answer(cert: service.PublicCertificate | None) -> Response[Any]:
     if cert is None:
         return Response(content=MISS, status_code=404, media_type=PROBLEM_JSON, headers=JSON_HEADERS)
     return Response(content=VerifiedCertificate.of(cert), status_code=200, headers=JSON_HEADERS)
 
 
-PAGE_HANDLERS = [verify_form, verify_page]
+PAGE_HANDLERS = [verify_form, verify_page, verify_page_post]
 """On the root router (outside ``/api/v1``)."""
-API_HANDLERS = [verify_json]
+API_HANDLERS = [verify_json, verify_json_post]
 """On the ``/api/v1`` router."""

@@ -35,6 +35,7 @@ from registry.enums import (
     InstitutionKind,
     InstitutionStatus,
 )
+from registry.people.rules.idnumber import looks_like_id_number
 
 NUMBER_MAX = 64
 REASON_MAX = 500
@@ -88,6 +89,32 @@ def normalise_number(raw: str) -> str:
 
 def is_well_formed_number(number: str) -> bool:
     return bool(_NUMBER.fullmatch(number))
+
+
+def is_personal_number(number: str) -> bool:
+    """A number that is (or has the shape of) an ID number: the number of a 特种作业操作证
+    is its holder's ID number. Such a number is personal data: stored encrypted with a
+    blind index and a masked form, never in a URL, a log, an answer or the audit trail;
+    verified with the number and the holder's name in a request body."""
+    return looks_like_id_number(number)
+
+
+def normalise_personal_number(number: str) -> str:
+    """A personal number as stored and indexed: trimmed, ``x`` made ``X`` (as ID numbers)."""
+    return number.strip().upper()
+
+
+def personal_number_error(holders: bool) -> FieldError | None:
+    """A certificate number that is an ID number must be the holder's own ID number
+    (``holders``). The message never repeats the number."""
+    if holders:
+        return None
+    return FieldError(
+        "number",
+        "not_holders_id_number",
+        "this certificate number has the shape of an ID number but is not the holder's: "
+        "a 特种作业操作证 is numbered with its holder's own ID number",
+    )
 
 
 def number_error(number: str, field: str = "number") -> FieldError | None:
@@ -197,6 +224,24 @@ def issuer_error(issuer: IssuerFacts | None, field: str = "issuer") -> FieldErro
     return None
 
 
+HOLDER_MISS = "holder_not_found"
+
+
+def holder_miss() -> FieldError:
+    """The one answer for every holder an assessment body may not certify: a trainee id it
+    may not see (another body's trainee, or none), a name that is not the registered one,
+    a cohort that does not exist or that the person is not enrolled in. Always the same
+    field, code and message, so that a refusal tells nothing about other tenants' people
+    or cohorts."""
+    return FieldError(
+        "holder",
+        HOLDER_MISS,
+        "no person this body may certify matches: give the trainee id of a person this body "
+        "certified before, or the ID number and the name as registered; a certificate of a "
+        "cohort needs the person enrolled in that cohort",
+    )
+
+
 @dataclass(frozen=True)
 class CohortFacts:
     kind: str
@@ -207,19 +252,39 @@ class CohortFacts:
     """The trainee's enrolment in this cohort; None when not enrolled."""
 
 
+def enrolment_error(kind: str, outcome: str) -> FieldError | None:
+    """The holder's enrolment in the cohort a certificate is linked to: a certificate of a
+    cohort is never for someone who withdrew from it or failed it, and a completion
+    certificate (培训合格证书) only for someone who completed it. A skill certificate for an
+    enrolment still ``in_progress`` is allowed: the assessment often comes before the
+    institution records the outcome."""
+    if outcome == EnrolmentOutcome.WITHDRAWN.value:
+        return FieldError("cohort_id", "withdrawn", "the trainee withdrew from this cohort")
+    if outcome == EnrolmentOutcome.FAILED.value:
+        return FieldError("cohort_id", "failed", "the trainee did not pass this cohort's training")
+    if kind == CertificateKind.COMPLETION.value and outcome != EnrolmentOutcome.COMPLETED.value:
+        return FieldError(
+            "cohort_id",
+            "not_completed",
+            "a completion certificate is for a trainee who completed the cohort; "
+            "this enrolment is not recorded as completed",
+        )
+    return None
+
+
 def cohort_errors(
     cohort: CohortFacts | None, kind: str, occupation_code: str | None, issue_date: date
 ) -> list[FieldError]:
-    """The certificate's link to a cohort that exists (``cohort`` None = no such cohort)."""
-    if cohort is None:
-        return [FieldError("cohort_id", "unknown_cohort", "no such cohort")]
+    """The certificate's link to a cohort (``cohort`` None = no such cohort). A cohort that
+    does not exist and one the holder is not enrolled in are the same :func:`holder_miss`,
+    and nothing else is said about such a cohort: it may be another institution's."""
+    if cohort is None or cohort.enrolment_outcome is None:
+        return [holder_miss()]
     errors: list[FieldError] = []
     if cohort.status == CohortStatus.CANCELLED.value:
         errors.append(FieldError("cohort_id", "cohort_cancelled", "the cohort was cancelled"))
-    if cohort.enrolment_outcome is None:
-        errors.append(FieldError("cohort_id", "not_enrolled", "the trainee is not enrolled in this cohort"))
-    elif cohort.enrolment_outcome == EnrolmentOutcome.WITHDRAWN.value:
-        errors.append(FieldError("cohort_id", "withdrawn", "the trainee withdrew from this cohort"))
+    if (err := enrolment_error(kind, cohort.enrolment_outcome)) is not None:
+        errors.append(err)
     if cohort.kind == CohortKind.STARTUP.value:
         if kind != CertificateKind.STARTUP.value:
             errors.append(
@@ -264,6 +329,12 @@ class CertificateFacts:
     cohort_given: bool = False
     cohort: CohortFacts | None = None
     number_taken: bool = False
+    holder_found: bool = True
+    """False when the holder is not one the issuing body may certify (see :func:`holder_miss`):
+    a trainee id it may not see, or a name that is not the registered one."""
+    number_is_holders_id: bool = True
+    """For a personal number (:func:`is_personal_number`): whether it is the holder's own
+    ID number. Not looked at for other numbers."""
 
 
 def certificate_errors(facts: CertificateFacts, today: date) -> list[FieldError]:
@@ -282,7 +353,16 @@ def certificate_errors(facts: CertificateFacts, today: date) -> list[FieldError]
         errors.append(err)
     if (err := issuer_error(facts.issuer)) is not None:
         errors.append(err)
-    if facts.cohort_given:
+    if (
+        facts.holder_found
+        and is_personal_number(facts.number)
+        and (err := personal_number_error(facts.number_is_holders_id)) is not None
+    ):
+        errors.append(err)
+    if not facts.holder_found:
+        # Nothing about the cohort either: its facts would be about someone else's enrolment.
+        errors.append(holder_miss())
+    elif facts.cohort_given:
         errors += cohort_errors(facts.cohort, facts.kind, facts.occupation_code, facts.issue_date)
     return errors
 

@@ -10,6 +10,16 @@ judge every row with :func:`registry.certificates.rules.certificate_errors`.
 
 Public verification (:func:`verify_certificate`) answers for a number with the holder's
 masked name and the certificate's own facts only, and ``None`` for every kind of miss.
+
+A number that is an ID number (:func:`registry.certificates.rules.is_personal_number`: a
+特种作业操作证 is numbered with its holder's ID number) is personal data. It is stored only
+encrypted (context :data:`NUMBER_CONTEXT`), blind-indexed and masked (``number`` is NULL);
+it is never looked up from a URL: :func:`verify_certificate` answers None for it without a
+query, the public check is :func:`verify_with_holder` (number and holder's name, from a
+request body), and signed-in callers address such a certificate by its id
+(:func:`get_certificate` takes a number or an id) or find it with
+:func:`lookup_certificate` (number in a body). Answers, audit events and errors show it
+masked (:func:`display_number`).
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from registry.certificates import rules
 from registry.core.clock import business_today
@@ -31,17 +43,19 @@ from registry.core.crypto import Vault
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.core.paging import Page, page_of
 from registry.core.principal import Principal
-from registry.core.tenancy import visible_certificates
+from registry.core.tenancy import visible_certificates, visible_trainees
 from registry.core.uow import unit_of_work
 from registry.enums import CertificateKind, CertificateStatus, Role
 from registry.models.certificate import Certificate
-from registry.models.training import Trainee
 from registry.people.rules.idnumber import IdNumber, IdNumberError
+from registry.people.rules.idnumber import mask as mask_id
 from registry.people.rules.idnumber import validate as validate_id
 from registry.people.rules.personal import PersonalDataError, mask_name, validate_name
 from registry.people.service import Person, id_index, known_names, upsert_people
 
 MAX_REPORTED_ERRORS = 200
+NUMBER_CONTEXT = "certificate_number"
+"""Encryption context and blind-index context of certificate numbers that are ID numbers."""
 RELATED = ("trainee", "occupation", "issuer")
 
 
@@ -101,10 +115,21 @@ class PublicCertificate:
         return self.status == CertificateStatus.VALID.value
 
 
+def number_index(vault: Vault, number: str) -> str:
+    """The blind index of a certificate number that is an ID number."""
+    return vault.blind_index(rules.normalise_personal_number(number), context=NUMBER_CONTEXT)
+
+
+def display_number(cert: Certificate) -> str:
+    """The number as answers, audit events and the public page show it: masked when it is
+    an ID number."""
+    return cert.number if cert.number is not None else (cert.number_masked or "")
+
+
 def snapshot(cert: Certificate) -> dict[str, Any]:
     """The audit trail's view of a certificate: ids and facts, no personal data."""
     return {
-        "number": cert.number,
+        "number": display_number(cert),
         "trainee": str(cert.trainee_id),  # type: ignore[attr-defined]
         "kind": _value(cert.kind),
         "occupation": cert.occupation_id,  # type: ignore[attr-defined]
@@ -159,9 +184,12 @@ async def _facts(
         )
         trainees = {r["id"] for r in found}
     taken: set[str] = set()
-    if numbers:
+    # A number that is an ID number never goes to the database in clear (not even to its
+    # query log): its callers look it up by its blind index.
+    public_numbers = sorted({n for n in numbers if not rules.is_personal_number(n)})
+    if public_numbers:
         found = await conn.execute_query_dict(
-            "SELECT number FROM certificate WHERE number = ANY($1::text[])", [sorted(set(numbers))]
+            "SELECT number FROM certificate WHERE number = ANY($1::text[])", [public_numbers]
         )
         taken = {r["number"] for r in found}
     pairs = sorted({(r.cohort_id, r.trainee_id) for r in rows if r.cohort_id is not None}, key=str)
@@ -256,6 +284,16 @@ def _holder_errors(data: CertificateInput) -> tuple[IdNumber | None, str | None,
 async def issue_certificate(principal: Principal, vault: Vault, data: CertificateInput) -> Certificate:
     """Issue one certificate (one unit of work, one ``certificate.issue`` audit event).
 
+    Whom a body may certify: a person it reaches. By ``trainee_id`` only a person the
+    caller already sees (:func:`registry.core.tenancy.visible_trainees`: for an
+    assessor, the people it certified before); anyone else is given by ID number and name
+    (a person not yet registered is registered). A certificate linked to a cohort needs the
+    person enrolled in that cohort. Every miss (a trainee id the caller may not see or that
+    does not exist, a name that is not the registered one, a cohort that does not exist or
+    that the person is not enrolled in) is the one error
+    :func:`registry.certificates.rules.holder_miss`, the same field, code and message, with
+    nothing said about the cohort: a refusal answers no question about other tenants.
+
     403 (:class:`PermissionDenied`) for a caller that is not an active assessment body,
     422 (:class:`ValidationFailed`) listing every bad field, 409 (:class:`Conflict`) for a
     number already registered."""
@@ -263,26 +301,32 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
     today = business_today()
     person_id, name, errors = _holder_errors(data)
     number = rules.normalise_number(data.number)
+    personal = rules.is_personal_number(number)
+    if personal:
+        number = rules.normalise_personal_number(number)
     async with unit_of_work(principal) as uow:
         trainee_id: uuid.UUID | None = None
         new_person: Person | None = None
+        holder_found = True
+        holder_index: str | None = None
         if data.trainee_id is not None and data.id_number is None:
-            trainee = await Trainee.filter(id=data.trainee_id).using_db(uow.conn).first()
-            if trainee is None:
-                errors.append(FieldError("trainee_id", "unknown_trainee", "no such trainee"))
+            # Only a person the caller already sees (an assessor: people it certified).
+            trainee = await visible_trainees(principal).using_db(uow.conn).filter(id=data.trainee_id).first()
+            if trainee is None or (name is not None and name != trainee.name):
+                holder_found = False
             else:
                 trainee_id = trainee.id
-                if name is not None and name != trainee.name:
-                    errors.append(_name_mismatch())
+                holder_index = trainee.id_index
         elif person_id is not None and name is not None and data.trainee_id is None:
             index = id_index(vault, person_id.number)
+            holder_index = index
             known = (await known_names(uow.conn, [index])).get(index)
             if known is None:
                 new_person = Person(id=person_id, name=name)
+            elif known[1] != name:
+                holder_found = False
             else:
                 trainee_id = known[0]
-                if known[1] != name:
-                    errors.append(_name_mismatch())
         row = CertificateRow(
             number=number,
             trainee_id=trainee_id,
@@ -296,6 +340,16 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
             direct_recognition=data.direct_recognition,
         )
         (facts,), _ = await _facts(uow.conn, [row], [number])
+        facts = dataclasses.replace(facts, holder_found=holder_found)
+        if personal:
+            taken = (
+                await Certificate.filter(number_index=number_index(vault, number)).using_db(uow.conn).exists()
+            )
+            facts = dataclasses.replace(
+                facts,
+                number_is_holders_id=holder_index is not None and holder_index == id_index(vault, number),
+                number_taken=facts.number_taken or taken,
+            )
         if (issuer_err := rules.issuer_error(facts.issuer, field="issuer_id")) is not None:
             if principal.kind != "system":
                 raise PermissionDenied(
@@ -313,7 +367,10 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
             trainee_id = created[id_index(vault, new_person.id.number)]
         try:
             cert = await Certificate.create(
-                number=number,
+                number=None if personal else number,
+                number_index=number_index(vault, number) if personal else None,
+                number_cipher=vault.encrypt(number, context=NUMBER_CONTEXT) if personal else None,
+                number_masked=mask_id(number) if personal else None,
                 trainee_id=trainee_id,
                 kind=CertificateKind(data.kind),
                 occupation_id=data.occupation_code or None,
@@ -332,14 +389,6 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
         await uow.audit("certificate.issue", "certificate", cert.id, after=snapshot(cert))
     await cert.fetch_related(*RELATED)
     return cert
-
-
-def _name_mismatch() -> FieldError:
-    return FieldError(
-        "name",
-        "name_mismatch",
-        "this ID number is registered under another name; check the name and the number",
-    )
 
 
 def _duplicate(errors: list[FieldError] | None = None) -> Conflict:
@@ -392,11 +441,20 @@ async def issue_certificates_bulk(
     conflicts: list[FieldError] = []
     repeated = rules.duplicate_numbers(numbers)
     for i, (row, fact) in enumerate(zip(rows, facts, strict=True)):
+        if row.trainee_id is not None and row.trainee_id not in trainees:
+            fact = dataclasses.replace(fact, holder_found=False)
         row_errors = rules.certificate_errors(fact, today)
         if row.trainee_id is None:
             row_errors.append(FieldError("trainee_id", "required", "the holder's trainee id is required"))
-        elif row.trainee_id not in trainees:
-            row_errors.append(FieldError("trainee_id", "unknown_trainee", "no such trainee"))
+        if rules.is_personal_number(numbers[i]):
+            row_errors.append(
+                FieldError(
+                    "number",
+                    "personal_number",
+                    "a certificate number that is an ID number is personal data: issue it with "
+                    "issue_certificate, which encrypts it",
+                )
+            )
         errors += [dataclasses.replace(e, row=i) for e in row_errors]
         if fact.number_taken:
             conflicts.append(dataclasses.replace(rules.duplicate_error(), row=i))
@@ -449,8 +507,54 @@ async def issue_certificates_bulk(
 # --- reading ------------------------------------------------------------------------------
 
 
-async def get_certificate(principal: Principal, number: str) -> Certificate:
-    cert = await visible_certificates(principal).get_or_none(number=rules.normalise_number(number))
+def _addressed(query: QuerySet[Certificate], ref: str) -> QuerySet[Certificate] | None:
+    """``query`` narrowed to the certificate ``ref`` names: its number, or its id (a UUID).
+    None for a ref shaped like an ID number: such a number is never taken from a URL (its
+    certificate is addressed by its id, or found by :func:`lookup_certificate`)."""
+    ref = rules.normalise_number(ref)
+    if rules.is_personal_number(ref) or not rules.is_well_formed_number(ref):
+        return None
+    try:
+        as_id = uuid.UUID(ref)
+    except ValueError:
+        return query.filter(number=ref)
+    return query.filter(Q(id=as_id) | Q(number=ref))
+
+
+async def _one(query: QuerySet[Certificate] | None, ref: str) -> Certificate | None:
+    """The one certificate of ``_addressed``: by id first (a number could be UUID-shaped)."""
+    if query is None:
+        return None
+    found = await query.limit(2)
+    return next((c for c in found if str(c.id) == ref.strip().lower()), found[0] if found else None)
+
+
+async def get_certificate(principal: Principal, ref: str) -> Certificate:
+    """The certificate with this number, or this id (the only way to address one whose
+    number is an ID number), in the caller's scope; NotFound otherwise."""
+    cert = await _one(_addressed(visible_certificates(principal), ref), ref)
+    if cert is None:
+        raise NotFound("no such certificate")
+    await cert.fetch_related(*RELATED)
+    return cert
+
+
+def _by_number(vault: Vault, query: QuerySet[Certificate], number: str) -> QuerySet[Certificate] | None:
+    """``query`` narrowed to the certificate numbered ``number``: a personal one by its blind
+    index only (never in clear, not even in a query log). None for a malformed number."""
+    number = rules.normalise_number(number)
+    if not rules.is_well_formed_number(number):
+        return None
+    if rules.is_personal_number(number):
+        return query.filter(number_index=number_index(vault, number))
+    return query.filter(number=number)
+
+
+async def lookup_certificate(principal: Principal, vault: Vault, number: str) -> Certificate:
+    """The certificate with this number, which comes in a request body (never a URL): how
+    a signed-in caller finds one numbered with an ID number. NotFound out of scope."""
+    query = _by_number(vault, visible_certificates(principal), number)
+    cert = await query.first() if query is not None else None
     if cert is None:
         raise NotFound("no such certificate")
     await cert.fetch_related(*RELATED)
@@ -496,7 +600,7 @@ async def list_certificates(
 # --- status -------------------------------------------------------------------------------
 
 
-async def change_status(principal: Principal, number: str, action: str, reason: str) -> Certificate:
+async def change_status(principal: Principal, ref: str, action: str, reason: str) -> Certificate:
     """Suspend, revoke or reinstate (:data:`registry.certificates.rules.ACTIONS`) with a
     reason. The issuing body, or an auditor or admin in scope; out of scope is 404, an
     institution that sees the certificate through its cohort 403; a step the status does
@@ -504,9 +608,8 @@ async def change_status(principal: Principal, number: str, action: str, reason: 
     if action not in rules.ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     reason = rules.normalise_reason(reason)
-    number = rules.normalise_number(number)
     if principal.role is Role.INSTITUTION:
-        if await visible_certificates(principal).filter(number=number).exists():
+        if await _one(_addressed(visible_certificates(principal), ref), ref) is not None:
             raise PermissionDenied(
                 "a training institution does not change certificates", code="assessor_only"
             )
@@ -515,15 +618,10 @@ async def change_status(principal: Principal, number: str, action: str, reason: 
         raise ValidationFailed("the reason is not valid", errors=[err])
     async with unit_of_work(principal) as uow:
         # Scope first (its joins cannot be locked), then lock the one row.
-        ids = (
-            await visible_certificates(principal)
-            .using_db(uow.conn)
-            .filter(number=number)
-            .values_list("id", flat=True)
-        )
-        if not ids:
+        found = await _one(_addressed(visible_certificates(principal).using_db(uow.conn), ref), ref)
+        if found is None:
             raise NotFound("no such certificate")
-        cert = await Certificate.filter(id=ids[0]).using_db(uow.conn).select_for_update().get()
+        cert = await Certificate.filter(id=found.id).using_db(uow.conn).select_for_update().get()
         before = {"status": _value(cert.status), "status_reason": cert.status_reason}
         if not rules.may_change_status(action, principal.role.value, cert.status_changed_by_role):
             raise PermissionDenied(
@@ -553,12 +651,36 @@ async def change_status(principal: Principal, number: str, action: str, reason: 
 
 async def verify_certificate(number: str) -> PublicCertificate | None:
     """The public facts of the certificate with this number, or None: for an unknown
-    number and a malformed one alike. No principal: anyone may ask."""
+    number and a malformed one alike, and for a number shaped like an ID number, which is
+    not looked up at all (it came in a URL; see :func:`verify_with_holder`). No principal:
+    anyone may ask."""
     number = rules.normalise_number(number)
-    if not rules.is_well_formed_number(number):
+    if not rules.is_well_formed_number(number) or rules.is_personal_number(number):
         return None
-    found = await Certificate.filter(number=number).values(
+    return await _public(Certificate.filter(number=number))
+
+
+async def verify_with_holder(vault: Vault, number: str, name: str) -> PublicCertificate | None:
+    """The public check with the number and the holder's name from a request body: the
+    certificate's public facts when both match, None for every miss (unknown number,
+    malformed number or name, another name). The one way to check a certificate numbered
+    with an ID number; it works for every other number too."""
+    try:
+        name = validate_name(name)
+    except PersonalDataError:
+        return None
+    query = _by_number(vault, Certificate.all(), number)
+    if query is None:
+        return None
+    return await _public(query, holder_name=name)
+
+
+async def _public(
+    query: QuerySet[Certificate], *, holder_name: str | None = None
+) -> PublicCertificate | None:
+    found = await query.limit(1).values(
         "number",
+        "number_masked",
         "status",
         "kind",
         "level",
@@ -568,11 +690,11 @@ async def verify_certificate(number: str) -> PublicCertificate | None:
         holder_name="trainee__name",
         issuer_name="issuer__name",
     )
-    if not found:
+    if not found or (holder_name is not None and found[0]["holder_name"] != holder_name):
         return None
     r = found[0]
     return PublicCertificate(
-        number=r["number"],
+        number=r["number"] if r["number"] is not None else r["number_masked"],
         status=_value(r["status"]),
         kind=_value(r["kind"]),
         holder_name=mask_name(r["holder_name"]),
@@ -582,3 +704,55 @@ async def verify_certificate(number: str) -> PublicCertificate | None:
         issuer_name=r["issuer_name"],
         issue_date=r["issue_date"],
     )
+
+
+# --- numbers stored before they were personal data ----------------------------------------
+
+_LEGACY_PERSONAL = r"^[0-9]{17}[0-9Xx]$"
+"""What :func:`registry.people.rules.idnumber.looks_like_id_number` recognises, in SQL."""
+
+
+async def seal_personal_numbers(principal: Principal, vault: Vault, *, batch_size: int = 1000) -> int:
+    """Certificates stored before migration 0007 whose number is shaped like an ID number
+    get it encrypted, blind-indexed and masked, and ``number`` cleared (``registry
+    seal-certificate-numbers``, run once after migrating). Batches of ``batch_size``, each
+    in its own transaction; the numbers go to the database only encrypted and indexed.
+    Running it again finds nothing. One ``certificate.seal_numbers`` audit event (the count).
+    Returns how many were sealed."""
+    if not principal.is_admin:
+        raise PermissionDenied("only an administrator seals certificate numbers")
+    total = 0
+    while True:
+        async with unit_of_work(principal) as uow:
+            _, rows = await uow.conn.execute_query(
+                "SELECT id, number FROM certificate WHERE number ~ $1 ORDER BY id LIMIT $2 FOR UPDATE",
+                [_LEGACY_PERSONAL, batch_size],
+            )
+            if not rows:
+                break
+            plain = [rules.normalise_personal_number(r["number"]) for r in rows]
+            try:
+                await uow.conn.execute_query(
+                    "UPDATE certificate AS c SET number = NULL, number_index = u.idx, "
+                    "number_cipher = u.cipher, number_masked = u.masked, updated_at = $5 "
+                    "FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[]) AS u(id, idx, cipher, masked) "
+                    "WHERE c.id = u.id",
+                    [
+                        [r["id"] for r in rows],
+                        [number_index(vault, n) for n in plain],
+                        [vault.encrypt(n, context=NUMBER_CONTEXT) for n in plain],
+                        [mask_id(n) for n in plain],
+                        dt.datetime.now(dt.UTC),
+                    ],
+                )
+            except IntegrityError:
+                raise Conflict(
+                    "two certificates have the same ID-number-shaped number (one with x, one with X): "
+                    "revoke or correct one of them, then run this again",
+                    code="duplicate_certificate",
+                ) from None
+            total += len(rows)
+    if total:
+        async with unit_of_work(principal) as uow:
+            await uow.audit("certificate.seal_numbers", "certificate", "bulk", after={"count": total})
+    return total

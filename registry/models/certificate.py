@@ -11,9 +11,28 @@ from registry.models.reference import Occupation
 from registry.models.training import Cohort, Trainee
 
 
+# A certificate's number is public (``number``), except a number that is an ID number (a
+# 特种作业操作证's is its holder's): that one is personal data, kept only encrypted
+# (``number_cipher``), blind-indexed (``number_index``) and masked (``number_masked``), and
+# ``number`` is NULL. (A comment, not a docstring: Tortoise makes a docstring the table's.)
 class Certificate(Model):
     id = fields.UUIDField(primary_key=True)
-    number = fields.CharField(max_length=64, unique=True)
+    number = fields.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        description="the number as issued; NULL when it is an ID number",
+    )
+    number_index = fields.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        description="HMAC-SHA256 blind index of a number that is an ID number",
+    )
+    number_cipher = fields.BinaryField(null=True, description="a number that is an ID number, encrypted")
+    number_masked = fields.CharField(
+        max_length=18, null=True, description="a number that is an ID number, masked"
+    )
     trainee: fields.ForeignKeyRelation[Trainee] = fields.ForeignKeyField(
         "registry.Trainee", related_name="certificates", on_delete=fields.RESTRICT
     )

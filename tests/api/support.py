@@ -110,3 +110,37 @@ async def owner(client: httpx.AsyncClient, sign_in: Make, division: str = "41030
 def roster_csv(*rows: tuple[str, str]) -> bytes:
     """A minimal roster file: a header and one (name, ID number) row each."""
     return ("姓名,身份证号\n" + "".join(f"{name},{number}\n" for name, number in rows)).encode()
+
+
+# --- certificates ---------------------------------------------------------------------
+
+URL = "/api/v1/certificates"
+ELECTRICIAN, WELDER, COOK, GROUP = "6-31-01-03", "6-18-02-04", "4-03-02-01", "6-29-02-00"
+
+
+def id_number(address: str = "410302") -> str:
+    return new_id_number(address)
+
+
+def certificate_number() -> str:
+    return f"LY-{uuid.uuid4().hex[:14].upper()}"
+
+
+def certificate_body(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "number": certificate_number(),
+        "kind": "skill_level",
+        "occupation_code": ELECTRICIAN,
+        "level": 4,
+        "issue_date": "2025-06-01",
+        "id_number": id_number(),
+        "name": "王小明",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not ...}
+
+
+async def issue(client: httpx.AsyncClient, actor: Actor, **overrides: Any) -> dict[str, Any]:
+    response = await client.post(URL, json=certificate_body(**overrides), headers=actor.headers)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]

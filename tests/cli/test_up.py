@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,32 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from cli.up import READY_MARKER, STOP_BUDGET_SECONDS
+from tests.cli.commands import CONFIG_VARS, free_port, kill_leftovers, leftovers
 
 START_TIMEOUT = 150.0
-# Variables that would switch `registry up` away from the embedded servers and files.
-CONFIG_VARS = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "PORT",
-    "REGISTRY_DEMO_PASSWORD",
-    "REGISTRY_DATA_KEY",
-    "REGISTRY_DATA_KEY_FILE",
-    "REGISTRY_DATA_KEY_PREVIOUS",
-    "REGISTRY_INDEX_KEY",
-    "REGISTRY_INDEX_KEY_FILE",
-    "REGISTRY_TOKEN_KEY",
-    "REGISTRY_TOKEN_KEY_FILE",
-)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Up:
@@ -106,31 +85,6 @@ class Up:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-
-
-def leftovers(home: Path) -> list[str]:
-    """Live processes that belong to this REGISTRY_HOME (by command line or environment)."""
-    found = []
-    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
-        try:
-            if proc.info["status"] == psutil.STATUS_ZOMBIE:
-                continue
-            cmdline = " ".join(proc.info["cmdline"] or [])
-            mine = str(home) in cmdline
-            if not mine and proc.pid != os.getpid():
-                with contextlib.suppress(psutil.AccessDenied):
-                    mine = proc.environ().get("REGISTRY_HOME") == str(home)
-            if mine:
-                found.append(f"{proc.pid} {cmdline}")
-        except (psutil.NoSuchProcess, psutil.ZombieProcess):
-            continue
-    return found
-
-
-def kill_leftovers(home: Path) -> None:
-    for line in leftovers(home):
-        with contextlib.suppress(psutil.Error):
-            psutil.Process(int(line.split()[0])).kill()
 
 
 @pytest.fixture

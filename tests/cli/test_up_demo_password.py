@@ -14,8 +14,7 @@ import pytest
 
 from cli.up import StartupFailed, _step, demo_password_refusal
 from registry.core.errors import FieldError, ValidationFailed
-from tests.cli.commands import REGISTRY
-from tests.cli.test_up import CONFIG_VARS, free_port, kill_leftovers
+from tests.cli.commands import CONFIG_VARS, REGISTRY, free_port, kill_leftovers
 
 
 @pytest.fixture

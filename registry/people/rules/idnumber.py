@@ -128,6 +128,25 @@ def _birth_date(text: str, today: date) -> date:
     return birth
 
 
+_SHAPE = re.compile(r"[0-9]{17}[0-9Xx]")
+
+
+def looks_like_id_number(text: str) -> bool:
+    """Whether ``text`` (as typed, spaces around it ignored) has the shape of an 18-character
+    ID number: 17 digits and a digit or X. The check digit is not looked at: a mistyped ID
+    number is still personal data, and what has this shape is treated as one."""
+    return bool(_SHAPE.fullmatch(text.strip()))
+
+
+_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
+
+
+def mask_id_numbers_in(text: str) -> str:
+    """``text`` with everything shaped like an ID number masked (``410302********123X``):
+    for text that goes to a log or an answer, such as a request path."""
+    return _IN_TEXT.sub(lambda m: f"{m.group(1)}{'*' * 8}{m.group(2)}", text)
+
+
 def is_valid(raw: str, *, today: date | None = None) -> bool:
     try:
         validate(raw, today=today)

@@ -1,68 +1,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import random
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from registry.models.audit import AuditEvent
 from registry.models.certificate import Certificate
 from registry.models.institution import Institution
-from registry.models.reference import Occupation
 from registry.models.training import Cohort, Enrolment, Trainee
-from registry.people.rules.idnumber import make_number
-from tests.api.support import Actor
+from tests.api.support import ELECTRICIAN, GROUP, URL, WELDER, Actor, id_number, issue
+from tests.api.support import certificate_body as body
+from tests.api.support import certificate_number as new_number
 from tests.factories import new_institution
 
 Make = Callable[..., Awaitable[Actor]]
-ELECTRICIAN, WELDER, COOK, GROUP = "6-31-01-03", "6-18-02-04", "4-03-02-01", "6-29-02-00"
-URL = "/api/v1/certificates"
-_people = itertools.count(random.randrange(1_000_000))
-
-
-@pytest.fixture(scope="module", autouse=True)
-async def occupations(database: None) -> None:
-    for code, name, level in [
-        (ELECTRICIAN, "电工", 4),
-        (WELDER, "焊工", 4),
-        (COOK, "中式烹调师", 4),
-        (GROUP, "土木工程建筑施工人员", 3),
-    ]:
-        await Occupation.get_or_create(code=code, defaults={"name": name, "level": level})
-
-
-def id_number(address: str = "410302") -> str:
-    n = next(_people)
-    return make_number(address, dt.date(1960, 1, 1) + dt.timedelta(days=(n // 1000) % 15000), n % 1000)
-
-
-def new_number() -> str:
-    return f"LY-{uuid.uuid4().hex[:14].upper()}"
-
-
-def body(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "number": new_number(),
-        "kind": "skill_level",
-        "occupation_code": ELECTRICIAN,
-        "level": 4,
-        "issue_date": "2025-06-01",
-        "id_number": id_number(),
-        "name": "王小明",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not ...}
-
-
-async def issue(client: httpx.AsyncClient, actor: Actor, **overrides: Any) -> dict[str, Any]:
-    response = await client.post(URL, json=body(**overrides), headers=actor.headers)
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
 
 
 async def cohort_with(
@@ -166,10 +120,10 @@ async def test_every_bad_field_is_a_422_naming_it(client: httpx.AsyncClient, sig
         (body(is_renewal=True), "is_renewal"),
         (body(is_renewal="yes"), "is_renewal"),
         (body(direct_recognition="yes"), "direct_recognition"),
-        (body(cohort_id=str(uuid.uuid4())), "cohort_id"),
+        (body(cohort_id=str(uuid.uuid4())), "holder"),
         (body(cohort_id="not-a-uuid"), "cohort_id"),
         (body(id_number=..., name=...), "trainee_id"),
-        (body(id_number=..., name=..., trainee_id=str(uuid.uuid4())), "trainee_id"),
+        (body(id_number=..., name=..., trainee_id=str(uuid.uuid4())), "holder"),
         (body(id_number=..., name=..., trainee_id="42"), "trainee_id"),
         (body(trainee_id=registered["trainee_id"]), "trainee_id"),  # both forms at once
         (body(id_number=bad_id), "id_number"),
@@ -179,7 +133,7 @@ async def test_every_bad_field_is_a_422_naming_it(client: httpx.AsyncClient, sig
         (body(name="张3"), "name"),
         (body(name="X"), "name"),
         (body(name="长" * 101), "name"),
-        (body(id_number=raw_registered, name="赵七"), "name"),  # registered under another name
+        (body(id_number=raw_registered, name="赵七"), "holder"),  # registered under another name
         (body(extra="x"), "extra"),
     ]
     before = await Certificate.all().count()
@@ -221,7 +175,91 @@ async def test_a_cohort_link(client: httpx.AsyncClient, sign_in: Make) -> None:
     stranger = await client.post(
         URL, json=body(cohort_id=str(welders.id), occupation_code=WELDER), headers=assessor.headers
     )
-    assert stranger.status_code == 422 and stranger.json()["errors"][0]["code"] == "not_enrolled"
+    assert stranger.status_code == 422 and stranger.json()["errors"][0]["code"] == "holder_not_found"
+
+
+async def test_every_miss_on_the_holder_answers_the_same_and_reveals_nobody(
+    client: httpx.AsyncClient, sign_in: Make
+) -> None:
+    """Defect 4: an assessor certifies only people it can reach (a trainee it certified
+    before, or a person by ID number and name; in a cohort, a person enrolled in it). Every
+    miss is one and the same answer, byte for byte, and certifies nobody."""
+    a = await sign_in("assessor")
+    b = await sign_in("assessor", institution=await new_institution("410302", kinds=["assessment"]))
+    provider = await new_institution("410323", kinds=["training"])
+    settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+    from registry.core.crypto import vault_from_settings
+
+    vault = vault_from_settings(settings)
+    # a's person (b has never certified them), enrolled in a cohort of another institution
+    theirs = await issue(client, a, name="欧阳娜娜")
+    raw_theirs = vault.decrypt((await Trainee.get(id=theirs["trainee_id"])).id_cipher, context="id_number")
+    their_cohort = await cohort_with(provider, [theirs["trainee_id"]], division="410323")
+    # b's own person, not enrolled in that cohort
+    mine = await issue(client, b, name="李小红")
+    mine_raw = vault.decrypt((await Trainee.get(id=mine["trainee_id"])).id_cipher, context="id_number")
+    empty_cohort = await cohort_with(provider, [], division="410323")
+
+    async def their_person_seen_by_b() -> int:
+        return (await client.get(f"/api/v1/trainees/{theirs['trainee_id']}", headers=b.headers)).status_code
+
+    assert await their_person_seen_by_b() == 404
+    number = new_number()
+    holder_free = {"number": number, "id_number": ..., "name": ...}
+    misses: dict[str, dict[str, Any]] = {
+        "another body's trainee by id": body(**holder_free, trainee_id=theirs["trainee_id"]),
+        "another body's trainee by id, right name": body(
+            **{**holder_free, "name": "欧阳娜娜"}, trainee_id=theirs["trainee_id"]
+        ),
+        "another body's trainee by id, in their cohort": body(
+            **holder_free, trainee_id=theirs["trainee_id"], cohort_id=str(their_cohort.id)
+        ),
+        "an unknown trainee id": body(**holder_free, trainee_id=str(uuid.uuid4())),
+        "an unknown trainee id, guessed name": body(
+            **{**holder_free, "name": "王小明"}, trainee_id=str(uuid.uuid4())
+        ),
+        "own trainee, wrong name": body(**{**holder_free, "name": "赵七"}, trainee_id=mine["trainee_id"]),
+        "a registered ID number, wrong name": body(number=number, id_number=raw_theirs, name="赵七"),
+        "own trainee, unknown cohort": body(
+            **holder_free, trainee_id=mine["trainee_id"], cohort_id=str(uuid.uuid4())
+        ),
+        "own trainee, another institution's cohort": body(
+            **holder_free, trainee_id=mine["trainee_id"], cohort_id=str(their_cohort.id)
+        ),
+        "own person by ID number, a cohort they are not in": body(
+            number=number, id_number=mine_raw, name="李小红", cohort_id=str(empty_cohort.id)
+        ),
+        "a new person, a cohort": body(number=number, name="周一", cohort_id=str(their_cohort.id)),
+    }
+    answers: dict[str, httpx.Response] = {}
+    for what, payload in misses.items():
+        answers[what] = await client.post(URL, json=payload, headers=b.headers)
+    first = next(iter(answers.values()))
+    assert first.status_code == 422, first.text
+    problem = first.json()
+    assert [e["code"] for e in problem["errors"]] == ["holder_not_found"], problem
+    for what, answer in answers.items():
+        assert (answer.status_code, answer.headers["content-type"], answer.content) == (
+            first.status_code,
+            first.headers["content-type"],
+            first.content,
+        ), what
+    assert (
+        raw_theirs not in first.text and "欧阳" not in first.text and theirs["trainee_id"] not in first.text
+    )
+    assert not await Certificate.filter(number=number).exists()
+    assert await their_person_seen_by_b() == 404
+
+    # What b may do: certify its own person in a cohort they are enrolled in, and a person
+    # it reaches by ID number and name (who it then sees, as the issuer).
+    await Enrolment.create(cohort_id=empty_cohort.id, trainee_id=mine["trainee_id"], outcome="completed")
+    linked = await issue(
+        client, b, id_number=..., name=..., trainee_id=mine["trainee_id"], cohort_id=str(empty_cohort.id)
+    )
+    assert linked["cohort_id"] == str(empty_cohort.id)
+    by_number = await issue(client, b, id_number=raw_theirs, name="欧阳娜娜", cohort_id=str(their_cohort.id))
+    assert by_number["trainee_id"] == theirs["trainee_id"]
+    assert await their_person_seen_by_b() == 200
 
 
 async def test_a_duplicate_number_is_a_409(client: httpx.AsyncClient, sign_in: Make) -> None:

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 
+from registry.core.crypto import Vault, vault_from_settings
+from registry.models.audit import AuditEvent
 from registry.models.certificate import Certificate
 from registry.models.training import Trainee
-from tests.api.certificates.test_certificates import URL, id_number, issue
-from tests.api.certificates.test_certificates import occupations as occupations  # the autouse fixture
-from tests.api.support import Actor
+from tests.api.support import URL, Actor, id_number, issue
 
 Make = Callable[..., Awaitable[Actor]]
 MISSES = [
@@ -154,3 +157,162 @@ async def test_the_form(client: httpx.AsyncClient) -> None:
     assert redirect.status_code == 303 and redirect.headers["location"] == "/verify/LY-001"
     odd = await client.get("/verify", params={"number": "a/b?c"})
     assert odd.status_code == 303 and odd.headers["location"] == "/verify/a%2Fb%3Fc"
+
+
+# --- certificates numbered by the holder's ID number (特种作业操作证) -------------------
+
+
+def _vault(client: httpx.AsyncClient) -> Vault:
+    return vault_from_settings(client._transport.app.state.settings)  # type: ignore[attr-defined]
+
+
+async def test_a_number_that_is_an_id_number_is_personal_data(
+    client: httpx.AsyncClient, sign_in: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Defect 6: a special_operation certificate's number is the holder's ID number. It is
+    stored encrypted, blind-indexed and masked; it never shows in a URL, a log, an answer,
+    the public page or the audit trail; verification takes it, with the name, in a body."""
+    caplog.set_level(logging.DEBUG)
+    assessor = await sign_in("assessor")
+    raw = id_number()
+    typed = raw[:-1] + raw[-1].lower()  # an x typed in lower case is the same number
+    masked = raw[:6] + "********" + raw[-4:]
+    created = await client.post(
+        URL,
+        json={
+            "number": typed,
+            "kind": "special_operation",
+            "occupation_code": "6-31-01-03",
+            "issue_date": "2025-06-01",
+            "id_number": raw,
+            "name": "张三丰",
+        },
+        headers=assessor.headers,
+    )
+    assert created.status_code == 201, created.text
+    cert = created.json()
+    assert cert["number"] == masked and cert["number_is_id_number"] is True
+    assert raw not in created.text and typed not in created.text
+
+    stored = await Certificate.get(id=cert["id"])
+    assert stored.number is None and stored.number_masked == masked
+    assert stored.number_cipher is not None
+    assert _vault(client).decrypt(stored.number_cipher, context="certificate_number") == raw
+    assert stored.number_index == _vault(client).blind_index(raw, context="certificate_number")
+    events = await AuditEvent.filter(entity_type="certificate", entity_id=cert["id"])
+    assert events and all(raw not in json.dumps([e.before, e.after]) for e in events)
+
+    # public verification by GET: exactly a miss, whichever way the number is put
+    miss_page = (await client.get("/verify/NO-SUCH-CERT-0001")).content
+    miss_json = (await client.get("/api/v1/verify/NO-SUCH-CERT-0001")).content
+    for number in (raw, typed, raw[:-1] + "0" if raw[-1] != "0" else raw[:-1] + "1"):
+        page = await client.get(f"/verify/{number}")
+        assert (page.status_code, page.content) == (404, miss_page)
+        answer = await client.get(f"/api/v1/verify/{number}")
+        assert (answer.status_code, answer.content) == (404, miss_json)
+        form = await client.get("/verify", params={"number": number})
+        assert (form.status_code, form.content) == (404, miss_page), form.headers
+    # public verification by POST: the number and the holder's name in the body
+    checked = await client.post("/api/v1/verify", json={"number": typed, "name": "张三丰"})
+    assert checked.status_code == 200, checked.text
+    assert checked.headers["cache-control"] == "no-store"
+    answer = checked.json()
+    assert answer["number"] == masked and answer["holder_name"] == "张**" and answer["valid"] is True
+    assert answer["kind"] == "special_operation" and raw not in checked.text
+    page = await client.post("/verify", data={"number": raw, "name": "张三丰"})
+    assert page.status_code == 200 and "有效" in page.text and masked in page.text and raw not in page.text
+    post_miss_json = (
+        await client.post("/api/v1/verify", json={"number": "NO-SUCH-1", "name": "张三丰"})
+    ).content
+    post_miss_page = (await client.post("/verify", data={"number": "NO-SUCH-1", "name": "张三丰"})).content
+    assert post_miss_json == miss_json
+    for wrong in (
+        {"number": raw, "name": "张三"},
+        {"number": raw, "name": ""},
+        {"number": raw},
+        {"number": id_number(), "name": "张三丰"},
+    ):
+        answer = await client.post("/api/v1/verify", json=wrong)
+        assert (answer.status_code, answer.content) == (404, post_miss_json), wrong
+        page = await client.post("/verify", data=wrong)
+        assert (page.status_code, page.content) == (404, post_miss_page), wrong
+
+    # the issuer addresses it by its id (or looks it up with the number in a body), never by
+    # the number in a URL: that is a 404 that does not repeat it
+    by_url = await client.get(f"{URL}/{raw}", headers=assessor.headers)
+    assert by_url.status_code == 404 and raw not in by_url.text
+    by_id = await client.get(f"{URL}/{cert['id']}", headers=assessor.headers)
+    assert by_id.status_code == 200 and by_id.json() == cert
+    looked_up = await client.post(f"{URL}/lookup", json={"number": typed}, headers=assessor.headers)
+    assert looked_up.status_code == 200 and looked_up.json() == cert
+    other = await sign_in("assessor")
+    assert (
+        await client.post(f"{URL}/lookup", json={"number": raw}, headers=other.headers)
+    ).status_code == 404
+    assert (await client.get(f"{URL}/{cert['id']}", headers=other.headers)).status_code == 404
+    revoked = await client.post(
+        f"{URL}/{cert['id']}/revoke", json={"reason": "复审不合格"}, headers=assessor.headers
+    )
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    listed = await client.get(URL, params={"trainee_id": cert["trainee_id"]}, headers=assessor.headers)
+    assert [c["number"] for c in listed.json()["items"]] == [masked]
+    again = await client.post(
+        URL,
+        json={
+            "number": raw,
+            "kind": "special_operation",
+            "occupation_code": "6-31-01-03",
+            "issue_date": "2025-06-01",
+            "id_number": raw,
+            "name": "张三丰",
+        },
+        headers=assessor.headers,
+    )
+    assert again.status_code == 409 and raw not in again.text
+    # the server's logs (the test's own HTTP client, httpx, logs the URLs it was given)
+    server_logs = "\n".join(
+        f"{r.name} {r.getMessage()}" for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
+    )
+    assert "tortoise" in server_logs  # the query log was captured, at DEBUG
+    assert raw not in server_logs and typed not in server_logs
+
+
+async def test_an_id_number_as_certificate_number_is_the_holders_own(
+    client: httpx.AsyncClient, sign_in: Make
+) -> None:
+    assessor = await sign_in("assessor")
+    someone_else = id_number()
+    refused = await client.post(
+        URL,
+        json={
+            "number": someone_else,
+            "kind": "special_operation",
+            "occupation_code": "6-31-01-03",
+            "issue_date": "2025-06-01",
+            "id_number": id_number(),
+            "name": "李四",
+        },
+        headers=assessor.headers,
+    )
+    assert refused.status_code == 422, refused.text
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+        ("number", "not_holders_id_number")
+    ]
+    assert someone_else not in refused.text
+
+
+def test_the_access_log_never_shows_an_id_number() -> None:
+    from api.app import mask_id_numbers_in_access_log
+
+    raw = id_number()
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/verify/{raw}?x=1", "1.1", 404),
+        None,
+    )
+    assert mask_id_numbers_in_access_log(record) is True
+    assert raw not in record.getMessage() and "/verify/410" in record.getMessage()

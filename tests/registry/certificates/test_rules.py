@@ -187,8 +187,9 @@ def test_issuers() -> None:
 def test_cohort_link_accepted() -> None:
     d = date(2025, 6, 1)
     assert rules.cohort_errors(cohort(), "skill_level", "6-31-01-03", d) == []
-    assert rules.cohort_errors(cohort(enrolment_outcome="in_progress"), "completion", None, d) == []
-    assert rules.cohort_errors(cohort(enrolment_outcome="failed"), "completion", "6-31-01-03", d) == []
+    # assessed before the institution recorded the outcome: a skill certificate is fine
+    assert rules.cohort_errors(cohort(enrolment_outcome="in_progress"), "skill_level", "6-31-01-03", d) == []
+    assert rules.cohort_errors(cohort(), "completion", "6-31-01-03", d) == []
     assert rules.cohort_errors(cohort(occupation_code=None), "special_ability", "4-03-02-01", d) == []
     startup = cohort(kind="startup", occupation_code=None)
     assert rules.cohort_errors(startup, "startup", None, d) == []
@@ -198,13 +199,14 @@ def test_cohort_link_accepted() -> None:
 @pytest.mark.parametrize(
     ("the_cohort", "kind", "occupation", "issued", "expected"),
     [
-        (None, "skill_level", "6-31-01-03", date(2025, 6, 1), {("cohort_id", "unknown_cohort")}),
+        # no such cohort, or not enrolled in it: one and the same miss, nothing else said
+        (None, "skill_level", "6-31-01-03", date(2025, 6, 1), {("holder", "holder_not_found")}),
         (
-            cohort(enrolment_outcome=None),
+            cohort(enrolment_outcome=None, status="cancelled", kind="startup"),
             "skill_level",
-            "6-31-01-03",
-            date(2025, 6, 1),
-            {("cohort_id", "not_enrolled")},
+            "6-18-02-04",
+            date(2025, 1, 1),
+            {("holder", "holder_not_found")},
         ),
         (
             cohort(enrolment_outcome="withdrawn"),
@@ -243,6 +245,57 @@ def test_cohort_link_refused(
     assert codes(rules.cohort_errors(the_cohort, kind, occupation, issued)) == expected
 
 
+@pytest.mark.parametrize(
+    ("kind", "outcome", "expected"),
+    [
+        ("skill_level", "failed", ("cohort_id", "failed")),
+        ("special_ability", "failed", ("cohort_id", "failed")),
+        ("completion", "failed", ("cohort_id", "failed")),
+        ("startup", "failed", ("cohort_id", "failed")),
+        ("skill_level", "withdrawn", ("cohort_id", "withdrawn")),
+        ("completion", "withdrawn", ("cohort_id", "withdrawn")),
+        ("completion", "in_progress", ("cohort_id", "not_completed")),
+    ],
+)
+def test_only_people_who_did_not_fail_or_withdraw_are_certified(
+    kind: str, outcome: str, expected: tuple[str, str]
+) -> None:
+    """Defect 7: a cohort-linked certificate for a failed or withdrawn enrolment, or a
+    completion certificate for one not completed, is refused by the pure rule."""
+    err = rules.enrolment_error(kind, outcome)
+    assert err is not None and (err.field, err.code) == expected
+    startup = kind == "startup"
+    the_cohort = cohort(
+        enrolment_outcome=outcome, kind="startup" if startup else "vocational", occupation_code=None
+    )
+    occupation = None if startup else "6-31-01-03"
+    assert expected in codes(rules.cohort_errors(the_cohort, kind, occupation, date(2025, 6, 1)))
+    level = 4 if kind == "skill_level" else None
+    whole = facts(
+        kind=kind,
+        level=level,
+        occupation_code=occupation,
+        occupation_level=None if startup else 4,
+        cohort_given=True,
+        cohort=the_cohort,
+    )
+    assert codes(rules.certificate_errors(whole, TODAY)) == {expected}
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome"),
+    [
+        ("skill_level", "completed"),
+        ("skill_level", "in_progress"),
+        ("special_operation", "in_progress"),
+        ("completion", "completed"),
+        ("startup", "completed"),
+    ],
+)
+def test_completed_or_still_training_is_certified(kind: str, outcome: str) -> None:
+    assert rules.enrolment_error(kind, outcome) is None
+
+
 # --- the whole certificate ---------------------------------------------------------------
 
 
@@ -272,7 +325,12 @@ def test_a_taken_number_is_not_a_validation_error() -> None:
         ),
         ({"issue_date": date(2026, 1, 1)}, {("issue_date", "in_future")}),
         ({"issuer": None}, {("issuer", "unknown_issuer")}),
-        ({"cohort_given": True, "cohort": None}, {("cohort_id", "unknown_cohort")}),
+        ({"cohort_given": True, "cohort": None}, {("holder", "holder_not_found")}),
+        # a holder the body may not certify: the miss, and nothing about the cohort
+        (
+            {"holder_found": False, "cohort_given": True, "cohort": cohort(enrolment_outcome="failed")},
+            {("holder", "holder_not_found")},
+        ),
         # A startup certificate's occupation is refused once (not also looked up).
         ({"kind": "startup", "level": None, "occupation_level": None}, {("occupation_code", "not_allowed")}),
         (

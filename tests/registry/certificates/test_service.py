@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -104,6 +105,13 @@ async def cohort(
     return c
 
 
+def reach(vault: Vault, trainee: Trainee) -> dict[str, Any]:
+    """The holder by ID number and name: how a body reaches a person it never certified."""
+    from registry.people.service import ID_CONTEXT
+
+    return {"id_number": vault.decrypt(trainee.id_cipher, context=ID_CONTEXT), "name": trainee.name}
+
+
 def cert_input(**overrides: Any) -> CertificateInput:
     values: dict[str, Any] = {
         "number": number(),
@@ -147,12 +155,14 @@ async def test_issue_for_a_new_person_registers_them_and_audits_without_the_id_n
     assert events[0].after["number"] == cert.number and events[0].after["trainee"] == str(trainee.id)
 
 
-async def test_issue_for_a_registered_person_by_id_or_by_number(vault: Vault) -> None:
+async def test_issue_for_a_registered_person_by_number_then_by_id(vault: Vault) -> None:
     who = await assessor()
     trainee = await person(vault, "李四")
-    by_id = await service.issue_certificate(who, vault, cert_input(trainee_id=trainee.id))
-    assert by_id.trainee.id == trainee.id
-    # the same name typed with padding is the same name
+    # never certified by this body: not by trainee id (defect 4) ...
+    with pytest.raises(ValidationFailed) as caught:
+        await service.issue_certificate(who, vault, cert_input(trainee_id=trainee.id))
+    assert [(e.field, e.code) for e in caught.value.errors] == [("holder", "holder_not_found")]
+    # ... but by ID number and name; the same name typed with padding is the same name
     from registry.people.service import ID_CONTEXT
 
     raw = vault.decrypt(trainee.id_cipher, context=ID_CONTEXT)
@@ -162,6 +172,8 @@ async def test_issue_for_a_registered_person_by_id_or_by_number(vault: Vault) ->
         cert_input(id_number=raw, name="李 四", kind="special_ability", level=None, occupation_code=COOK),
     )
     assert by_number.trainee.id == trainee.id
+    by_id = await service.issue_certificate(who, vault, cert_input(trainee_id=trainee.id))
+    assert by_id.trainee.id == trainee.id
     assert await Trainee.filter(id_index=trainee.id_index).count() == 1
 
 
@@ -173,11 +185,12 @@ async def test_a_registered_person_under_another_name_is_refused(vault: Vault) -
     raw = vault.decrypt(trainee.id_cipher, context=ID_CONTEXT)
     with pytest.raises(ValidationFailed) as caught:
         await service.issue_certificate(who, vault, cert_input(id_number=raw, name="赵七"))
-    assert [(e.field, e.code) for e in caught.value.errors] == [("name", "name_mismatch")]
+    assert [(e.field, e.code) for e in caught.value.errors] == [("holder", "holder_not_found")]
     assert raw not in str(caught.value.errors) and raw not in caught.value.message
+    await service.issue_certificate(who, vault, cert_input(id_number=raw, name="赵六"))
     with pytest.raises(ValidationFailed) as caught:
         await service.issue_certificate(who, vault, cert_input(trainee_id=trainee.id, name="赵七"))
-    assert fields_of(caught.value) == {"name"}
+    assert fields_of(caught.value) == {"holder"}
 
 
 @pytest.mark.parametrize(
@@ -198,11 +211,11 @@ async def test_a_registered_person_under_another_name_is_refused(vault: Vault) -
         ({"is_renewal": True}, "is_renewal"),
         ({"issue_date": dt.date.today() + dt.timedelta(days=2)}, "issue_date"),
         ({"issue_date": dt.date(1999, 12, 31)}, "issue_date"),
-        ({"cohort_id": uuid.uuid4()}, "cohort_id"),
+        ({"cohort_id": uuid.uuid4()}, "holder"),
         ({"id_number": "410381199001011234"}, "id_number"),  # check digit
         ({"id_number": "41038119900101123"}, "id_number"),
         ({"id_number": None, "trainee_id": None}, "trainee_id"),
-        ({"trainee_id": uuid.uuid4(), "id_number": None, "name": None}, "trainee_id"),
+        ({"trainee_id": uuid.uuid4(), "id_number": None, "name": None}, "holder"),
         ({"name": None}, "name"),
         ({"name": "张3"}, "name"),
         ({"name": "X"}, "name"),
@@ -298,7 +311,7 @@ async def test_cohort_links(vault: Vault) -> None:
     startup = await cohort(provider, [enrolled], kind="startup", occupation=None)
 
     cert = await service.issue_certificate(
-        who, vault, cert_input(trainee_id=enrolled.id, cohort_id=electricians.id)
+        who, vault, cert_input(**reach(vault, enrolled), cohort_id=electricians.id)
     )
     assert cert.cohort_id == electricians.id  # type: ignore[attr-defined]
     await service.issue_certificate(
@@ -309,8 +322,8 @@ async def test_cohort_links(vault: Vault) -> None:
         ),
     )
     cases = [
-        (cert_input(trainee_id=stranger.id, cohort_id=electricians.id), ("cohort_id", "not_enrolled")),
-        (cert_input(trainee_id=withdrawn.id, cohort_id=electricians.id), ("cohort_id", "withdrawn")),
+        (cert_input(**reach(vault, stranger), cohort_id=electricians.id), ("holder", "holder_not_found")),
+        (cert_input(**reach(vault, withdrawn), cohort_id=electricians.id), ("cohort_id", "withdrawn")),
         (
             cert_input(trainee_id=enrolled.id, cohort_id=electricians.id, occupation_code=WELDER),
             ("occupation_code", "cohort_occupation"),
@@ -323,13 +336,107 @@ async def test_cohort_links(vault: Vault) -> None:
         # a person not yet registered cannot have been enrolled
         (
             cert_input(id_number=new_id_number(), name="冯二", cohort_id=electricians.id),
-            ("cohort_id", "not_enrolled"),
+            ("holder", "holder_not_found"),
         ),
     ]
     for data, expected in cases:
         with pytest.raises(ValidationFailed) as caught:
             await service.issue_certificate(who, vault, data)
         assert expected in {(e.field, e.code) for e in caught.value.errors}, caught.value.errors
+
+
+async def test_no_certificate_for_a_failed_or_withdrawn_enrolment(vault: Vault) -> None:
+    """Defect 7, the single path: a cohort-linked certificate needs an enrolment that did
+    not fail or withdraw; a completion certificate one that completed."""
+    who = await assessor()
+    provider = await body(["training"])
+    failed, withdrawn, training, done = [await person(vault) for _ in range(4)]
+    c = await cohort(provider, [done])
+    for t, outcome in ((failed, "failed"), (withdrawn, "withdrawn"), (training, "in_progress")):
+        await Enrolment.create(cohort=c, trainee=t, outcome=outcome)
+    before = await Certificate.all().count()
+    cases = [
+        (cert_input(trainee_id=failed.id, cohort_id=c.id), ("cohort_id", "failed")),
+        (cert_input(trainee_id=withdrawn.id, cohort_id=c.id), ("cohort_id", "withdrawn")),
+        (
+            cert_input(trainee_id=failed.id, cohort_id=c.id, kind="completion", level=None),
+            ("cohort_id", "failed"),
+        ),
+        (
+            cert_input(trainee_id=training.id, cohort_id=c.id, kind="completion", level=None),
+            ("cohort_id", "not_completed"),
+        ),
+    ]
+    for data, expected in cases:
+        with pytest.raises(ValidationFailed) as caught:
+            await service.issue_certificate(
+                system("test"), vault, dataclasses.replace(data, issuer_id=who.institution_id)
+            )
+        assert [(e.field, e.code) for e in caught.value.errors] == [expected], caught.value.errors
+    assert await Certificate.all().count() == before
+    # still in training: a skill certificate is fine (assessed before the outcome is recorded)
+    ok = await service.issue_certificate(
+        system("test"),
+        vault,
+        cert_input(trainee_id=training.id, cohort_id=c.id, issuer_id=who.institution_id),
+    )
+    assert ok.cohort_id == c.id  # type: ignore[attr-defined]
+    done_cert = await service.issue_certificate(
+        system("test"),
+        vault,
+        cert_input(
+            trainee_id=done.id, cohort_id=c.id, kind="completion", level=None, issuer_id=who.institution_id
+        ),
+    )
+    assert done_cert.kind.value == "completion"
+
+
+async def test_bulk_refuses_failed_and_withdrawn_enrolments(vault: Vault) -> None:
+    """Defect 7, the bulk path: the same rule, row by row."""
+    issuer = await body(["assessment"])
+    provider = await body(["training"])
+    failed, withdrawn, training, done = await bulk_people(vault, 4)
+    c = await cohort(provider, [])
+    for t, outcome in (
+        (failed, "failed"),
+        (withdrawn, "withdrawn"),
+        (training, "in_progress"),
+        (done, "completed"),
+    ):
+        await Enrolment.create(cohort_id=c.id, trainee_id=t, outcome=outcome)
+    prefix = uuid.uuid4().hex[:8].upper()
+
+    def row(i: int, trainee: uuid.UUID, kind: str = "skill_level") -> CertificateRow:
+        return CertificateRow(
+            number=f"F{prefix}-{i}",
+            trainee_id=trainee,
+            kind=kind,
+            issuer_id=issuer.id,
+            issue_date=dt.date(2025, 6, 1),
+            occupation_code=ELECTRICIAN,
+            level=3 if kind == "skill_level" else None,
+            cohort_id=c.id,
+        )
+
+    rows = [
+        row(0, done),
+        row(1, failed),
+        row(2, withdrawn),
+        row(3, training, "completion"),
+        row(4, training),
+        row(5, done, "completion"),
+    ]
+    async with in_transaction() as conn:
+        with pytest.raises(ValidationFailed) as caught:
+            await service.issue_certificates_bulk(conn, rows)
+    assert {(e.row, e.field, e.code) for e in caught.value.errors} == {
+        (1, "cohort_id", "failed"),
+        (2, "cohort_id", "withdrawn"),
+        (3, "cohort_id", "not_completed"),
+    }
+    assert not await Certificate.filter(number__startswith=f"F{prefix}-").exists()
+    async with in_transaction() as conn:
+        assert await service.issue_certificates_bulk(conn, [rows[0], rows[4], rows[5]]) == 3
 
 
 # --- status ------------------------------------------------------------------------------
@@ -401,7 +508,7 @@ async def test_tenancy_of_reads_and_changes(vault: Vault) -> None:
     held_in_xinan = await cohort(provider_b, [holder], division="410323")
     plain = await service.issue_certificate(a, vault, cert_input(id_number=new_id_number(), name="卫五"))
     linked = await service.issue_certificate(
-        b, vault, cert_input(trainee_id=holder.id, cohort_id=held_in_xinan.id)
+        b, vault, cert_input(**reach(vault, holder), cohort_id=held_in_xinan.id)
     )
 
     # another assessment body: not found, for reads and every change
@@ -563,10 +670,10 @@ async def test_bulk_applies_the_same_rules_all_or_nothing(vault: Vault) -> None:
     assert got == {
         (1, "level", "out_of_range"),
         (2, "occupation_code", "not_an_occupation"),
-        (3, "trainee_id", "unknown_trainee"),
+        (3, "holder", "holder_not_found"),
         (4, "issuer", "issuer_not_active"),
         (5, "number", "number_format"),
-        (5, "cohort_id", "unknown_cohort"),
+        (5, "holder", "holder_not_found"),
     }
     assert not await Certificate.filter(number__startswith=f"E{prefix}-").exists()
 
@@ -611,3 +718,40 @@ async def test_verification_reveals_only_public_facts(vault: Vault) -> None:
     assert revoked is not None and revoked.status == "revoked" and not revoked.is_valid
     for miss in ("NOPE-" + uuid.uuid4().hex, "", "bad number", "x" * 65, "' OR 1=1 --"):
         assert await service.verify_certificate(miss) is None
+
+
+async def test_numbers_stored_before_0007_that_are_id_numbers_are_sealed(vault: Vault) -> None:
+    """Defect 6, existing rows: ``registry seal-certificate-numbers`` encrypts, indexes and
+    masks a number that is an ID number and clears it; other numbers are left alone."""
+    issuer = await body(["assessment"])
+    holder = await person(vault, "孔明")
+    raw = reach(vault, holder)["id_number"]
+    legacy = raw[:-1] + raw[-1].lower()
+    old = await Certificate.create(
+        number=legacy,
+        trainee=holder,
+        kind="special_operation",
+        occupation_id=ELECTRICIAN,
+        issuer=issuer,
+        issue_date=dt.date(2024, 6, 1),
+    )
+    plain = await Certificate.create(
+        number=number(), trainee=holder, kind="completion", issuer=issuer, issue_date=dt.date(2024, 6, 1)
+    )
+    with pytest.raises(PermissionDenied):
+        await service.seal_personal_numbers(principal(Role.AUDITOR), vault)
+    assert await service.seal_personal_numbers(system("test"), vault, batch_size=1) >= 1
+    sealed = await Certificate.get(id=old.id)
+    assert sealed.number is None and sealed.number_masked == raw[:6] + "********" + raw[-4:]
+    assert sealed.number_cipher is not None
+    assert vault.decrypt(sealed.number_cipher, context=service.NUMBER_CONTEXT) == raw.upper()
+    assert (await Certificate.get(id=plain.id)).number == plain.number
+    found = await service.verify_with_holder(vault, legacy, "孔明")
+    assert found is not None and found.number == sealed.number_masked
+    assert await service.seal_personal_numbers(system("test"), vault) == 0
+    event = await AuditEvent.filter(action="certificate.seal_numbers").order_by("-id").first()
+    assert (
+        event is not None
+        and raw not in json.dumps(event.after)
+        and raw.upper() not in json.dumps(event.after)
+    )
