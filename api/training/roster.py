@@ -19,6 +19,7 @@ from api.problems import PROBLEM_JSON
 from registry.core.crypto import Vault
 from registry.core.principal import Principal
 from registry.training.roster import service
+from registry.training.roster.report import ImportReport
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -33,7 +34,7 @@ def _vault(request: Request[Any, Any, Any]) -> Vault:
     return vault
 
 
-def _answer(request: Request[Any, Any, Any], report: service.ImportReport) -> Response[Any]:
+def _answer(request: Request[Any, Any, Any], report: ImportReport) -> Response[Any]:
     body = report.as_dict()
     if report.status != "refused":
         return Response(content=body, status_code=200)

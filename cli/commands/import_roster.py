@@ -21,6 +21,7 @@ from registry.core.errors import NotFound
 from registry.core.principal import Principal, system
 from registry.core.settings import Settings
 from registry.training.roster import service
+from registry.training.roster.report import ImportReport
 
 
 def _uuid(text: str) -> uuid.UUID:
@@ -47,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
-def format_report(report: service.ImportReport) -> str:
+def format_report(report: ImportReport) -> str:
     lines = [
         f"{report.file_name} -> cohort {report.cohort_id}: {report.status}"
         + (" (unchanged)" if report.unchanged else ""),
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {path}: no such file", file=sys.stderr)
         return 2
 
-    async def work(settings: Settings) -> tuple[service.ImportReport, bytes | None]:
+    async def work(settings: Settings) -> tuple[ImportReport, bytes | None]:
         vault = vault_from_settings(settings)
         principal = await _principal(args.as_username)
         report = await service.import_roster(

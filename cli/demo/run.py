@@ -45,7 +45,7 @@ from registry.core.principal import Principal, system
 from registry.enums import CohortStatus, InstitutionStatus, Role
 from registry.models.institution import Institution
 from registry.models.reference import PriorityList
-from registry.people.service import id_index, known_names
+from registry.people.queries import id_index, known_names
 from registry.reference.queries import list_occupations, list_priority_trades
 from registry.reference.service import load_reference
 from registry.training.roster.service import import_roster

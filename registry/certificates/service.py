@@ -47,11 +47,11 @@ from registry.core.tenancy import visible_certificates, visible_trainees
 from registry.core.uow import unit_of_work
 from registry.enums import CertificateKind, CertificateStatus, Role
 from registry.models.certificate import Certificate
+from registry.people.queries import Person, id_index, known_names, upsert_people
 from registry.people.rules.idnumber import IdNumber, IdNumberError
 from registry.people.rules.idnumber import mask as mask_id
 from registry.people.rules.idnumber import validate as validate_id
 from registry.people.rules.personal import PersonalDataError, mask_name, validate_name
-from registry.people.service import Person, id_index, known_names, upsert_people
 
 MAX_REPORTED_ERRORS = 200
 NUMBER_CONTEXT = "certificate_number"

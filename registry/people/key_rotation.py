@@ -32,8 +32,8 @@ from registry.core.crypto import Vault
 from registry.core.errors import ConfigurationError, Conflict, PermissionDenied, ValidationFailed
 from registry.core.principal import Principal
 from registry.core.uow import unit_of_work
-from registry.people.service import ID_CONTEXT, PHONE_CONTEXT, id_index, phone_index
-from registry.training.roster.service import REFUSED_ROWS_CONTEXT
+from registry.people.queries import ID_CONTEXT, PHONE_CONTEXT, id_index, phone_index
+from registry.training.roster.refused import REFUSED_ROWS_CONTEXT
 
 log = logging.getLogger(__name__)
 

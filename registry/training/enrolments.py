@@ -11,15 +11,10 @@ The roster import (and anything else that enrols) uses the same building blocks:
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
-
-from tortoise import connections
 
 from registry.core.clock import business_today
 from registry.core.crypto import Vault
@@ -30,79 +25,22 @@ from registry.core.tenancy import visible_cohorts, visible_enrolments
 from registry.core.uow import UnitOfWork, unit_of_work
 from registry.enums import CohortStatus, EnrolmentOutcome
 from registry.models.training import Cohort, Enrolment
-from registry.people.service import Person, id_index, known_names, upsert_people
+from registry.people.queries import Person, id_index, known_names, upsert_people
 from registry.reference.queries import division_lookup
-from registry.training import rules
+from registry.training import queries, rules
+from registry.training.queries import EnrolmentView, NewEnrolment
 from registry.training.rules import Action, EnrolmentItem, EnrolmentRequest
 from registry.training.service import check_capacity, cohort_for_enrolment, lock_cohort
 
 __all__ = [
     "EnrolmentRequest",
     "EnrolmentView",
-    "already_enrolled",
     "check_capacity",
     "cohort_for_enrolment",
     "enrol",
     "list_enrolments",
     "update_enrolment",
 ]
-
-
-@dataclass(frozen=True)
-class EnrolmentView:
-    """An enrolment with the person's display values (masked, never the full numbers)."""
-
-    id: uuid.UUID
-    cohort_id: uuid.UUID
-    trainee_id: uuid.UUID
-    name: str
-    id_masked: str
-    phone_masked: str | None
-    household_division: str | None
-    attended_hours: Decimal
-    outcome: str
-    groups: list[str]
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
-_VIEW_SQL = (
-    "SELECT e.id, e.cohort_id, e.trainee_id, t.name, t.id_masked, t.phone_masked, "
-    "t.household_division_id, e.attended_hours, e.outcome, e.groups::text AS groups, "
-    "e.created_at, e.updated_at "
-    "FROM enrolment e JOIN trainee t ON t.id = e.trainee_id "
-)
-
-
-def _view(row: dict[str, Any]) -> EnrolmentView:
-    groups = row["groups"]
-    return EnrolmentView(
-        id=row["id"],
-        cohort_id=row["cohort_id"],
-        trainee_id=row["trainee_id"],
-        name=row["name"],
-        id_masked=row["id_masked"],
-        phone_masked=row["phone_masked"],
-        household_division=row["household_division_id"],
-        attended_hours=Decimal(row["attended_hours"]),
-        outcome=row["outcome"],
-        groups=list(json.loads(groups) if isinstance(groups, str) else groups),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-async def already_enrolled(
-    uow: UnitOfWork, cohort_id: uuid.UUID, trainee_ids: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Which of these people are already enrolled in the cohort."""
-    if not trainee_ids:
-        return set()
-    _, rows = await uow.conn.execute_query(
-        "SELECT trainee_id FROM enrolment WHERE cohort_id = $1 AND trainee_id = ANY($2::uuid[])",
-        [cohort_id, list(trainee_ids)],
-    )
-    return {r["trainee_id"] for r in rows}
 
 
 async def enrol(
@@ -152,7 +90,9 @@ async def enrol(
         ]
         if mismatched:
             raise ValidationFailed("some enrolments are not valid; nothing was enrolled", errors=mismatched)
-        present = await already_enrolled(uow, cohort.id, [known[i][0] for i in indexes if i in known])
+        present = await queries.already_enrolled(
+            uow.conn, cohort.id, [known[i][0] for i in indexes if i in known]
+        )
         duplicates = [
             FieldError(
                 rules.item_field(where[i], "id_number"), "already_enrolled", "already enrolled in this cohort"
@@ -186,19 +126,14 @@ async def _insert(
     people = [Person(item.id, item.name, item.phone, item.household_division, item.groups) for item in items]
     trainee_ids = await upsert_people(uow.conn, vault, people)
     ordered = [trainee_ids[index] for index in indexes]
-    ids = [uuid.uuid4() for _ in items]
-    now = dt.datetime.now(dt.UTC)
-    # The groups recorded are the person's groups as they stand after this request.
-    await uow.conn.execute_query(
-        "INSERT INTO enrolment (id, cohort_id, trainee_id, attended_hours, outcome, groups, "
-        "created_at, updated_at) "
-        "SELECT e.id, $2, e.trainee_id, 0, 'in_progress', t.groups, $3, $3 "
-        "FROM unnest($1::uuid[], $4::uuid[]) AS e(id, trainee_id) JOIN trainee t ON t.id = e.trainee_id",
-        [ids, cohort.id, now, ordered],
+    await queries.insert_enrolments(
+        uow.conn,
+        cohort.id,
+        [NewEnrolment(trainee_id=t, groups=item.groups) for t, item in zip(ordered, items, strict=True)],
     )
-    rows = await uow.conn.execute_query_dict(_VIEW_SQL + "WHERE e.id = ANY($1::uuid[])", [ids])
-    by_id = {row["id"]: _view(row) for row in rows}
-    return [by_id[i] for i in ids]
+    views = await queries.enrolment_views(uow.conn, cohort.id, ordered)
+    by_trainee = {view.trainee_id: view for view in views}
+    return [by_trainee[t] for t in ordered]
 
 
 async def list_enrolments(
@@ -209,17 +144,7 @@ async def list_enrolments(
         raise ValidationFailed("the filters are not valid", errors=rules.outcome_errors(outcome))
     if not await visible_cohorts(principal).filter(id=cohort_id).exists():
         raise NotFound("no such cohort")
-    where, args = "WHERE e.cohort_id = $1", [str(cohort_id)]
-    if outcome is not None:
-        where += " AND e.outcome = $2"
-        args.append(outcome)
-    total = await Enrolment.filter(
-        cohort_id=cohort_id, **({"outcome": EnrolmentOutcome(outcome)} if outcome else {})
-    ).count()
-    rows = await connections.get("default").execute_query_dict(
-        _VIEW_SQL + where + f" ORDER BY e.created_at, e.id LIMIT {int(limit)} OFFSET {int(offset)}", args
-    )
-    return Page(items=[_view(r) for r in rows], total=total, limit=limit, offset=offset)
+    return await queries.enrolment_page(cohort_id, outcome=outcome, limit=limit, offset=offset)
 
 
 @dataclass(frozen=True)
@@ -278,5 +203,5 @@ async def update_enrolment(
             enrolment.outcome = EnrolmentOutcome(outcome)
             await enrolment.save(using_db=uow.conn, update_fields=["attended_hours", "outcome", "updated_at"])
             await uow.audit("enrolment.update", "enrolment", enrolment.id, before=before, after=after)
-        rows = await uow.conn.execute_query_dict(_VIEW_SQL + "WHERE e.id = $1", [enrolment.id])
-    return _view(rows[0])
+        view = await queries.enrolment_view(uow.conn, enrolment.id)
+    return view

@@ -1,4 +1,5 @@
-"""Enrolments, many at a time.
+"""Set-based SQL of the training area. :func:`insert_enrolments` is the one way an
+enrolment row is written (single enrolments, lists, roster files, the demo).
 
 Small sets go in one ``INSERT ... SELECT FROM unnest(...)``; large ones are COPYed
 (binary protocol) into a temporary table dropped at commit, then moved with one
@@ -16,7 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+
+from registry.core.paging import Page, page_of_sql
 
 COPY_THRESHOLD = 2000
 """From this many rows on, COPY into a temporary table instead of one unnest statement."""
@@ -32,14 +36,6 @@ class NewEnrolment:
     attended_hours: Decimal | None = None
     outcome: str | None = None
     groups: tuple[str, ...] = field(default_factory=tuple)
-
-
-def raw_connection(conn: BaseDBAsyncClient) -> Any:
-    """The asyncpg connection behind a Tortoise transaction (``TransactionWrapper``)."""
-    raw = getattr(conn, "_connection", None)
-    if raw is None or not hasattr(raw, "copy_records_to_table"):
-        raise RuntimeError("bulk writes need an asyncpg connection inside a transaction")
-    return raw
 
 
 async def insert_enrolments(
@@ -69,7 +65,13 @@ async def insert_enrolments(
         + ", ".join(COLUMNS)
         + ") SELECT gen_random_uuid(), $1::uuid, $2::uuid, $3, $3, "
     )
-    raw = raw_connection(conn)
+    async with conn.acquire_connection() as raw:
+        return await _insert(raw, records, shared, insert, copy_threshold)
+
+
+async def _insert(
+    raw: Any, records: list[tuple[Any, ...]], shared: list[Any], insert: str, copy_threshold: int | None
+) -> int:
     if len(records) < (COPY_THRESHOLD if copy_threshold is None else copy_threshold):
         status = await raw.execute(
             insert + "u.* FROM unnest($4::uuid[], $5::numeric[], $6::text[], $7::jsonb[]) AS u "
@@ -98,3 +100,105 @@ _ZERO = Decimal(0)
 def _count(status: str) -> int:
     """Rows inserted, from the command tag (``INSERT 0 <n>``)."""
     return int(status.rsplit(" ", 1)[-1])
+
+
+@dataclass(frozen=True)
+class EnrolmentView:
+    """An enrolment with the person's display values (masked, never the full numbers)."""
+
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    trainee_id: uuid.UUID
+    name: str
+    id_masked: str
+    phone_masked: str | None
+    household_division: str | None
+    attended_hours: Decimal
+    outcome: str
+    groups: list[str]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+_VIEW_SQL = (
+    "SELECT e.id, e.cohort_id, e.trainee_id, t.name, t.id_masked, t.phone_masked, "
+    "t.household_division_id, e.attended_hours, e.outcome, e.groups::text AS groups, "
+    "e.created_at, e.updated_at{total} "
+    "FROM enrolment e JOIN trainee t ON t.id = e.trainee_id "
+)
+_ONE = _VIEW_SQL.format(total="")
+
+
+def _view(row: dict[str, Any]) -> EnrolmentView:
+    groups = row["groups"]
+    return EnrolmentView(
+        id=row["id"],
+        cohort_id=row["cohort_id"],
+        trainee_id=row["trainee_id"],
+        name=row["name"],
+        id_masked=row["id_masked"],
+        phone_masked=row["phone_masked"],
+        household_division=row["household_division_id"],
+        attended_hours=Decimal(row["attended_hours"]),
+        outcome=row["outcome"],
+        groups=list(json.loads(groups) if isinstance(groups, str) else groups),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def enrolment_view(conn: BaseDBAsyncClient, enrolment_id: uuid.UUID) -> EnrolmentView:
+    rows = await conn.execute_query_dict(_ONE + "WHERE e.id = $1", [enrolment_id])
+    return _view(rows[0])
+
+
+async def enrolment_views(
+    conn: BaseDBAsyncClient, cohort_id: uuid.UUID, trainee_ids: Sequence[uuid.UUID]
+) -> list[EnrolmentView]:
+    rows = await conn.execute_query_dict(
+        _ONE + "WHERE e.cohort_id = $1 AND e.trainee_id = ANY($2::uuid[])", [cohort_id, list(trainee_ids)]
+    )
+    return [_view(row) for row in rows]
+
+
+async def enrolment_page(
+    cohort_id: uuid.UUID, *, outcome: str | None, limit: int, offset: int
+) -> Page[EnrolmentView]:
+    """A cohort's enrolments in the order they were made."""
+    where = "WHERE e.cohort_id = $1"
+    args: list[Any] = [cohort_id]
+    if outcome is not None:
+        where += " AND e.outcome = $2"
+        args.append(outcome)
+    page = await page_of_sql(
+        _VIEW_SQL.format(total=", count(*) OVER () AS total") + where + " ORDER BY e.created_at, e.id",
+        "SELECT count(*) AS total FROM enrolment e " + where,
+        args,
+        limit,
+        offset,
+    )
+    return page.map(_view)
+
+
+async def already_enrolled(
+    conn: BaseDBAsyncClient, cohort_id: uuid.UUID, trainee_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these people are already enrolled in the cohort."""
+    if not trainee_ids:
+        return set()
+    _, rows = await conn.execute_query(
+        "SELECT trainee_id FROM enrolment WHERE cohort_id = $1 AND trainee_id = ANY($2::uuid[])",
+        [cohort_id, list(trainee_ids)],
+    )
+    return {r["trainee_id"] for r in rows}
+
+
+async def enrolled_counts(cohort_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many are enrolled in each cohort (one query)."""
+    if not cohort_ids:
+        return {}
+    _, rows = await connections.get("default").execute_query(
+        "SELECT cohort_id, count(*) AS n FROM enrolment WHERE cohort_id = ANY($1::uuid[]) GROUP BY cohort_id",
+        [cohort_ids],
+    )
+    return {r["cohort_id"]: int(r["n"]) for r in rows}

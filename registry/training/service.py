@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -29,7 +28,7 @@ from registry.audit.service import record_event
 from registry.core import outbox
 from registry.core.clock import business_today
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
-from registry.core.paging import Page, check_bounds
+from registry.core.paging import Page, check_bounds, page_of
 from registry.core.principal import Principal
 from registry.core.tenancy import visible_cohorts
 from registry.core.uow import UnitOfWork, unit_of_work
@@ -44,7 +43,7 @@ from registry.enums import (
 from registry.models.institution import Institution
 from registry.models.reference import Division, Occupation
 from registry.models.training import Cohort, Enrolment
-from registry.training import rules
+from registry.training import queries, rules
 from registry.training.rules import Action, CohortFacts
 
 CALENDAR_ACTOR = "system:calendar"
@@ -275,22 +274,9 @@ async def list_cohorts(
         division_code=division_code,
         today=today,
     )
-    total = await query.count()
-    cohorts = await query.order_by("-start_date", "reference", "id").offset(offset).limit(limit)
-    counts = await enrolled_counts([c.id for c in cohorts])
-    return Page(
-        items=[_view(c, counts.get(c.id, 0), today) for c in cohorts], total=total, limit=limit, offset=offset
-    )
-
-
-async def enrolled_counts(cohort_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    if not cohort_ids:
-        return {}
-    _, rows = await connections.get("default").execute_query(
-        "SELECT cohort_id, count(*) AS n FROM enrolment WHERE cohort_id = ANY($1::uuid[]) GROUP BY cohort_id",
-        [cohort_ids],
-    )
-    return {r["cohort_id"]: int(r["n"]) for r in rows}
+    page = await page_of(query.order_by("-start_date", "reference", "id"), limit, offset)
+    counts = await queries.enrolled_counts([c.id for c in page.items])
+    return page.map(lambda c: _view(c, counts.get(c.id, 0), today))
 
 
 async def get_cohort(principal: Principal, cohort_id: uuid.UUID) -> CohortView:

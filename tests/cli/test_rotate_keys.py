@@ -17,8 +17,8 @@ from registry.core.crypto import vault_from_settings
 from registry.core.settings import Settings
 from registry.models.audit import AuditEvent
 from registry.models.training import ImportBatch, Trainee
+from registry.people.queries import Person, upsert_people
 from registry.people.rules.idnumber import make_number, validate
-from registry.people.service import Person, upsert_people
 from tests.cli.commands import REGISTRY
 
 STALE = re.compile(r"([\d,]+) trainees and ([\d,]+) import batches are still under an old data key")

@@ -23,18 +23,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from registry.core.clock import business_today
 from registry.core.errors import FieldError, ValidationFailed
-from registry.enums import EnrolmentOutcome, PriorityGroup
+from registry.enums import CohortStatus, EnrolmentOutcome, ImportStatus, PriorityGroup
 from registry.people.rules import idnumber, personal
 from registry.people.rules.idnumber import IdNumber, IdNumberError
 from registry.people.rules.personal import PersonalDataError
+from registry.training import rules as cohort_rules
 
 HEADER_SEARCH_ROWS = 30
 _CACHE_SIZE = 4096
@@ -48,6 +49,10 @@ GROUPS = "groups"
 ATTENDED_HOURS = "attended_hours"
 OUTCOME = "outcome"
 _IGNORED = "_ignored"
+
+ALREADY_ENROLLED = "already_enrolled"
+IDENTITY_MISMATCH = "identity_mismatch"
+DUPLICATE_IN_FILE = "duplicate_in_file"
 
 REQUIRED_COLUMNS = "姓名 (name) and 身份证号 (id_number)"
 
@@ -389,7 +394,7 @@ class RosterParser:
         if first is not None:
             errors.append(
                 self._error(
-                    row, ID_NUMBER, "duplicate_in_file", f"the same ID number is already in row {first}"
+                    row, ID_NUMBER, DUPLICATE_IN_FILE, f"the same ID number is already in row {first}"
                 )
             )
             return None
@@ -533,3 +538,120 @@ def parse_roster(
     result.notes = list(parser.notes)
     result.headers = dict(parser.headers)
     return result
+
+
+# --- judging the parsed rows against the cohort and the registry -----------------------
+
+
+def record_errors(
+    row: RosterRow, status: CohortStatus, planned_hours: int, headers: dict[str, str]
+) -> list[FieldError]:
+    """A row's 学时 and 结果 against the cohort, by the rules that recording attendance on an
+    enrolment applies (:mod:`registry.training.rules`), with the row and the column named.
+    ``status`` is the cohort's effective status (after :func:`cohort_for_enrolment`)."""
+    hours_column, outcome_column = headers.get(ATTENDED_HOURS), headers.get(OUTCOME)
+    found: list[FieldError] = []
+    if row.attended_hours is not None:
+        found += [
+            replace(e, field=ATTENDED_HOURS, row=row.row_number, column=hours_column)
+            for e in cohort_rules.attendance_errors(row.attended_hours, planned_hours)
+        ]
+    hours = row.attended_hours if row.attended_hours is not None else Decimal(0)
+    outcome = (row.outcome or EnrolmentOutcome.IN_PROGRESS).value
+    refusal = cohort_rules.record_refusal(status, attended_hours=hours, outcome=outcome)
+    if refusal is None:
+        return found
+    # Name the cell(s) the refusal is about: each one checked on its own by the same rule.
+    blamed: list[tuple[str, str | None]] = []
+    if (
+        cohort_rules.record_refusal(status, attended_hours=hours, outcome=EnrolmentOutcome.IN_PROGRESS)
+        is not None
+    ):
+        blamed.append((ATTENDED_HOURS, hours_column))
+    if cohort_rules.record_refusal(status, attended_hours=Decimal(0), outcome=outcome) is not None:
+        blamed.append((OUTCOME, outcome_column))
+    blamed = blamed or [(OUTCOME, outcome_column)]
+    found += [
+        FieldError(field=key, code=refusal.code, message=refusal.message, row=row.row_number, column=column)
+        for key, column in blamed
+    ]
+    return found
+
+
+@dataclass(frozen=True)
+class Registered:
+    """What the registry knows of a person a roster row names."""
+
+    name: str
+    enrolled: bool
+    """Already enrolled in the cohort being imported into."""
+
+
+@dataclass
+class Judgement:
+    errors: list[FieldError]
+    """Every refused row's errors (parsing and judging), sorted by row and column."""
+    skipped: list[FieldError]
+    """People already enrolled in the cohort: not imported again, reported."""
+    refused_after_parsing: set[int]
+    """Rows refused here (their cells are not among the parser's refused cells)."""
+    to_import: list[RosterRow]
+
+    @property
+    def refused(self) -> int:
+        return len({error.row for error in self.errors if error.row is not None})
+
+
+def judge_rows(
+    parsed: RosterParse,
+    registered: Sequence[Registered | None],
+    *,
+    status: CohortStatus,
+    planned_hours: int,
+) -> Judgement:
+    """The parsed rows (``registered[i]`` is what the registry knows of ``parsed.rows[i]``)
+    against the cohort's attendance rules and the names registered for the ID numbers."""
+    errors: list[FieldError] = list(parsed.errors)
+    skipped: list[FieldError] = []
+    late: set[int] = set()
+    to_import: list[RosterRow] = []
+    name_column = parsed.headers.get(NAME)
+    id_column = parsed.headers.get(ID_NUMBER)
+    for row, known in zip(parsed.rows, registered, strict=True):
+        row_errors = record_errors(row, status, planned_hours, parsed.headers)
+        if known is not None and known.name != row.name:
+            row_errors.append(
+                FieldError(
+                    field=NAME,
+                    code=IDENTITY_MISMATCH,
+                    message="this ID number is registered under another name: check the name and "
+                    "the ID number against the person's identity card",
+                    row=row.row_number,
+                    column=name_column,
+                )
+            )
+        if row_errors:
+            errors.extend(row_errors)
+            late.add(row.row_number)
+        elif known is not None and known.enrolled:
+            skipped.append(
+                FieldError(
+                    field=ID_NUMBER,
+                    code=ALREADY_ENROLLED,
+                    message="already enrolled in this cohort; skipped",
+                    row=row.row_number,
+                    column=id_column,
+                )
+            )
+        else:
+            to_import.append(row)
+    errors.sort(key=lambda e: (e.row or 0, e.column or ""))
+    return Judgement(errors=errors, skipped=skipped, refused_after_parsing=late, to_import=to_import)
+
+
+def import_status(refused: int, importing: int, mode: str) -> ImportStatus:
+    """``refused`` (nothing written: any refusal in all-or-nothing mode, or nothing valid),
+    ``partial`` (valid rows imported, refused ones reported) or ``imported``."""
+    if refused and (mode == "all_or_nothing" or not importing):
+        return ImportStatus.REFUSED
+    return ImportStatus.PARTIAL if refused else ImportStatus.IMPORTED

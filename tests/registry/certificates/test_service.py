@@ -20,8 +20,8 @@ from registry.models.certificate import Certificate
 from registry.models.institution import Institution
 from registry.models.reference import Division, Occupation
 from registry.models.training import Cohort, Enrolment, Trainee
+from registry.people.queries import Person, id_index, upsert_people
 from registry.people.rules.idnumber import validate
-from registry.people.service import Person, id_index, upsert_people
 from tests import factories
 from tests.factories import new_institution
 
@@ -107,7 +107,7 @@ async def cohort(
 
 def reach(vault: Vault, trainee: Trainee) -> dict[str, Any]:
     """The holder by ID number and name: how a body reaches a person it never certified."""
-    from registry.people.service import ID_CONTEXT
+    from registry.people.queries import ID_CONTEXT
 
     return {"id_number": vault.decrypt(trainee.id_cipher, context=ID_CONTEXT), "name": trainee.name}
 
@@ -163,7 +163,7 @@ async def test_issue_for_a_registered_person_by_number_then_by_id(vault: Vault) 
         await service.issue_certificate(who, vault, cert_input(trainee_id=trainee.id))
     assert [(e.field, e.code) for e in caught.value.errors] == [("holder", "holder_not_found")]
     # ... but by ID number and name; the same name typed with padding is the same name
-    from registry.people.service import ID_CONTEXT
+    from registry.people.queries import ID_CONTEXT
 
     raw = vault.decrypt(trainee.id_cipher, context=ID_CONTEXT)
     by_number = await service.issue_certificate(
@@ -180,7 +180,7 @@ async def test_issue_for_a_registered_person_by_number_then_by_id(vault: Vault) 
 async def test_a_registered_person_under_another_name_is_refused(vault: Vault) -> None:
     who = await assessor()
     trainee = await person(vault, "赵六")
-    from registry.people.service import ID_CONTEXT
+    from registry.people.queries import ID_CONTEXT
 
     raw = vault.decrypt(trainee.id_cipher, context=ID_CONTEXT)
     with pytest.raises(ValidationFailed) as caught:

@@ -20,8 +20,8 @@ from registry.enums import Role
 from registry.models.audit import AuditEvent
 from registry.models.training import ImportBatch, Trainee
 from registry.people.key_rotation import RotationScope, rotate_keys
+from registry.people.queries import ID_CONTEXT, PHONE_CONTEXT, Person, upsert_people
 from registry.people.rules.idnumber import validate
-from registry.people.service import ID_CONTEXT, PHONE_CONTEXT, Person, upsert_people
 from registry.training.roster import service as roster_import
 from tests.factories import acting_for as principal_of
 from tests.factories import csv_bytes, make_cohort, new_institution

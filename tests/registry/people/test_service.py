@@ -7,8 +7,8 @@ from tortoise.transactions import in_transaction
 
 from registry.core.crypto import Vault
 from registry.models.training import Trainee
+from registry.people.queries import ID_CONTEXT, PHONE_CONTEXT, Person, id_index, upsert_people
 from registry.people.rules.idnumber import make_number, validate
-from registry.people.service import ID_CONTEXT, PHONE_CONTEXT, Person, id_index, upsert_people
 
 
 def person(seq: int, phone: str | None = None, groups: tuple[str, ...] = ()) -> Person:

@@ -22,8 +22,9 @@ from registry.enums import CohortKind, CohortStatus
 from registry.models.audit import AuditEvent
 from registry.models.institution import Institution
 from registry.models.training import Cohort, Enrolment, ImportBatch, Trainee
-from registry.people.service import id_index
+from registry.people.queries import id_index
 from registry.training.roster import service
+from registry.training.roster.refused import ERROR_COLUMN
 from tests.factories import acting_for as principal_of
 from tests.factories import csv_bytes, make_cohort, new_institution, xlsx_bytes
 from tests.factories import new_id_number as new_number
@@ -136,7 +137,7 @@ async def test_valid_rows_imports_the_good_ones_and_offers_the_refused_rows_as_x
     sheet = load_workbook(io.BytesIO(content)).active
     assert sheet is not None
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert rows[0] == ["原行号 (row)", "姓名", "身份证号", "学时", service.ERROR_COLUMN]
+    assert rows[0] == ["原行号 (row)", "姓名", "身份证号", "学时", ERROR_COLUMN]
     assert [r[0] for r in rows[1:]] == [3, 4]
     assert rows[1][1] == "吴刚" and isinstance(rows[1][2], str) and len(rows[1][2]) == 18
     assert "身份证号:" in rows[1][4] and "check digit" in rows[1][4]
@@ -366,10 +367,11 @@ async def test_a_large_file_goes_through_copy(
     setting: tuple[Institution, Cohort, Principal], vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from registry.training import queries as enrolments
+    from registry.training.roster import queries as roster_queries
 
     _, cohort, principal = setting
     monkeypatch.setattr(enrolments, "COPY_THRESHOLD", 5)
-    monkeypatch.setattr(service, "PEOPLE_CHUNK", 7)
+    monkeypatch.setattr(roster_queries, "PEOPLE_CHUNK", 7)
     rows = [["姓名", "身份证号", "结果"], *[["郭靖", new_number(), "合格"] for _ in range(30)]]
     report = await service.import_roster(principal, vault, cohort.id, xlsx_bytes(rows), "big.xlsx")
     assert report.accepted == 30 and await enrolled_count(cohort) == 30
