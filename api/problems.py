@@ -44,7 +44,9 @@ def problem(
     request: Request[Any, Any, Any] | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
+    """A problem document; ``extra`` adds members of the problem type's own (RFC 9457 3.2)."""
     body: dict[str, Any] = {
         "type": f"/problems/{code}",
         "title": title,
@@ -57,6 +59,8 @@ def problem(
         body["instance"] = mask_id_numbers_in(request.url.path)
     if errors:
         body["errors"] = errors
+    if extra:
+        body.update(extra)
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -13,18 +13,17 @@ from api.idempotency import idempotent
 from api.pagination import Limit, Offset, Page
 from registry.accounts import institutions as service
 from registry.core.principal import Principal
+from registry.enums import InstitutionKind, InstitutionStatus
 from registry.models.institution import Institution
-
-Kind = Literal["training", "assessment"]
 
 
 class InstitutionCreate(msgspec.Struct, forbid_unknown_fields=True):
     uscc: Annotated[str, msgspec.Meta(min_length=1, max_length=32, description="统一社会信用代码")]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     division_code: Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")]
-    kinds: Annotated[list[Kind], msgspec.Meta(min_length=1, max_length=2)]
+    kinds: Annotated[list[InstitutionKind], msgspec.Meta(min_length=1, max_length=2)]
     approved_years: Annotated[list[int], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
-    status: Literal["active", "suspended", "blacklisted"] = "active"
+    status: InstitutionStatus = InstitutionStatus.ACTIVE
 
 
 class InstitutionRead(msgspec.Struct):
@@ -32,23 +31,19 @@ class InstitutionRead(msgspec.Struct):
     uscc: str
     name: str
     division_code: str
-    kinds: list[str]
+    kinds: list[InstitutionKind]
     approved_years: list[int]
-    status: str
+    status: InstitutionStatus
     created_at: dt.datetime
 
     @classmethod
     def of(cls, inst: Institution) -> InstitutionRead:
-        return cls(
-            id=inst.id,
-            uscc=inst.uscc,
-            name=inst.name,
-            division_code=inst.division_id,  # type: ignore[attr-defined]
-            kinds=list(inst.kinds),
-            approved_years=list(inst.approved_years),
-            status=str(inst.status),
-            created_at=inst.created_at,
+        read: InstitutionRead = msgspec.convert(
+            {**inst.__dict__, "division_code": inst.division_id},  # type: ignore[attr-defined]
+            cls,
+            strict=False,
         )
+        return read
 
 
 class InstitutionController(Controller):
@@ -62,14 +57,7 @@ class InstitutionController(Controller):
         async def run() -> tuple[int, InstitutionRead]:
             inst = await service.create_institution(
                 principal,
-                service.InstitutionInput(
-                    uscc=data.uscc,
-                    name=data.name,
-                    division_code=data.division_code,
-                    kinds=list(data.kinds),
-                    approved_years=data.approved_years,
-                    status=data.status,
-                ),
+                service.InstitutionInput(**msgspec.structs.asdict(data)),
             )
             return 201, InstitutionRead.of(inst)
 
@@ -81,7 +69,7 @@ class InstitutionController(Controller):
         principal: Principal,
         limit: Limit = 50,
         offset: Offset = 0,
-        kind: Kind | None = None,
+        kind: InstitutionKind | None = None,
         division_code: str | None = None,
     ) -> Page[InstitutionRead]:
         page = await service.list_institutions(

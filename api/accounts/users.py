@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, post
@@ -13,12 +13,13 @@ from api.idempotency import idempotent
 from registry.accounts import api_keys
 from registry.accounts import users as service
 from registry.core.principal import Principal
+from registry.enums import Role
 
 
 class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
     username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-    role: Literal["admin", "auditor", "institution", "assessor"]
+    role: Role
     institution_id: uuid.UUID | None = None
     division_code: Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")] | None = None
     display_name: Annotated[str, msgspec.Meta(max_length=100)] = ""
@@ -27,7 +28,7 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
 class UserRead(msgspec.Struct):
     id: uuid.UUID
     username: str
-    role: str
+    role: Role
     institution_id: uuid.UUID | None
     division_code: str | None
     display_name: str
@@ -44,7 +45,7 @@ class ApiKeyRead(msgspec.Struct):
     name: str
     prefix: str
     institution_id: uuid.UUID
-    role: str
+    role: Role
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
     key: str | None = None
@@ -62,14 +63,7 @@ class UserController(Controller):
         async def run() -> tuple[int, UserRead]:
             user = await service.create_user(
                 principal,
-                service.UserInput(
-                    username=data.username,
-                    password=data.password,
-                    role=data.role,
-                    institution_id=data.institution_id,
-                    division_code=data.division_code,
-                    display_name=data.display_name,
-                ),
+                service.UserInput(**msgspec.structs.asdict(data)),
             )
             return 201, UserRead(
                 id=user.id,
@@ -102,7 +96,7 @@ class ApiKeyController(Controller):
                 name=key.name,
                 prefix=key.prefix,
                 institution_id=key.institution_id,  # type: ignore[attr-defined]
-                role=str(key.role),
+                role=Role(key.role),
                 created_at=key.created_at,
                 key=created.secret,
             )

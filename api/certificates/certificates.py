@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -19,11 +19,10 @@ from api.idempotency import idempotent
 from api.pagination import Limit, Offset, Page
 from registry.certificates import rules, service
 from registry.core.principal import Principal
+from registry.enums import CertificateKind, CertificateStatus
 from registry.models.certificate import Certificate
 from registry.people.rules.personal import mask_name
 
-Kind = Literal["skill_level", "special_ability", "special_operation", "completion", "startup"]
-Status = Literal["valid", "suspended", "revoked"]
 NUMBER_PATTERN = r"^[A-Za-z0-9-]+$"
 
 
@@ -34,7 +33,7 @@ class CertificateCreate(msgspec.Struct, forbid_unknown_fields=True):
             min_length=1, max_length=rules.NUMBER_MAX, pattern=NUMBER_PATTERN, description="证书编号"
         ),
     ]
-    kind: Kind
+    kind: CertificateKind
     issue_date: dt.date
     occupation_code: (
         Annotated[str, msgspec.Meta(max_length=16, description="职业编码, e.g. 6-31-01-03")] | None
@@ -63,7 +62,7 @@ class CertificateRead(msgspec.Struct):
     number: str
     """Masked (410302********123X) when it is an ID number; address such a certificate by ``id``."""
     number_is_id_number: bool
-    kind: str
+    kind: CertificateKind
     occupation_code: str | None
     occupation_name: str | None
     level: int | None
@@ -78,7 +77,7 @@ class CertificateRead(msgspec.Struct):
     """Masked (张*)."""
     holder_id_masked: str
     issue_date: dt.date
-    status: str
+    status: CertificateStatus
     status_reason: str
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -91,7 +90,7 @@ class CertificateRead(msgspec.Struct):
             id=cert.id,
             number=service.display_number(cert),
             number_is_id_number=cert.number is None,
-            kind=str(cert.kind),
+            kind=CertificateKind(cert.kind),
             occupation_code=occupation.code if occupation else None,
             occupation_name=occupation.name if occupation else None,
             level=cert.level,
@@ -105,7 +104,7 @@ class CertificateRead(msgspec.Struct):
             holder_name=mask_name(cert.trainee.name),
             holder_id_masked=cert.trainee.id_masked,
             issue_date=cert.issue_date,
-            status=str(cert.status),
+            status=CertificateStatus(cert.status),
             status_reason=cert.status_reason,
             created_at=cert.created_at,
             updated_at=cert.updated_at,
@@ -148,8 +147,8 @@ class CertificateController(Controller):
         principal: Principal,
         limit: Limit = 50,
         offset: Offset = 0,
-        status: Status | None = None,
-        kind: Kind | None = None,
+        status: CertificateStatus | None = None,
+        kind: CertificateKind | None = None,
         occupation_code: Annotated[str | None, Parameter(max_length=16)] = None,
         issuer_id: uuid.UUID | None = None,
         cohort_id: uuid.UUID | None = None,

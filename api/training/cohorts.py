@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
@@ -16,17 +17,18 @@ from api.idempotency import idempotent
 from api.pagination import Limit, Offset, Page
 from registry.core.crypto import Vault
 from registry.core.principal import Principal
+from registry.enums import (
+    CertificateKind,
+    CohortKind,
+    CohortStatus,
+    Delivery,
+    EnrolmentOutcome,
+    StartupCourse,
+    TrainingMode,
+)
 from registry.training import enrolments as enrolment_service
 from registry.training import service
 from registry.training.rules import MAX_ENROLMENTS_PER_REQUEST
-
-Kind = Literal["vocational", "startup"]
-CertificateKind = Literal["skill_level", "special_ability", "special_operation", "completion", "startup"]
-StartupCourse = Literal["GYB", "SYB", "IYB", "EYB"]
-TrainingMode = Literal["general", "order_based", "post_based"]
-Delivery = Literal["in_person", "online", "blended"]
-Status = Literal["draft", "open", "running", "closed", "cancelled"]
-Outcome = Literal["in_progress", "completed", "withdrawn", "failed"]
 
 Reference = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, description="the institution's own reference")
@@ -37,7 +39,7 @@ Code = Annotated[str, msgspec.Meta(max_length=16)]
 
 class CohortCreate(msgspec.Struct, forbid_unknown_fields=True):
     reference: Reference
-    kind: Kind
+    kind: CohortKind
     division_code: Annotated[str, msgspec.Meta(max_length=16, description="where the cohort is held")]
     planned_hours: int
     start_date: dt.date
@@ -50,35 +52,22 @@ class CohortCreate(msgspec.Struct, forbid_unknown_fields=True):
     certificate_kind: CertificateKind | None = None
     certificate_level: int | None = None
     startup_course: StartupCourse | None = None
-    training_mode: TrainingMode = "general"
-    delivery: Delivery = "in_person"
+    training_mode: TrainingMode = TrainingMode.GENERAL
+    delivery: Delivery = Delivery.IN_PERSON
     institution_id: uuid.UUID | None = msgspec.field(default=None)
     """Only for an administrator acting for an institution."""
 
     def facts(self) -> service.CohortInput:
-        return service.CohortInput(
-            reference=self.reference,
-            kind=self.kind,
-            division_code=self.division_code,
-            planned_hours=self.planned_hours,
-            start_date=self.start_date,
-            end_date=self.end_date,
-            capacity=self.capacity,
-            name=self.name,
-            occupation_code=self.occupation_code,
-            certificate_kind=self.certificate_kind,
-            certificate_level=self.certificate_level,
-            startup_course=self.startup_course,
-            training_mode=self.training_mode,
-            delivery=self.delivery,
-        )
+        fields = msgspec.structs.asdict(self)
+        del fields["institution_id"]
+        return service.CohortInput(**fields)
 
 
 class CohortPatch(msgspec.Struct, forbid_unknown_fields=True):
     """Only the fields sent change; null clears an optional field."""
 
     reference: Reference | UnsetType = UNSET
-    kind: Kind | UnsetType = UNSET
+    kind: CohortKind | UnsetType = UNSET
     division_code: Code | UnsetType = UNSET
     planned_hours: int | UnsetType = UNSET
     start_date: dt.date | UnsetType = UNSET
@@ -105,19 +94,19 @@ class CohortRead(msgspec.Struct):
     institution_id: uuid.UUID
     reference: str
     name: str
-    kind: str
+    kind: CohortKind
     occupation_code: str | None
-    certificate_kind: str | None
+    certificate_kind: CertificateKind | None
     certificate_level: int | None
-    startup_course: str | None
-    training_mode: str
-    delivery: str
+    startup_course: StartupCourse | None
+    training_mode: TrainingMode
+    delivery: Delivery
     division_code: str
     planned_hours: int
     start_date: dt.date
     end_date: dt.date
     capacity: int
-    status: str
+    status: CohortStatus
     """Effective: an open cohort is ``running`` from its start date (Asia/Shanghai) on."""
     enrolled: int
     created_at: dt.datetime
@@ -127,29 +116,19 @@ class CohortRead(msgspec.Struct):
     @classmethod
     def of(cls, view: service.CohortView) -> CohortRead:
         c = view.cohort
-        facts = service.facts_of(c)
-        return cls(
-            id=c.id,
-            institution_id=c.institution_id,  # type: ignore[attr-defined]
-            reference=facts.reference,
-            name=facts.name,
-            kind=facts.kind,
-            occupation_code=facts.occupation_code,
-            certificate_kind=facts.certificate_kind,
-            certificate_level=facts.certificate_level,
-            startup_course=facts.startup_course,
-            training_mode=facts.training_mode,
-            delivery=facts.delivery,
-            division_code=facts.division_code,
-            planned_hours=facts.planned_hours,
-            start_date=facts.start_date,
-            end_date=facts.end_date,
-            capacity=facts.capacity,
-            status=view.status.value,
-            enrolled=view.enrolled,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            closed_at=c.closed_at,
+        return msgspec.convert(
+            {
+                **dataclasses.asdict(service.facts_of(c)),
+                "id": c.id,
+                "institution_id": c.institution_id,  # type: ignore[attr-defined]
+                "status": view.status,
+                "enrolled": view.enrolled,
+                "created_at": c.created_at,
+                "updated_at": c.updated_at,
+                "closed_at": c.closed_at,
+            },
+            cls,
+            from_attributes=True,
         )
 
 
@@ -188,32 +167,19 @@ class EnrolmentRead(msgspec.Struct):
     phone_masked: str | None
     household_division: str | None
     attended_hours: float
-    outcome: str
+    outcome: EnrolmentOutcome
     groups: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
 
     @classmethod
     def of(cls, view: enrolment_service.EnrolmentView) -> EnrolmentRead:
-        return cls(
-            id=view.id,
-            cohort_id=view.cohort_id,
-            trainee_id=view.trainee_id,
-            name=view.name,
-            id_masked=view.id_masked,
-            phone_masked=view.phone_masked,
-            household_division=view.household_division,
-            attended_hours=float(view.attended_hours),
-            outcome=view.outcome,
-            groups=view.groups,
-            created_at=view.created_at,
-            updated_at=view.updated_at,
-        )
+        return msgspec.convert(view, cls, from_attributes=True, strict=False)
 
 
 class EnrolmentPatch(msgspec.Struct, forbid_unknown_fields=True):
     attended_hours: Decimal | UnsetType = UNSET
-    outcome: Outcome | UnsetType = UNSET
+    outcome: EnrolmentOutcome | UnsetType = UNSET
 
 
 class CohortController(Controller):
@@ -238,8 +204,8 @@ class CohortController(Controller):
         principal: Principal,
         limit: Limit = 50,
         offset: Offset = 0,
-        status: Status | None = None,
-        kind: Kind | None = None,
+        status: CohortStatus | None = None,
+        kind: CohortKind | None = None,
         year: Annotated[int | None, Parameter(ge=2000, le=2100)] = None,
         division: Annotated[str | None, Parameter(max_length=16)] = None,
     ) -> Page[CohortRead]:
@@ -305,7 +271,7 @@ class CohortController(Controller):
         cohort_id: uuid.UUID,
         limit: Limit = 50,
         offset: Offset = 0,
-        outcome: Outcome | None = None,
+        outcome: EnrolmentOutcome | None = None,
     ) -> Page[EnrolmentRead]:
         page = await enrolment_service.list_enrolments(
             principal, cohort_id, limit=limit, offset=offset, outcome=outcome

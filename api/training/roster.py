@@ -6,18 +6,21 @@ earlier report with ``unchanged: true`` (so no ``Idempotency-Key`` is needed).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
-from api.problems import PROBLEM_JSON
+from api.problems import problem
 from registry.core.crypto import Vault
 from registry.core.principal import Principal
+from registry.enums import ImportStatus
 from registry.training.roster import service
 from registry.training.roster.report import ImportReport
 
@@ -34,24 +37,59 @@ def _vault(request: Request[Any, Any, Any]) -> Vault:
     return vault
 
 
+class RowError(msgspec.Struct):
+    field: str
+    code: str
+    message: str
+    row: int | None = None
+    """The row number in the file (1 = the first row, the header included)."""
+    column: str | None = None
+    """The column's header as the file writes it."""
+
+
+class ImportReportRead(msgspec.Struct):
+    batch_id: uuid.UUID | None
+    cohort_id: uuid.UUID
+    file_name: str
+    sha256: str
+    mode: str
+    status: ImportStatus
+    """``imported``, ``partial`` (valid_rows with refused rows) or ``refused`` (nothing written)."""
+    message: str
+    unchanged: bool
+    """The same file was imported into this cohort before; nothing changed."""
+    rows_read: int
+    accepted: int
+    refused: int
+    already_enrolled: int
+    duplicate_in_file: int
+    errors: list[RowError]
+    """Every refused row's errors."""
+    skipped: list[RowError]
+    """The rows skipped because the person is already enrolled in the cohort."""
+    notes: list[str]
+    refused_rows_file: bool
+    """The refused rows can be downloaded at ``refused.xlsx``."""
+    created_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, report: ImportReport) -> ImportReportRead:
+        read: ImportReportRead = msgspec.convert(report.as_dict(), cls)
+        return read
+
+
 def _answer(request: Request[Any, Any, Any], report: ImportReport) -> Response[Any]:
-    body = report.as_dict()
-    if report.status != "refused":
-        return Response(content=body, status_code=200)
+    if report.status != ImportStatus.REFUSED:
+        return Response(content=ImportReportRead.of(report), status_code=200)
     # Nothing was written: a problem document whose errors name every refused row, with the report.
-    return Response(
-        content={
-            "type": "/problems/roster_refused",
-            "title": "Roster refused",
-            "status": 422,
-            "detail": report.message,
-            "code": "roster_refused",
-            "instance": request.url.path,
-            "errors": report.errors,
-            "report": body,
-        },
-        status_code=422,
-        media_type=PROBLEM_JSON,
+    return problem(
+        422,
+        "roster_refused",
+        "Roster refused",
+        report.message,
+        request,
+        report.errors,
+        extra={"report": msgspec.to_builtins(ImportReportRead.of(report))},
     )
 
 
@@ -76,7 +114,7 @@ class RosterController(Controller):
         cohort_id: uuid.UUID,
         data: Annotated[RosterUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
         mode: Literal["all_or_nothing", "valid_rows"] = "all_or_nothing",
-    ) -> Response[Any]:
+    ) -> Response[ImportReportRead]:
         content = await data.file.read()
         report = await service.import_roster(
             principal, _vault(request), cohort_id, content, data.file.filename or "roster", mode=mode
@@ -84,8 +122,10 @@ class RosterController(Controller):
         return _answer(request, report)
 
     @get("/{batch_id:uuid}", summary="The report of an earlier roster import")
-    async def report(self, principal: Principal, cohort_id: uuid.UUID, batch_id: uuid.UUID) -> dict[str, Any]:
-        return (await service.import_report(principal, cohort_id, batch_id)).as_dict()
+    async def report(
+        self, principal: Principal, cohort_id: uuid.UUID, batch_id: uuid.UUID
+    ) -> ImportReportRead:
+        return ImportReportRead.of(await service.import_report(principal, cohort_id, batch_id))
 
     @get(
         "/{batch_id:uuid}/refused.xlsx",
