@@ -864,11 +864,34 @@ def _institutions(
     return out, training, assessment, demo_key
 
 
-def build_plan(inputs: PlanInputs, *, year: int, scale: Scale, seed: int = 1) -> Plan:
-    """The whole year as plain values; the same arguments give the same plan."""
-    if not inputs.priority_trades and not inputs.other_occupations:
-        raise ValueError("the plan needs occupations: load the reference catalogue first")
-    rng = random.Random(f"luoyang-demo:{year}:{scale.name}:{seed}")
+@dataclass
+class _Year:
+    """What every step of :func:`build_plan` draws on: the seeded generator, the window in
+    which cohorts run, the institutions and the occupations with their weights."""
+
+    rng: random.Random
+    year: int
+    prefix: str
+    first: dt.date
+    last_end: dt.date
+    institutions: list[PlannedInstitution]
+    training: list[int]
+    demo_key: int | None
+    skill_bodies: list[int]
+    startup_body: int
+    priority: list[Occupation]
+    others: list[Occupation]
+    priority_cum: list[float]
+    others_cum: list[float]
+    priority_share: float
+    activity_cum: list[float]
+    startup_runners: list[int]
+    startup_cum: list[float]
+    division_cum: list[float]
+
+
+def _window(inputs: PlanInputs, year: int) -> tuple[dt.date, dt.date, dt.date]:
+    """(the last day planned, the first start, the last end) of the demo year."""
     last_day = inputs.last_day or dt.date(year, 12, 31)
     if last_day.year != year:
         raise ValueError("the last day must be in the year")
@@ -876,52 +899,41 @@ def build_plan(inputs: PlanInputs, *, year: int, scale: Scale, seed: int = 1) ->
     last_end = min(dt.date(year, 12, 16), last_day - dt.timedelta(days=15))
     if (last_end - first).days < 90:
         raise ValueError(f"{year} has too little time left for a demo year (cohorts end by {last_end})")
-    tag = f"{scale.name[0].upper()}{seed}"
-    prefix = f"DEMO-{year}-{tag}"
+    return last_day, first, last_end
 
-    institutions, training, assessment, demo_key = _institutions(rng, year, scale, inputs)
-    startup_body = assessment[0]
-    skill_bodies = assessment[1:] or assessment
-    people = _People(rng, year, dt.date(year, 7, 1))
 
-    priority = _ranked(rng, inputs.priority_trades)
-    others = _ranked(rng, inputs.other_occupations)
-    priority_cum = _zipf_cum(len(priority), 0.9) if priority else []
-    others_cum = _zipf_cum(len(others), 1.05) if others else []
-    priority_share = 0.58 if priority and others else (1.0 if priority else 0.0)
-
-    # Institutions differ in size: a few large schools run many cohorts.
-    activity = [rng.lognormvariate(0.0, 0.8) for _ in training]
-    activity_cum = list(itertools.accumulate(activity))
-    startup_runners = sorted(rng.sample(training, max(1, round(len(training) * 0.4))))
-    startup_cum = list(itertools.accumulate(activity[t] for t in startup_runners))
-    division_cum = list(itertools.accumulate(d.population for d in DIVISIONS))
-
-    # --- cohorts
+def _vocational_cohorts(y: _Year, scale: Scale) -> list[Cohort]:
+    rng = y.rng
     cohorts: list[Cohort] = []
     n_voc = scale.vocational_cohorts
     demo_slots = (
         set(rng.sample(range(n_voc), min(scale.demo_institution_cohorts, n_voc)))
-        if demo_key is not None
+        if y.demo_key is not None
         else set()
     )
     cancelled_slots = set(rng.sample(range(n_voc), min(scale.cancelled_cohorts, n_voc - 1)))
-    sequence_in_year: Counter[tuple[int, str]] = Counter()
+    issuer_cum = list(itertools.accumulate(range(len(y.skill_bodies), 0, -1)))
     for i in range(n_voc):
-        inst = demo_key if i in demo_slots and demo_key is not None else training[_pick(rng, activity_cum)]
-        on_priority = rng.random() < priority_share
-        occupation = priority[_pick(rng, priority_cum)] if on_priority else others[_pick(rng, others_cum)]
+        inst = (
+            y.demo_key
+            if i in demo_slots and y.demo_key is not None
+            else y.training[_pick(rng, y.activity_cum)]
+        )
+        on_priority = rng.random() < y.priority_share
+        occupation = (
+            y.priority[_pick(rng, y.priority_cum)] if on_priority else y.others[_pick(rng, y.others_cum)]
+        )
         kind, level = _certificate_kind(rng, occupation)
         hours = _hours(rng, kind, level)
         weeks = min(12, max(2, round(hours / rng.uniform(18, 36))))
-        start, end = _dates(rng, first, last_end, weeks * 7 - rng.randrange(3))
-        home = institutions[inst].division_code
-        division = home if rng.random() < 0.88 else DIVISIONS[_pick(rng, division_cum)].code
+        start, end = _dates(rng, y.first, y.last_end, weeks * 7 - rng.randrange(3))
+        home = y.institutions[inst].division_code
+        division = home if rng.random() < 0.88 else DIVISIONS[_pick(rng, y.division_cum)].code
         mode_roll = rng.random()
         cohorts.append(
             Cohort(
                 index=i,
-                reference=f"{prefix}-V{i + 1:05d}",
+                reference=f"{y.prefix}-V{i + 1:05d}",
                 institution=inst,
                 kind="vocational",
                 name="",
@@ -938,70 +950,84 @@ def build_plan(inputs: PlanInputs, *, year: int, scale: Scale, seed: int = 1) ->
                 if mode_roll < 0.75
                 else ("order_based" if mode_roll < 0.9 else "post_based"),
                 delivery=rng.choices(("in_person", "blended", "online"), (80, 15, 5))[0],
-                issuer=skill_bodies[_pick(rng, list(itertools.accumulate(range(len(skill_bodies), 0, -1))))],
+                issuer=y.skill_bodies[_pick(rng, issuer_cum)],
                 cancelled=i in cancelled_slots,
             )
         )
+    return cohorts
+
+
+def _startup_cohorts(
+    y: _Year, scale: Scale, first_index: int, sequence: Counter[tuple[int, str]]
+) -> list[Cohort]:
+    rng = y.rng
+    cohorts: list[Cohort] = []
     course_cum = list(itertools.accumulate(w for _, w, _ in STARTUP_COURSES))
     for j in range(scale.startup_cohorts):
-        inst = startup_runners[_pick(rng, startup_cum)]
+        inst = y.startup_runners[_pick(rng, y.startup_cum)]
         course, _, base_hours = STARTUP_COURSES[_pick(rng, course_cum)]
-        start, end = _dates(rng, first, last_end, 14 + rng.randrange(15))
-        sequence_in_year[(inst, course)] += 1
+        start, end = _dates(rng, y.first, y.last_end, 14 + rng.randrange(15))
+        sequence[(inst, course)] += 1
         cohorts.append(
             Cohort(
-                index=len(cohorts),
-                reference=f"{prefix}-S{j + 1:04d}",
+                index=first_index + j,
+                reference=f"{y.prefix}-S{j + 1:04d}",
                 institution=inst,
                 kind="startup",
-                name=f"{year}年{course}（{STARTUP_NAMES[course]}）创业培训班第{sequence_in_year[(inst, course)]}期",
-                division_code=institutions[inst].division_code,
+                name=f"{y.year}年{course}（{STARTUP_NAMES[course]}）创业培训班第{sequence[(inst, course)]}期",
+                division_code=y.institutions[inst].division_code,
                 planned_hours=base_hours,
                 start_date=start,
                 end_date=end,
                 capacity=0,
                 startup_course=course,
                 delivery=rng.choices(("in_person", "blended"), (85, 15))[0],
-                issuer=startup_body,
+                issuer=y.startup_body,
             )
         )
+    return cohorts
 
-    # --- calibrate the skill levels: enough level-3+ completions to reach the target
-    voc_live = [c for c in cohorts if c.kind == "vocational" and not c.cancelled]
+
+def _calibrate_levels(rng: random.Random, voc_live: list[Cohort], scale: Scale) -> None:
+    """Roster sizes first (kept in ``capacity`` for now), then skill levels moved between 3
+    and 4 until the expected level-3+ completions meet the scale's high-skill target."""
     sizes = _sizes(rng, len(voc_live), scale.vocational_enrolments, 0.45, 8, 200)
     for c, size in zip(voc_live, sizes, strict=True):
         c.capacity = size  # the roster size for now; capacities are set below
 
-    def expected_high() -> float:
-        return sum(
-            c.capacity * 0.9 * PASS_RATE[c.certificate_level]
-            for c in voc_live
-            if c.certificate_kind == "skill_level"
-            and c.certificate_level is not None
-            and c.certificate_level <= 3
-        )
+    def high(c: Cohort, level: int | None) -> float:
+        return c.capacity * 0.9 * PASS_RATE[level] if level is not None else 0.0
 
     target = scale.high_skill_holders
     movable = [c for c in voc_live if c.certificate_kind == "skill_level"]
     rng.shuffle(movable)
-    expected = expected_high()
+    expected = sum(
+        high(c, c.certificate_level)
+        for c in voc_live
+        if c.certificate_kind == "skill_level"
+        and c.certificate_level is not None
+        and c.certificate_level <= 3
+    )
     for c in movable:
         if abs(expected - target) <= max(2.0, 0.01 * target):
             break
         assert c.certificate_level is not None
         if expected < target and c.certificate_level >= 4:
-            expected += c.capacity * 0.9 * PASS_RATE[3]
+            expected += high(c, 3)
             c.certificate_level = 3
         elif expected > target and c.certificate_level == 3:
-            expected -= c.capacity * 0.9 * PASS_RATE[3]
+            expected -= high(c, 3)
             c.certificate_level = 4
         else:
             continue
         c.planned_hours = _hours(rng, "skill_level", c.certificate_level)
+
+
+def _name_vocational(cohorts: list[Cohort], year: int, sequence: Counter[tuple[int, str]]) -> None:
     for c in cohorts:
         if c.kind == "vocational" and c.occupation is not None:
-            sequence_in_year[(c.institution, c.occupation.code)] += 1
-            nth = sequence_in_year[(c.institution, c.occupation.code)]
+            sequence[(c.institution, c.occupation.code)] += 1
+            nth = sequence[(c.institution, c.occupation.code)]
             label = (
                 LEVEL_LABELS[c.certificate_level]
                 if c.certificate_level
@@ -1009,7 +1035,8 @@ def build_plan(inputs: PlanInputs, *, year: int, scale: Scale, seed: int = 1) ->
             )
             c.name = f"{year}年{c.occupation.name}（{label}）培训班第{nth}期"
 
-    # --- rosters
+
+def _vocational_rosters(rng: random.Random, voc_live: list[Cohort], people: _People, scale: Scale) -> None:
     for c in voc_live:
         size = c.capacity
         c.capacity = min(500, max(size, math.ceil(size * rng.uniform(1.0, 1.3))))
@@ -1028,12 +1055,12 @@ def build_plan(inputs: PlanInputs, *, year: int, scale: Scale, seed: int = 1) ->
                 c.enrolments.append(Enrolment(person, _attended(rng, c.planned_hours, 0.1, 0.6), "withdrawn"))
             else:
                 c.enrolments.append(Enrolment(person, _attended(rng, c.planned_hours, 0.8, 1.0), "failed"))
-    voc_people = list(range(len(people.people)))
-    people.make_veterans(voc_people, scale.veterans)
-    startup_live = [c for c in cohorts if c.kind == "startup"]
-    for c, size in zip(
-        startup_live, _sizes(rng, len(startup_live), scale.startup_trainees, 0.25, 10, 60), strict=True
-    ):
+    people.make_veterans(list(range(len(people.people))), scale.veterans)
+
+
+def _startup_rosters(rng: random.Random, startup_live: list[Cohort], people: _People, scale: Scale) -> None:
+    sizes = _sizes(rng, len(startup_live), scale.startup_trainees, 0.25, 10, 60)
+    for c, size in zip(startup_live, sizes, strict=True):
         c.capacity = min(500, size + rng.randrange(0, 6))
         for _ in range(size):
             person = people.make(people.household(c.division_code), startup=True, female_share=0.45)
@@ -1041,10 +1068,54 @@ def build_plan(inputs: PlanInputs, *, year: int, scale: Scale, seed: int = 1) ->
             outcome = "completed" if roll < 0.93 else ("withdrawn" if roll < 0.98 else "failed")
             low, high = {"completed": (0.9, 1.0), "withdrawn": (0.1, 0.5), "failed": (0.7, 1.0)}[outcome]
             c.enrolments.append(Enrolment(person, _attended(rng, c.planned_hours, low, high), outcome))
+
+
+def build_plan(inputs: PlanInputs, *, year: int, scale: Scale, seed: int = 1) -> Plan:
+    """The whole year as plain values; the same arguments give the same plan."""
+    if not inputs.priority_trades and not inputs.other_occupations:
+        raise ValueError("the plan needs occupations: load the reference catalogue first")
+    rng = random.Random(f"luoyang-demo:{year}:{scale.name}:{seed}")
+    last_day, first, last_end = _window(inputs, year)
+    tag = f"{scale.name[0].upper()}{seed}"
+    institutions, training, assessment, demo_key = _institutions(rng, year, scale, inputs)
+    people = _People(rng, year, dt.date(year, 7, 1))
+    priority = _ranked(rng, inputs.priority_trades)
+    others = _ranked(rng, inputs.other_occupations)
+    # Institutions differ in size: a few large schools run many cohorts.
+    activity = [rng.lognormvariate(0.0, 0.8) for _ in training]
+    startup_runners = sorted(rng.sample(training, max(1, round(len(training) * 0.4))))
+    y = _Year(
+        rng=rng,
+        year=year,
+        prefix=f"DEMO-{year}-{tag}",
+        first=first,
+        last_end=last_end,
+        institutions=institutions,
+        training=training,
+        demo_key=demo_key,
+        skill_bodies=assessment[1:] or assessment,
+        startup_body=assessment[0],
+        priority=priority,
+        others=others,
+        priority_cum=_zipf_cum(len(priority), 0.9) if priority else [],
+        others_cum=_zipf_cum(len(others), 1.05) if others else [],
+        priority_share=0.58 if priority and others else (1.0 if priority else 0.0),
+        activity_cum=list(itertools.accumulate(activity)),
+        startup_runners=startup_runners,
+        startup_cum=list(itertools.accumulate(activity[t] for t in startup_runners)),
+        division_cum=list(itertools.accumulate(d.population for d in DIVISIONS)),
+    )
+    sequence: Counter[tuple[int, str]] = Counter()
+    cohorts = _vocational_cohorts(y, scale)
+    cohorts += _startup_cohorts(y, scale, len(cohorts), sequence)
+    voc_live = [c for c in cohorts if c.kind == "vocational" and not c.cancelled]
+    _calibrate_levels(rng, voc_live, scale)
+    _name_vocational(cohorts, year, sequence)
+    _vocational_rosters(rng, voc_live, people, scale)
+    _startup_rosters(rng, [c for c in cohorts if c.kind == "startup"], people, scale)
     for c in cohorts:
         if c.cancelled:
             c.capacity = rng.randint(20, 50)
-
     anomalies = _plant_anomalies(rng, scale, voc_live, cohorts, people, last_end)
     certificates = _certify(rng, scale, cohorts, people.people, last_day, year)
     return Plan(
