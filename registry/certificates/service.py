@@ -44,7 +44,7 @@ from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenie
 from registry.core.paging import Page, page_of
 from registry.core.principal import Principal
 from registry.core.tenancy import visible_certificates, visible_trainees
-from registry.core.uow import unit_of_work
+from registry.core.uow import UnitOfWork, unit_of_work
 from registry.enums import CertificateKind, CertificateStatus, Role
 from registry.models.certificate import Certificate
 from registry.people.queries import Person, id_index, known_names, upsert_people
@@ -298,58 +298,14 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
     422 (:class:`ValidationFailed`) listing every bad field, 409 (:class:`Conflict`) for a
     number already registered."""
     issuer_id = await _issuer_for(principal, data)
-    today = business_today()
     person_id, name, errors = _holder_errors(data)
     number = rules.normalise_number(data.number)
     personal = rules.is_personal_number(number)
     if personal:
         number = rules.normalise_personal_number(number)
     async with unit_of_work(principal) as uow:
-        trainee_id: uuid.UUID | None = None
-        new_person: Person | None = None
-        holder_found = True
-        holder_index: str | None = None
-        if data.trainee_id is not None and data.id_number is None:
-            # Only a person the caller already sees (an assessor: people it certified).
-            trainee = await visible_trainees(principal).using_db(uow.conn).filter(id=data.trainee_id).first()
-            if trainee is None or (name is not None and name != trainee.name):
-                holder_found = False
-            else:
-                trainee_id = trainee.id
-                holder_index = trainee.id_index
-        elif person_id is not None and name is not None and data.trainee_id is None:
-            index = id_index(vault, person_id.number)
-            holder_index = index
-            known = (await known_names(uow.conn, [index])).get(index)
-            if known is None:
-                new_person = Person(id=person_id, name=name)
-            elif known[1] != name:
-                holder_found = False
-            else:
-                trainee_id = known[0]
-        row = CertificateRow(
-            number=number,
-            trainee_id=trainee_id,
-            kind=data.kind,
-            issuer_id=issuer_id,
-            issue_date=data.issue_date,
-            occupation_code=data.occupation_code,
-            level=data.level,
-            cohort_id=data.cohort_id,
-            is_renewal=data.is_renewal,
-            direct_recognition=data.direct_recognition,
-        )
-        (facts,), _ = await _facts(uow.conn, [row], [number])
-        facts = dataclasses.replace(facts, holder_found=holder_found)
-        if personal:
-            taken = (
-                await Certificate.filter(number_index=number_index(vault, number)).using_db(uow.conn).exists()
-            )
-            facts = dataclasses.replace(
-                facts,
-                number_is_holders_id=holder_index is not None and holder_index == id_index(vault, number),
-                number_taken=facts.number_taken or taken,
-            )
+        holder = await _find_holder(uow, principal, vault, data, person_id, name)
+        facts = await _issue_facts(uow, vault, data, issuer_id, number, personal, holder)
         if (issuer_err := rules.issuer_error(facts.issuer, field="issuer_id")) is not None:
             if principal.kind != "system":
                 raise PermissionDenied(
@@ -357,38 +313,124 @@ async def issue_certificate(principal: Principal, vault: Vault, data: Certificat
                 )
             errors.append(issuer_err)
         else:
-            errors += rules.certificate_errors(facts, today)
+            errors += rules.certificate_errors(facts, business_today())
         if errors:
             raise ValidationFailed("the certificate is not valid", errors=errors)
         if facts.number_taken:
             raise _duplicate()
-        if new_person is not None:
-            created = await upsert_people(uow.conn, vault, [new_person])
-            trainee_id = created[id_index(vault, new_person.id.number)]
-        try:
-            cert = await Certificate.create(
-                number=None if personal else number,
-                number_index=number_index(vault, number) if personal else None,
-                number_cipher=vault.encrypt(number, context=NUMBER_CONTEXT) if personal else None,
-                number_masked=mask_id(number) if personal else None,
-                trainee_id=trainee_id,
-                kind=CertificateKind(data.kind),
-                occupation_id=data.occupation_code or None,
-                level=data.level,
-                is_renewal=data.is_renewal,
-                direct_recognition=data.direct_recognition,
-                issuer_id=issuer_id,
-                cohort_id=data.cohort_id,
-                issue_date=data.issue_date,
-                status=CertificateStatus.VALID,
-                status_reason="",
-                using_db=uow.conn,
-            )
-        except IntegrityError:
-            raise _duplicate() from None
+        trainee_id = holder.trainee_id
+        if holder.new_person is not None:
+            created = await upsert_people(uow.conn, vault, [holder.new_person])
+            trainee_id = created[id_index(vault, holder.new_person.id.number)]
+        if trainee_id is None:  # every way to name no one is a field error above; never a silent miss
+            raise ValidationFailed("the certificate is not valid", errors=[rules.holder_miss()])
+        cert = await _store(uow, vault, data, issuer_id, number, personal, trainee_id)
         await uow.audit("certificate.issue", "certificate", cert.id, after=snapshot(cert))
     await cert.fetch_related(*RELATED)
     return cert
+
+
+@dataclass(frozen=True)
+class _Holder:
+    trainee_id: uuid.UUID | None
+    """The registered person, when found."""
+    new_person: Person | None
+    """A person given by ID number and name who is not registered yet."""
+    found: bool
+    """False for every kind of miss (the one answer :func:`registry.certificates.rules.holder_miss`)."""
+    id_index: str | None
+
+
+async def _find_holder(
+    uow: UnitOfWork,
+    principal: Principal,
+    vault: Vault,
+    data: CertificateInput,
+    person_id: IdNumber | None,
+    name: str | None,
+) -> _Holder:
+    """By ``trainee_id`` only a person the caller already sees; otherwise by ID number and name."""
+    if data.trainee_id is not None and data.id_number is None:
+        trainee = await visible_trainees(principal).using_db(uow.conn).filter(id=data.trainee_id).first()
+        if trainee is None or (name is not None and name != trainee.name):
+            return _Holder(None, None, found=False, id_index=None)
+        return _Holder(trainee.id, None, found=True, id_index=trainee.id_index)
+    if person_id is not None and name is not None and data.trainee_id is None:
+        index = id_index(vault, person_id.number)
+        known = (await known_names(uow.conn, [index])).get(index)
+        if known is None:
+            return _Holder(None, Person(id=person_id, name=name), found=True, id_index=index)
+        if known[1] != name:
+            return _Holder(None, None, found=False, id_index=index)
+        return _Holder(known[0], None, found=True, id_index=index)
+    return _Holder(None, None, found=True, id_index=None)  # the field errors say what is missing
+
+
+async def _issue_facts(
+    uow: UnitOfWork,
+    vault: Vault,
+    data: CertificateInput,
+    issuer_id: uuid.UUID,
+    number: str,
+    personal: bool,
+    holder: _Holder,
+) -> rules.CertificateFacts:
+    """What the rules judge: the catalogue, the issuer, the cohort and the number's use."""
+    row = CertificateRow(
+        number=number,
+        trainee_id=holder.trainee_id,
+        kind=data.kind,
+        issuer_id=issuer_id,
+        issue_date=data.issue_date,
+        occupation_code=data.occupation_code,
+        level=data.level,
+        cohort_id=data.cohort_id,
+        is_renewal=data.is_renewal,
+        direct_recognition=data.direct_recognition,
+    )
+    (facts,), _ = await _facts(uow.conn, [row], [number])
+    facts = dataclasses.replace(facts, holder_found=holder.found)
+    if not personal:
+        return facts
+    taken = await Certificate.filter(number_index=number_index(vault, number)).using_db(uow.conn).exists()
+    return dataclasses.replace(
+        facts,
+        number_is_holders_id=holder.id_index is not None and holder.id_index == id_index(vault, number),
+        number_taken=facts.number_taken or taken,
+    )
+
+
+async def _store(
+    uow: UnitOfWork,
+    vault: Vault,
+    data: CertificateInput,
+    issuer_id: uuid.UUID,
+    number: str,
+    personal: bool,
+    trainee_id: uuid.UUID,
+) -> Certificate:
+    """The certificate row; a number that is an ID number is stored sealed and masked only."""
+    try:
+        return await Certificate.create(
+            number=None if personal else number,
+            number_index=number_index(vault, number) if personal else None,
+            number_cipher=vault.encrypt(number, context=NUMBER_CONTEXT) if personal else None,
+            number_masked=mask_id(number) if personal else None,
+            trainee_id=trainee_id,
+            kind=CertificateKind(data.kind),
+            occupation_id=data.occupation_code or None,
+            level=data.level,
+            is_renewal=data.is_renewal,
+            direct_recognition=data.direct_recognition,
+            issuer_id=issuer_id,
+            cohort_id=data.cohort_id,
+            issue_date=data.issue_date,
+            status=CertificateStatus.VALID,
+            status_reason="",
+            using_db=uow.conn,
+        )
+    except IntegrityError:
+        raise _duplicate() from None
 
 
 def _duplicate(errors: list[FieldError] | None = None) -> Conflict:
