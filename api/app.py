@@ -24,7 +24,7 @@ from api.problems import EXCEPTION_HANDLERS
 from api.reference import catalogue as reference
 from api.security import LoginLimiter, provide_principal
 from api.training import cohorts, roster
-from registry.core import db
+from registry.core import db, offload
 from registry.core.crypto import vault_from_settings
 from registry.core.settings import Settings, redis_client_url
 from registry.people.rules.idnumber import mask_id_numbers_in
@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
         try:
             yield
         finally:
+            offload.shutdown()
             await redis.aclose()
             if manage_db:
                 await db.close_db()

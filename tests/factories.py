@@ -12,6 +12,7 @@ import io
 import itertools
 import random
 import uuid
+import zipfile
 from typing import Any
 
 from openpyxl import Workbook
@@ -160,3 +161,37 @@ async def make_cohort(
         capacity=capacity,
         status=status,
     )
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+"""The first worksheet's part in an XLSX archive."""
+
+
+def small_workbook() -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["姓名", "身份证号"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def with_sheet(xml_body: bytes | None = None, *, repeat: int = 0, chunk: bytes = b"<row/>") -> bytes:
+    """The small workbook with its first sheet replaced by ``chunk`` * ``repeat`` (streamed)."""
+    source = zipfile.ZipFile(io.BytesIO(small_workbook()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename != SHEET:
+                target.writestr(info, source.read(info))
+                continue
+            with target.open(SHEET, "w", force_zip64=True) as member:
+                member.write(b'<?xml version="1.0"?><worksheet><sheetData>')
+                if xml_body is not None:
+                    member.write(xml_body)
+                block = chunk * 100_000
+                for _ in range(repeat // 100_000):
+                    member.write(block)
+                member.write(b"</sheetData></worksheet>")
+    return out.getvalue()

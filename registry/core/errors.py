@@ -36,6 +36,17 @@ class RegistryError(Exception):
             self.code = code
         self.errors = errors or []
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole (code, errors and all): a parse run in another process raises these.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[RegistryError], args: tuple[Any, ...], state: dict[str, Any]) -> RegistryError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigurationError(RegistryError):
     code = "configuration"

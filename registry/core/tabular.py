@@ -7,6 +7,14 @@ caller can tell a number that a spreadsheet made out of an ID from real text. Co
 positions are kept: cell ``i`` is column ``i`` of the sheet (A = 0), even when the
 first columns are empty. Rows may have different lengths.
 
+Bounds, checked before anything is parsed (an upload must not be able to exhaust the
+server): an XLSX archive's members are measured first (each member's and the total
+uncompressed size, each large member's compression ratio: a "zip bomb" is refused without
+being inflated), then the worksheets are inflated once through Python's zipfile, which
+stops at the declared size and checks the CRC, so a member whose header lies is refused
+too; every text cell is at most ``MAX_CELL_CHARS`` long (row and column named); a table
+yields at most ``MAX_TABLE_ROWS`` rows.
+
 XLSX: python-calamine (Rust) reads a worksheet about 15x faster than openpyxl, but it
 holds the whole sheet in memory (about 1.7 bytes of RSS per byte of uncompressed sheet
 XML). A workbook whose sheet data is larger than ``CALAMINE_MAX_XML_BYTES`` uncompressed is
@@ -20,17 +28,28 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from registry.core.errors import ValidationFailed
+from registry.core.errors import FieldError, ValidationFailed
 
 Cell = Any
 Row = tuple[int, list[Cell]]
 
 CALAMINE_MAX_XML_BYTES = 100 * 1024 * 1024
 """Uncompressed worksheet + shared-string XML above which XLSX files are streamed by openpyxl."""
+
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+"""Largest total uncompressed size of an XLSX archive's members (a 200,000-row roster is ~70 MB)."""
+MAX_COMPRESSION_RATIO = 100
+"""Largest uncompressed/compressed ratio of a member over ``RATIO_FLOOR_BYTES`` (sheets compress 5-20x)."""
+RATIO_FLOOR_BYTES = 1024 * 1024
+MAX_MEMBERS = 10_000
+MAX_CELL_CHARS = 2_000
+"""Longest text in one cell (a name, an address or a note is far shorter)."""
+MAX_TABLE_ROWS = 1_000_000
+"""Most rows of any kind a table may have (blank rows included); callers bound data rows lower."""
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old binary .xls (and other OLE documents)
@@ -103,20 +122,97 @@ def iter_csv(data: bytes) -> Iterator[Row]:
         ) from exc
 
 
-def _xml_size(handle: Any) -> int | None:
-    """Uncompressed size of the worksheets and shared strings, or None if not a zip."""
+def _too_big(message: str) -> ValidationFailed:
+    return ValidationFailed(message, code="file_too_large")
+
+
+def check_archive(handle: Any) -> int:
+    """Refuse an XLSX archive that would inflate beyond the bounds; returns the uncompressed
+    size of its worksheets and shared strings. ``bad_xlsx`` for what is not a zip archive,
+    ``file_too_large`` (naming the limit) for one too large once inflated."""
     try:
         with zipfile.ZipFile(handle) as archive:
-            return sum(
-                info.file_size
-                for info in archive.infolist()
+            members = archive.infolist()
+            if len(members) > MAX_MEMBERS:
+                raise _too_big(f"the workbook holds {len(members):,} parts; at most {MAX_MEMBERS:,}")
+            total = sum(info.file_size for info in members)
+            if total > MAX_UNCOMPRESSED_BYTES:
+                raise _too_big(
+                    f"the workbook is {total:,} bytes once uncompressed; the limit is "
+                    f"{MAX_UNCOMPRESSED_BYTES:,} ({MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB): split it"
+                )
+            for info in members:
+                if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(
+                    info.compress_size, 1
+                ):
+                    raise _too_big(
+                        f"a part of the workbook ({info.filename}) is compressed "
+                        f"{info.file_size // max(info.compress_size, 1):,} to 1; at most "
+                        f"{MAX_COMPRESSION_RATIO} to 1 is accepted (the file may be a zip bomb)"
+                    )
+            sheets = [
+                info
+                for info in members
                 if info.filename.startswith("xl/worksheets/") or info.filename == "xl/sharedStrings.xml"
-            )
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return None
+            ]
+            for info in sheets:
+                # Inflate once: zipfile stops at the declared size and checks the CRC, so a
+                # header that understates a member's size is refused here, not by the reader.
+                with archive.open(info) as member:
+                    while member.read(1024 * 1024):
+                        pass
+            return sum(info.file_size for info in sheets)
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+    ) as exc:
+        raise _bad_xlsx() from exc
     finally:
         if hasattr(handle, "seek"):
             handle.seek(0)
+
+
+def _bounded(rows: Iterator[Row]) -> Iterator[Row]:
+    """The table's rows, refusing a text cell over ``MAX_CELL_CHARS`` (row and column named)
+    and a table of more than ``MAX_TABLE_ROWS`` rows."""
+    for count, (number, cells) in enumerate(rows, start=1):
+        if count > MAX_TABLE_ROWS:
+            raise ValidationFailed(
+                f"the file has more than {MAX_TABLE_ROWS:,} rows; split it into smaller files",
+                code="too_many_rows",
+            )
+        for index, cell in enumerate(cells):
+            if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
+                column = column_letter(index)
+                raise ValidationFailed(
+                    f"row {number}, column {column}: a cell holds {len(cell):,} characters; at most "
+                    f"{MAX_CELL_CHARS:,}",
+                    code="cell_too_long",
+                    errors=[
+                        FieldError(
+                            "file",
+                            "cell_too_long",
+                            f"at most {MAX_CELL_CHARS:,} characters in a cell",
+                            row=number,
+                            column=column,
+                        )
+                    ],
+                )
+        yield number, cells
+
+
+def column_letter(index: int) -> str:
+    """A spreadsheet's column name for a 0-based index (0 -> A, 26 -> AA)."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
 
 
 def _bad_xlsx() -> ValidationFailed:
@@ -190,10 +286,8 @@ def iter_xlsx(source: Path | bytes, *, streaming: bool | None = None) -> Iterato
         handle: Any = io.BytesIO(source)
     else:
         handle = source
+    size = check_archive(handle)
     if streaming is None:
-        size = _xml_size(handle)
-        if size is None:
-            raise _bad_xlsx()
         streaming = size > CALAMINE_MAX_XML_BYTES
     if streaming:
         yield from _openpyxl_rows(handle)
@@ -206,9 +300,9 @@ def iter_table(source: Path | bytes, file_name: str) -> Iterator[Row]:
     kind = file_kind(file_name)
     if kind == "csv":
         data = source.read_bytes() if isinstance(source, Path) else source
-        return iter_csv(data)
-    return iter_xlsx(source)
+        return _bounded(iter_csv(data))
+    return _bounded(iter_xlsx(source))
 
 
-def is_blank(cells: list[Cell]) -> bool:
+def is_blank(cells: Sequence[Cell]) -> bool:
     return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry.core.errors import FieldError
+from registry.core.tabular import column_letter, is_blank
 
 OCCUPATION_CODE = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$")
 """A code of the 2022 classification, ``X-XX-XX-XX``; level 4 (细类) is what a list holds."""
@@ -70,20 +71,6 @@ def normalise_code(value: Any) -> str | None:
     if text == "":
         return ""
     return text if OCCUPATION_CODE.match(text) else None
-
-
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
-
-
-def _is_blank(cells: Sequence[Any]) -> bool:
-    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
 
 
 def _cell(cells: Sequence[Any], index: int) -> Any:
@@ -147,7 +134,7 @@ def parse_priority_rows(rows: Iterable[tuple[int, Sequence[Any]]]) -> ParsedList
             header = find_header(row_number, cells)
             parsed.header = header
             continue
-        if _is_blank(cells):
+        if is_blank(cells):
             continue
         raw = _cell(cells, header.code_index)
         code = normalise_code(raw)

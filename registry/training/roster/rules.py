@@ -31,6 +31,7 @@ from typing import Any
 
 from registry.core.clock import business_today
 from registry.core.errors import FieldError, ValidationFailed
+from registry.core.tabular import is_blank
 from registry.enums import CohortStatus, EnrolmentOutcome, ImportStatus, PriorityGroup
 from registry.people.rules import idnumber, personal
 from registry.people.rules.idnumber import IdNumber, IdNumberError
@@ -247,7 +248,7 @@ class RosterParser:
     # --- rows ----------------------------------------------------------------------------
 
     def feed(self, row_number: int, cells: list[Any]) -> RosterRow | list[FieldError] | None:
-        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
+        if is_blank(cells):
             return None
         if not self._header_found:
             self._rows_before_header += 1

@@ -39,6 +39,7 @@ from typing import Literal
 
 from registry.core.crypto import Vault
 from registry.core.errors import NotFound, PermissionDenied, ValidationFailed
+from registry.core.offload import run_off_loop
 from registry.core.principal import Principal
 from registry.core.tabular import file_kind, iter_table
 from registry.core.tenancy import visible_cohorts
@@ -141,7 +142,7 @@ async def _judge(uow: UnitOfWork, vault: Vault, cohort: Cohort, parsed: RosterPa
     )
 
 
-def _sealed_refused_rows(
+async def _sealed_refused_rows(
     vault: Vault, data: bytes, file_name: str, parsed: RosterParse, judgement: Judgement
 ) -> bytes:
     """The refused rows' original cells (and the header), encrypted for the XLSX download:
@@ -150,7 +151,7 @@ def _sealed_refused_rows(
     wanted = set(judgement.refused_after_parsing)
     if parsed.header_row is not None:
         wanted.add(parsed.header_row)
-    cells.update(refused.cells_of(data, file_name, wanted))
+    cells.update(await run_off_loop(len(data), refused.cells_of, data, file_name, wanted))
     header = cells.pop(parsed.header_row, []) if parsed.header_row is not None else []
     return refused.seal_cells(vault, header, cells)
 
@@ -182,7 +183,11 @@ async def import_roster(
     earlier = await queries.earlier_import(cohort_id, digest)
     if earlier is not None:
         return report_of(earlier, unchanged=True)
-    parsed = parse_file(
+    # Parsing is CPU work: off the event loop (a thread, or a memory-capped process for a
+    # large file), so that one upload never holds up other users' requests.
+    parsed = await run_off_loop(
+        len(data),
+        parse_file,
         data,
         file_name,
         await division_lookup(),
@@ -221,7 +226,7 @@ async def import_roster(
             refused=judgement.refused,
             already_enrolled=len(judgement.skipped),
             errors=error_dicts + skipped_dicts,
-            refused_cells=_sealed_refused_rows(vault, data, file_name, parsed, judgement)
+            refused_cells=await _sealed_refused_rows(vault, data, file_name, parsed, judgement)
             if keep_refused
             else None,
             status=status,

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from registry.models.audit import AuditEvent
 from registry.models.training import Enrolment
 from tests.api.support import Actor, roster_csv
-from tests.factories import make_cohort, new_id_number
+from tests.factories import make_cohort, new_id_number, with_sheet
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -169,3 +169,22 @@ async def test_file_level_problems(
         files={"file": ("r.csv", roster_csv(("赵六", new_id_number("410302"))), "text/csv")},
     )
     assert response.status_code == 403
+
+
+async def test_a_zip_bomb_is_refused_before_it_is_read(
+    client: httpx.AsyncClient, sign_in: Callable[..., Awaitable[Actor]]
+) -> None:
+    actor = await sign_in("institution")
+    assert actor.institution is not None
+    cohort = await make_cohort(actor.institution, capacity=50)
+    bomb = with_sheet(repeat=2_000_000)  # 12 MB of <row/> in a few KB
+    response = await client.post(
+        f"/api/v1/cohorts/{cohort.id}/roster",
+        headers=actor.headers,
+        files={"file": ("花名册.xlsx", bomb, XLSX)},
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == "file_too_large" and "zip bomb" in body["detail"]
+    assert await Enrolment.filter(cohort_id=cohort.id).count() == 0
