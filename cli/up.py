@@ -58,7 +58,9 @@ HEALTH_TIMEOUT_SECONDS = 120.0
 KEY_NAMES = ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY")
 READY_MARKER = "registry is up"
 CELERY = ["-m", "celery", "-A", "workers.celery_app:app"]
-UVICORN = ["-m", "uvicorn", "cli.asgi:app"]
+# The app reads X-Forwarded-For itself, from REGISTRY_TRUSTED_PROXIES only (api.security);
+# uvicorn would otherwise believe it from 127.0.0.1, i.e. from any local client.
+UVICORN = ["-m", "uvicorn", "cli.asgi:app", "--no-proxy-headers"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
