@@ -53,6 +53,9 @@ class Settings:
     worker_heartbeat_max_age_seconds: int = 30
     """``/readyz`` answers 503 when no worker heartbeat is fresher than this."""
     worker_heartbeat_interval_seconds: float = 5.0
+    ready_requires_worker: bool = True
+    """``/readyz`` checks the worker heartbeat (``REGISTRY_READY_REQUIRES_WORKER=0``: an API
+    deployed without workers, ``registry up --no-worker``)."""
     pool_max_size: int = 10
     timezone: str = "Asia/Shanghai"
     queue: str = "celery"
@@ -129,6 +132,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         verify_window_seconds=int(env.get("REGISTRY_VERIFY_WINDOW_SECONDS", 60)),
         worker_heartbeat_max_age_seconds=int(env.get("REGISTRY_WORKER_HEARTBEAT_MAX_AGE_SECONDS", 30)),
         worker_heartbeat_interval_seconds=float(env.get("REGISTRY_WORKER_HEARTBEAT_INTERVAL_SECONDS", 5)),
+        ready_requires_worker=env.get("REGISTRY_READY_REQUIRES_WORKER", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
         pool_max_size=int(env.get("REGISTRY_DB_POOL_SIZE", 10)),
         queue=env.get("REGISTRY_QUEUE", "celery") or "celery",
     )
