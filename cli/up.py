@@ -389,7 +389,9 @@ class Supervisor:
         )
 
     def _wait_until_healthy(self) -> None:
-        url = f"http://{HOST}:{self.port}/healthz"
+        """Until ``/readyz`` answers 200: the API, its database and Redis, and (with a worker)
+        the worker's first heartbeat, so "registry is up" means jobs run too."""
+        url = f"http://{HOST}:{self.port}/readyz"
         deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
         while True:
             self._check_stop()
@@ -399,9 +401,10 @@ class Supervisor:
             if _http_ok(url):
                 return
             if time.monotonic() > deadline:
+                logs = ", ".join(str(c.log_path) for c in self.children)
                 raise StartupFailed(
-                    f"the API did not answer {url} within {HEALTH_TIMEOUT_SECONDS:.0f} s; "
-                    f"see {self.home / 'logs' / 'api.log'}"
+                    f"{url} did not answer 200 within {HEALTH_TIMEOUT_SECONDS:.0f} s "
+                    f"(its body names the check that fails); see {logs}"
                 )
             time.sleep(0.25)
 
