@@ -40,4 +40,5 @@ COPY --from=build --chown=registry:registry /app /app
 USER registry
 EXPOSE 8000
 # The console script `registry` (cli.main:main), uvicorn and celery live in /app/.venv/bin.
-CMD ["uvicorn", "cli.asgi:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+# --no-proxy-headers: the app reads X-Forwarded-For from REGISTRY_TRUSTED_PROXIES only.
+CMD ["uvicorn", "cli.asgi:app", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

@@ -22,7 +22,7 @@ from api.certificates import certificates, verify
 from api.people import trainees
 from api.problems import EXCEPTION_HANDLERS
 from api.reference import catalogue as reference
-from api.security import LoginLimiter, provide_principal
+from api.security import LoginLimiter, WindowLimiter, provide_principal
 from api.training import cohorts, roster
 from registry.core import db, offload
 from registry.core.crypto import vault_from_settings
@@ -92,7 +92,10 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
         "settings": settings,
         "vault": vault_from_settings(settings),
         "redis": redis,
-        "login_limiter": LoginLimiter(redis, settings.login_max_attempts, settings.login_window_seconds),
+        "login_limiter": LoginLimiter(redis, settings),
+        "verify_limiter": WindowLimiter(
+            redis, "verify", settings.verify_max_requests, settings.verify_window_seconds
+        ),
     }
     return Litestar(
         route_handlers=[health.healthz, health.readyz, *verify.PAGE_HANDLERS, v1],

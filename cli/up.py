@@ -10,6 +10,13 @@ reaches only this supervisor, which then stops the children (SIGTERM to each pro
 group, SIGKILL to what is left after a grace period) and the embedded servers, in that
 order, within :data:`STOP_BUDGET_SECONDS`.
 
+Once the system is up, a child that dies (a crash, an OOM kill, ``kill -9``) is restarted:
+what is left of its process group is killed, the death is printed with the last lines of
+its log, and it starts again after a backoff (1 s, doubling up to
+:data:`RESTART_BACKOFF_MAX_SECONDS`). :data:`RESTART_LIMIT` deaths of one child within
+:data:`RESTART_WINDOW_SECONDS` mean it cannot run: the supervisor then stops everything
+and exits 1 with a message naming the child and its log.
+
 Layout of ``REGISTRY_HOME``::
 
     pgdata/               embedded PostgreSQL data folder (its socket and ``log`` are inside)
@@ -55,10 +62,16 @@ STOP_BUDGET_SECONDS = 20.0
 CHILD_GRACE_SECONDS = 8.0
 """How long children get after SIGTERM before SIGKILL; the rest of the budget is the servers'."""
 HEALTH_TIMEOUT_SECONDS = 120.0
+RESTART_LIMIT = 5
+"""Deaths of one child within :data:`RESTART_WINDOW_SECONDS` after which the supervisor gives up."""
+RESTART_WINDOW_SECONDS = 60.0
+RESTART_BACKOFF_MAX_SECONDS = 16.0
 KEY_NAMES = ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY")
 READY_MARKER = "registry is up"
 CELERY = ["-m", "celery", "-A", "workers.celery_app:app"]
-UVICORN = ["-m", "uvicorn", "cli.asgi:app"]
+# The app reads X-Forwarded-For itself, from REGISTRY_TRUSTED_PROXIES only (api.security);
+# uvicorn would otherwise believe it from 127.0.0.1, i.e. from any local client.
+UVICORN = ["-m", "uvicorn", "cli.asgi:app", "--no-proxy-headers"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +108,10 @@ class Child:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     log_file: IO[bytes] | None = None
+    deaths: list[float] = field(default_factory=list)
+    """``time.monotonic()`` of each death the supervisor saw (restart policy)."""
+    restart_at: float | None = None
+    """When a dead child is due to start again."""
 
     @property
     def pid(self) -> int | None:
@@ -135,6 +152,8 @@ class Supervisor:
     _starting: bool = False
     """True during the in-process start-up steps, where a second signal aborts at once."""
     _lock_file: IO[str] | None = None
+    _env: Mapping[str, str] = field(default_factory=dict)
+    """The children's environment, kept for restarts."""
 
     # --- output -------------------------------------------------------------------
 
@@ -198,6 +217,9 @@ class Supervisor:
             raise StartupFailed(refusal)  # before any server starts
         self._ensure_port_free()
         env = self.child_environment()
+        if not self.with_worker:
+            env.setdefault("REGISTRY_READY_REQUIRES_WORKER", "0")  # no worker to wait for
+        self._env = env
         self._check_stop()
         settings = load_settings(env)  # the one read of the configuration; fails early on bad keys
 
@@ -332,23 +354,30 @@ class Supervisor:
         self._check_stop()
         log_path = self.home / "logs" / f"{name}.log"
         log_file = open(log_path, "ab")  # noqa: SIM115 - closed in shutdown()
-        log_file.write(f"\n--- registry up: {name} starting at {time.strftime('%F %T')}\n".encode())
-        log_file.flush()
         child = Child(name, [sys.executable, *args], log_path, log_file=log_file)
+        self.children.append(child)
+        self._start(child, env)
+
+    def _start(self, child: Child, env: Mapping[str, str]) -> None:
+        assert child.log_file is not None
+        child.log_file.write(
+            f"\n--- registry up: {child.name} starting at {time.strftime('%F %T')}\n".encode()
+        )
+        child.log_file.flush()
         child.process = subprocess.Popen(  # noqa: S603, RUF100 - our own interpreter and arguments
-            [sys.executable, *args],
+            child.argv,
             env=dict(env),
             stdin=subprocess.DEVNULL,
-            stdout=log_file,
+            stdout=child.log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.children.append(child)
-        self.say(f"started {name} (pid {child.pid}), log: {log_path}")
+        child.restart_at = None
+        self.say(f"started {child.name} (pid {child.pid}), log: {child.log_path}")
 
     def _dead_child(self) -> Child | None:
         for child in self.children:
-            if child.process is not None and child.process.poll() is not None:
+            if child.restart_at is None and child.process is not None and child.process.poll() is not None:
                 return child
         return None
 
@@ -360,7 +389,9 @@ class Supervisor:
         )
 
     def _wait_until_healthy(self) -> None:
-        url = f"http://{HOST}:{self.port}/healthz"
+        """Until ``/readyz`` answers 200: the API, its database and Redis, and (with a worker)
+        the worker's first heartbeat, so "registry is up" means jobs run too."""
+        url = f"http://{HOST}:{self.port}/readyz"
         deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
         while True:
             self._check_stop()
@@ -370,9 +401,10 @@ class Supervisor:
             if _http_ok(url):
                 return
             if time.monotonic() > deadline:
+                logs = ", ".join(str(c.log_path) for c in self.children)
                 raise StartupFailed(
-                    f"the API did not answer {url} within {HEALTH_TIMEOUT_SECONDS:.0f} s; "
-                    f"see {self.home / 'logs' / 'api.log'}"
+                    f"{url} did not answer 200 within {HEALTH_TIMEOUT_SECONDS:.0f} s "
+                    f"(its body names the check that fails); see {logs}"
                 )
             time.sleep(0.25)
 
@@ -398,13 +430,40 @@ class Supervisor:
         self.say("\n".join(lines))
 
     def _supervise(self) -> int:
+        """Restart children that die, until a signal, or until one dies too often."""
         while not self.stopping:
             dead = self._dead_child()
-            if dead is not None:
-                self.say(f"error: {self._report_death(dead)}")
+            if dead is not None and not self._schedule_restart(dead):
                 return 1
+            now = time.monotonic()
+            for child in self.children:
+                if child.restart_at is not None and now >= child.restart_at and not self.stopping:
+                    self._start(child, self._env)
             time.sleep(0.2)
         return 0
+
+    def _schedule_restart(self, child: Child) -> bool:
+        """Note a death and when to restart; False when the child died too often (give up)."""
+        assert child.process is not None
+        now = time.monotonic()
+        child.deaths = [t for t in child.deaths if now - t < RESTART_WINDOW_SECONDS] + [now]
+        # What is left of the group (a Celery worker's pool processes) goes with its leader.
+        child.signal_group(signal.SIGKILL)
+        _wait_quietly(child.process, 2)
+        report = self._report_death(child)
+        if len(child.deaths) >= RESTART_LIMIT:
+            self.say(
+                f"error: {child.name} died {len(child.deaths)} times within "
+                f"{RESTART_WINDOW_SECONDS:.0f} s; giving up and stopping everything. {report}"
+            )
+            return False
+        delay = min(2.0 ** (len(child.deaths) - 1), RESTART_BACKOFF_MAX_SECONDS)
+        self.say(
+            f"warning: {report}\nrestarting {child.name} in {delay:.0f} s "
+            f"(death {len(child.deaths)} of {RESTART_LIMIT} allowed within {RESTART_WINDOW_SECONDS:.0f} s)"
+        )
+        child.restart_at = now + delay
+        return True
 
     # --- stopping -----------------------------------------------------------------
 

@@ -270,3 +270,29 @@ def test_the_celery_app_builds_from_the_environment() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
+
+
+# -- forwarded headers ------------------------------------------------------------------------
+
+
+def uvicorn_options(words: list[str]) -> dict[str, Any]:
+    """The options uvicorn's own command line parser makes of ``uvicorn ARGS``."""
+    import uvicorn
+
+    assert words[0] == "uvicorn", words
+    return dict(uvicorn.main.make_context("uvicorn", list(words[1:])).params)
+
+
+def test_no_uvicorn_trusts_forwarded_headers() -> None:
+    """uvicorn's defaults believe X-Forwarded-For from 127.0.0.1, which let any local client
+    (and anything behind a proxy on the host) choose its address for the sign-in limits. The
+    app reads the header itself, from REGISTRY_TRUSTED_PROXIES only."""
+    from cli.up import UVICORN
+
+    commands = {
+        "docker-compose api": argv(service("api")["command"]),
+        "Dockerfile CMD": dockerfile_cmd(),
+        "registry up": ["uvicorn", *UVICORN[2:], "--host", "127.0.0.1", "--port", "8000"],
+    }
+    for where, words in commands.items():
+        assert uvicorn_options(words)["proxy_headers"] is False, (where, words)

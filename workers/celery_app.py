@@ -17,7 +17,7 @@ from celery import Celery
 from celery.schedules import crontab
 
 from registry.core.settings import Settings, celery_broker_url, load_settings
-from workers import loop
+from workers import heartbeat, loop
 from workers.tasks import TASK_MODULES
 
 TIMEZONE = "Asia/Shanghai"
@@ -101,6 +101,7 @@ def create_celery(settings: Settings) -> Celery:
         worker_send_task_events=True,  # Flower shows tasks as they run
     )
     loop.configure(settings, app)
+    heartbeat.configure(settings)
     # Import every task module now, so the tasks are registered on this app even in a
     # process that never starts a worker (beat, the sender, tests).
     for module in TASK_MODULES:

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, post
 
-from api.security import LoginLimiter
+from api.security import LoginLimiter, client_address
 from registry.accounts.security import issue_token
 from registry.accounts.signin import authenticate
-from registry.core.errors import AuthenticationFailed
 from registry.core.settings import Settings
 
 
@@ -32,14 +31,11 @@ class TokenResponse(msgspec.Struct):
 async def token(request: Request[Any, Any, Any], data: TokenRequest) -> TokenResponse:
     settings: Settings = request.app.state.settings
     limiter: LoginLimiter = request.app.state.login_limiter
-    client = request.client.host if request.client else "unknown"
-    await limiter.check(data.username, client)
-    try:
-        principal = await authenticate(data.username, data.password)
-    except AuthenticationFailed:
-        await limiter.failed(data.username, client)
-        raise
-    await limiter.succeeded(data.username)
+    client = client_address(request, settings.trusted_proxies)
+    # The attempt is counted before the password is checked (see LoginLimiter).
+    await limiter.reserve(data.username, client)
+    principal = await authenticate(data.username, data.password)
+    await limiter.succeeded(data.username, client)
     issued = issue_token(settings.token_key, principal, settings.token_ttl_seconds)
     return TokenResponse(
         access_token=issued.token,

@@ -12,8 +12,9 @@ holder's name in the body; the answer shows the number masked. A GET with a numb
 an ID number (in the path, or ``/verify?number=``) is answered exactly as a miss, without a
 lookup, and nothing here logs it (the server's access log masks it: ``api.app``).
 
-Rate limiting of this public endpoint is not done here (out of scope of the issue); put it
-in front (the reverse proxy) or add a limiter like the sign-in one.
+Every check is rate-limited per client address (``REGISTRY_VERIFY_MAX_REQUESTS`` in
+``REGISTRY_VERIFY_WINDOW_SECONDS``, a fixed window in Redis): past it the API answers 429 with a
+problem document and ``Retry-After``, the page a short Chinese page with the same header.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
-from api.problems import PROBLEM_JSON
+from api.problems import PROBLEM_JSON, problem
+from api.security import WindowLimiter, client_address
 from registry.certificates import rules, service
 
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
@@ -98,6 +100,46 @@ class VerifiedCertificate(msgspec.Struct):
         )
 
 
+LIMITED_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>证书查询</title></head>
+<body><h1>查询过于频繁</h1><p>请在 {wait} 秒后再试。</p>
+<p lang="en">Too many checks from your address; try again in {wait} seconds.</p></body></html>
+"""
+
+
+async def _wait_of(request: Request[Any, Any, Any]) -> int | None:
+    """Count this check for the caller's address: None, or the seconds it must wait."""
+    limiter: WindowLimiter = request.app.state.verify_limiter
+    return await limiter.hit(client_address(request, request.app.state.settings.trusted_proxies))
+
+
+async def limit_page(request: Request[Any, Any, Any]) -> Response[str] | None:
+    """``before_request`` of the pages: a plain Chinese page when the address is over its limit."""
+    wait = await _wait_of(request)
+    if wait is None:
+        return None
+    return Response(
+        LIMITED_PAGE.format(wait=wait),
+        status_code=429,
+        media_type=MediaType.HTML,
+        headers={**PAGE_HEADERS, "Retry-After": str(wait)},
+    )
+
+
+async def limit_api(request: Request[Any, Any, Any]) -> Response[dict[str, Any]] | None:
+    """``before_request`` of the JSON checks: a 429 problem document with Retry-After."""
+    wait = await _wait_of(request)
+    if wait is None:
+        return None
+    return problem(
+        429,
+        "rate_limited",
+        "Too many attempts",
+        f"too many certificate checks from this address; try again in {wait} seconds",
+        headers={**JSON_HEADERS, "Retry-After": str(wait)},
+    )
+
+
 def _number(path: str) -> str:
     """The number from a ``{number:path}`` parameter (which keeps the leading slash)."""
     return path.removeprefix("/")
@@ -130,7 +172,13 @@ def _page(cert: service.PublicCertificate | None) -> Template:
     )
 
 
-@get("/verify", summary="Certificate verification form", include_in_schema=False, sync_to_thread=False)
+@get(
+    "/verify",
+    summary="Certificate verification form",
+    include_in_schema=False,
+    sync_to_thread=False,
+    before_request=limit_page,
+)
 def verify_form(number: str | None = None) -> Template | Redirect:
     if number is not None and number.strip():
         if rules.is_personal_number(number):
@@ -141,12 +189,22 @@ def verify_form(number: str | None = None) -> Template | Redirect:
     return Template(template_name=TEMPLATE, context={"form_only": True}, headers=PAGE_HEADERS)
 
 
-@get("/verify/{number:path}", summary="Certificate verification page", include_in_schema=False)
+@get(
+    "/verify/{number:path}",
+    summary="Certificate verification page",
+    include_in_schema=False,
+    before_request=limit_page,
+)
 async def verify_page(number: str) -> Template:
     return _page(await service.verify_certificate(_number(number)))
 
 
-@post("/verify", summary="Certificate verification by number and holder's name", include_in_schema=False)
+@post(
+    "/verify",
+    summary="Certificate verification by number and holder's name",
+    include_in_schema=False,
+    before_request=limit_page,
+)
 async def verify_page_post(
     request: Request[Any, Any, Any],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -159,6 +217,7 @@ async def verify_page_post(
     ["/verify", "/verify/{number:path}"],
     summary="Verify a certificate by its number (anyone)",
     tags=["verify"],
+    before_request=limit_api,
 )
 async def verify_json(number: str = "") -> Response[Any]:
     return _answer(await service.verify_certificate(_number(number)))
@@ -169,6 +228,7 @@ async def verify_json(number: str = "") -> Response[Any]:
     summary="Verify a certificate by its number and its holder's name (anyone; for numbers that are ID numbers)",
     tags=["verify"],
     status_code=200,
+    before_request=limit_api,
 )
 async def verify_json_post(request: Request[Any, Any, Any], data: VerifyRequest) -> Response[Any]:
     return _answer(await service.verify_with_holder(request.app.state.vault, data.number, data.name))

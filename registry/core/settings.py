@@ -7,6 +7,7 @@ Every process (API, worker, beat, CLI, tests) builds one :class:`Settings` with
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from pathlib import Path
 from registry.core.errors import ConfigurationError
 
 DEFAULT_TOKEN_TTL_SECONDS = 8 * 3600
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,27 @@ class Settings:
     """HMAC key that signs bearer tokens."""
     token_ttl_seconds: int = DEFAULT_TOKEN_TTL_SECONDS
     login_max_attempts: int = 5
+    """Sign-in attempts per (username, client address) in ``login_window_seconds``; then that
+    pair waits for the window to end (docs/operations.md, "Sign-in limits")."""
     login_window_seconds: int = 300
+    login_address_max_attempts: int = 20
+    """Failed sign-ins per client address (any username) in ``login_window_seconds``."""
+    login_user_free_attempts: int = 10
+    """Failed sign-ins per username (from every address) in ``login_user_window_seconds`` before
+    each further attempt must wait a delay that doubles from 1 s up to ``login_user_max_delay_seconds``."""
+    login_user_window_seconds: int = 900
+    login_user_max_delay_seconds: int = 60
+    trusted_proxies: tuple[Network, ...] = ()
+    """Peers whose ``X-Forwarded-For`` is believed (``REGISTRY_TRUSTED_PROXIES``); none by default."""
+    verify_max_requests: int = 60
+    """Public certificate checks per client address in ``verify_window_seconds``."""
+    verify_window_seconds: int = 60
+    worker_heartbeat_max_age_seconds: int = 30
+    """``/readyz`` answers 503 when no worker heartbeat is fresher than this."""
+    worker_heartbeat_interval_seconds: float = 5.0
+    ready_requires_worker: bool = True
+    """``/readyz`` checks the worker heartbeat (``REGISTRY_READY_REQUIRES_WORKER=0``: an API
+    deployed without workers, ``registry up --no-worker``)."""
     pool_max_size: int = 10
     timezone: str = "Asia/Shanghai"
     queue: str = "celery"
@@ -62,6 +85,20 @@ def _key(env: Mapping[str, str], name: str, required: bool = True) -> bytes:
     return key
 
 
+def _networks(value: str) -> tuple[Network, ...]:
+    """``REGISTRY_TRUSTED_PROXIES``: comma-separated addresses or CIDRs."""
+    networks = []
+    for part in value.split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"REGISTRY_TRUSTED_PROXIES: {part.strip()!r} is not an address or CIDR"
+                ) from exc
+    return tuple(networks)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     database_url = env.get("DATABASE_URL")
@@ -86,6 +123,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         token_ttl_seconds=int(env.get("REGISTRY_TOKEN_TTL_SECONDS", DEFAULT_TOKEN_TTL_SECONDS)),
         login_max_attempts=int(env.get("REGISTRY_LOGIN_MAX_ATTEMPTS", 5)),
         login_window_seconds=int(env.get("REGISTRY_LOGIN_WINDOW_SECONDS", 300)),
+        login_address_max_attempts=int(env.get("REGISTRY_LOGIN_ADDRESS_MAX_ATTEMPTS", 20)),
+        login_user_free_attempts=int(env.get("REGISTRY_LOGIN_USER_FREE_ATTEMPTS", 10)),
+        login_user_window_seconds=int(env.get("REGISTRY_LOGIN_USER_WINDOW_SECONDS", 900)),
+        login_user_max_delay_seconds=int(env.get("REGISTRY_LOGIN_USER_MAX_DELAY_SECONDS", 60)),
+        trusted_proxies=_networks(env.get("REGISTRY_TRUSTED_PROXIES", "")),
+        verify_max_requests=int(env.get("REGISTRY_VERIFY_MAX_REQUESTS", 60)),
+        verify_window_seconds=int(env.get("REGISTRY_VERIFY_WINDOW_SECONDS", 60)),
+        worker_heartbeat_max_age_seconds=int(env.get("REGISTRY_WORKER_HEARTBEAT_MAX_AGE_SECONDS", 30)),
+        worker_heartbeat_interval_seconds=float(env.get("REGISTRY_WORKER_HEARTBEAT_INTERVAL_SECONDS", 5)),
+        ready_requires_worker=env.get("REGISTRY_READY_REQUIRES_WORKER", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
         pool_max_size=int(env.get("REGISTRY_DB_POOL_SIZE", 10)),
         queue=env.get("REGISTRY_QUEUE", "celery") or "celery",
     )

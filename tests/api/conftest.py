@@ -95,3 +95,12 @@ def password_sign_in(client: httpx.AsyncClient, divisions: None) -> Make:
         return Actor(username, {"Authorization": f"Bearer {token}"}, user.id, institution)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+async def fresh_rate_limits(app) -> None:  # type: ignore[no-untyped-def]
+    """Each test starts with no rate-limit counters (most tests share the default address)."""
+    redis = app.state.redis
+    keys = [key async for key in redis.scan_iter("limit:*")]
+    if keys:
+        await redis.delete(*keys)

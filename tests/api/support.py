@@ -4,9 +4,10 @@ database-level factories in ``tests/factories.py``."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,3 +145,11 @@ async def issue(client: httpx.AsyncClient, actor: Actor, **overrides: Any) -> di
     response = await client.post(URL, json=certificate_body(**overrides), headers=actor.headers)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+@contextlib.asynccontextmanager
+async def addressed(app: Any, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` whose requests come from the socket address ``address``."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client

@@ -3,6 +3,11 @@
 One slow test (about 30 s): start on a fresh REGISTRY_HOME, wait for the ready banner,
 check /healthz and /readyz, Ctrl-C (SIGINT), and check that nothing is left running;
 then start again on the same folder, which must find its data (the demo users exist).
+
+Then the supervisor's restart policy and /readyz's worker check, on one more running
+``registry up`` (module-scoped, with a short heartbeat window): the worker's main process
+killed with SIGKILL is restarted and /readyz comes back to 200; a worker stopped with
+SIGSTOP turns /readyz to 503 within the window, and back to 200 after SIGCONT.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from cli.up import READY_MARKER, STOP_BUDGET_SECONDS
@@ -32,9 +39,9 @@ START_TIMEOUT = 150.0
 class Up:
     """One ``registry up`` process and what it printed."""
 
-    def __init__(self, home: Path, port: int) -> None:
+    def __init__(self, home: Path, port: int, extra_env: dict[str, str] | None = None) -> None:
         env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
-        env.update(REGISTRY_HOME=str(home), PORT=str(port), PYTHONUNBUFFERED="1")
+        env.update(REGISTRY_HOME=str(home), PORT=str(port), PYTHONUNBUFFERED="1", **(extra_env or {}))
         self.lines: list[str] = []
         self.ready = threading.Event()
         self.process = subprocess.Popen(
@@ -146,3 +153,128 @@ def test_up_serves_then_stops_everything_on_ctrl_c_and_finds_its_data_again(home
         second.kill()
     assert took < STOP_BUDGET_SECONDS, f"stopping took {took:.1f} s"
     assert_nothing_left(home)
+
+
+# --- restart policy and readiness -------------------------------------------------------
+
+HEARTBEAT_MAX_AGE = 4
+RECOVERY_TIMEOUT = 90.0
+
+
+@dataclass
+class Running:
+    up: Up
+    base: str
+
+    def pids(self, name: str) -> list[int]:
+        return [int(pid) for pid in re.findall(rf"started {name} \(pid (\d+)\)", self.up.output)]
+
+    def ready(self) -> httpx.Response:
+        return httpx.get(f"{self.base}/readyz", timeout=10)
+
+    def wait_for_readyz(self, status: int, timeout: float) -> httpx.Response:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.up.process.poll() is None, f"registry up exited:\n{self.up.output}"
+            try:
+                answer = self.ready()
+                if answer.status_code == status:
+                    return answer
+            except httpx.HTTPError:
+                answer = None
+            assert time.monotonic() < deadline, (
+                f"/readyz not {status} within {timeout:.0f} s: "
+                f"{answer.text if answer is not None else 'no answer'}\n{self.up.output}"
+            )
+            time.sleep(0.25)
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[Running]:
+    folder = Path(tempfile.mkdtemp(prefix="regsup-", dir="/tmp"))
+    port = free_port()
+    up = Up(
+        folder,
+        port,
+        {
+            "REGISTRY_WORKER_HEARTBEAT_MAX_AGE_SECONDS": str(HEARTBEAT_MAX_AGE),
+            "REGISTRY_WORKER_HEARTBEAT_INTERVAL_SECONDS": "1",
+        },
+    )
+    try:
+        up.wait_ready()
+        yield Running(up, f"http://127.0.0.1:{port}")
+        up.interrupt()
+    finally:
+        up.kill()
+        kill_leftovers(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.worker
+def test_a_killed_worker_is_restarted_and_readiness_comes_back(running: Running) -> None:
+    running.wait_for_readyz(200, RECOVERY_TIMEOUT)
+    (worker,) = running.pids("worker")[-1:]
+    api_pid = running.pids("api")[-1]
+    os.kill(worker, signal.SIGKILL)
+
+    deadline = time.monotonic() + RECOVERY_TIMEOUT
+    while running.pids("worker")[-1] == worker:
+        assert running.up.process.poll() is None, f"registry up stopped:\n{running.up.output}"
+        assert time.monotonic() < deadline, f"the worker was not restarted:\n{running.up.output}"
+        time.sleep(0.25)
+    assert "restarting worker in" in running.up.output
+    assert psutil.pid_exists(running.pids("worker")[-1])
+    running.wait_for_readyz(200, RECOVERY_TIMEOUT)
+    # The API was never restarted: only the dead child was.
+    assert running.pids("api") == [api_pid]
+    assert httpx.get(f"{running.base}/healthz", timeout=10).status_code == 200
+
+
+@pytest.mark.worker
+def test_a_stopped_worker_makes_readyz_unavailable_until_it_continues(running: Running) -> None:
+    running.wait_for_readyz(200, RECOVERY_TIMEOUT)
+    worker = running.pids("worker")[-1]
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        stopped_at = time.monotonic()
+        answer = running.wait_for_readyz(503, HEARTBEAT_MAX_AGE + 10)
+        assert time.monotonic() - stopped_at <= HEARTBEAT_MAX_AGE + 10
+        checks = answer.json()["checks"]
+        assert checks["worker"].startswith("missing: no worker heartbeat"), checks
+        assert checks["database"] == checks["broker"] == "ok"
+        # Liveness is the API's own: a stopped worker does not make it fail.
+        assert httpx.get(f"{running.base}/healthz", timeout=10).status_code == 200
+    finally:
+        os.kill(worker, signal.SIGCONT)
+    running.wait_for_readyz(200, RECOVERY_TIMEOUT)
+    assert running.pids("worker")[-1] == worker  # stopped is not dead: nothing was restarted
+
+
+def test_a_child_that_keeps_dying_makes_the_supervisor_give_up(tmp_path: Path) -> None:
+    """The restart policy on its own, with a real child that exits at once: backoff doubles,
+    and the RESTART_LIMIT-th death within the window stops everything with a clear message."""
+    import io
+
+    from cli.up import RESTART_LIMIT, Child, Supervisor
+
+    out = io.StringIO()
+    supervisor = Supervisor(home=tmp_path, port=free_port(), base_env={}, out=out)
+    log_path = tmp_path / "crash.log"
+    log_file = open(log_path, "ab")  # noqa: SIM115 - closed by shutdown()
+    child = Child("crash", [sys.executable, "-c", "raise SystemExit(3)"], log_path, log_file=log_file)
+    supervisor.children.append(child)
+    try:
+        verdicts = []
+        for _ in range(RESTART_LIMIT):
+            supervisor._start(child, dict(os.environ))
+            assert child.process is not None
+            child.process.wait(30)
+            verdicts.append(supervisor._schedule_restart(child))
+        assert verdicts == [True] * (RESTART_LIMIT - 1) + [False]
+        said = out.getvalue()
+        assert "crash exited with code 3" in said
+        assert [int(s) for s in re.findall(r"restarting crash in (\d+) s", said)] == [1, 2, 4, 8]
+        assert f"crash died {RESTART_LIMIT} times within 60 s; giving up and stopping everything" in said
+    finally:
+        supervisor.shutdown()

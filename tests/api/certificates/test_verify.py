@@ -3,16 +3,19 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
 
 from registry.core.crypto import Vault, vault_from_settings
+from registry.core.settings import Settings
 from registry.models.audit import AuditEvent
 from registry.models.certificate import Certificate
 from registry.models.training import Trainee
-from tests.api.support import URL, Actor, id_number, issue
+from tests.api.support import URL, Actor, addressed, id_number, issue, problem
 
 Make = Callable[..., Awaitable[Actor]]
 MISSES = [
@@ -316,3 +319,35 @@ def test_the_access_log_never_shows_an_id_number() -> None:
     )
     assert mask_id_numbers_in_access_log(record) is True
     assert raw not in record.getMessage() and "/verify/410" in record.getMessage()
+
+
+async def test_rapid_misses_are_rate_limited_per_address(app: Any, settings: Settings) -> None:
+    """300 rapid misses from one address: at most the window's allowance is looked up, the
+    rest answered 429 (a problem document with Retry-After on the API, a Chinese page on the
+    HTML side); another address is not affected."""
+    address = f"192.0.2.{uuid.uuid4().int % 250 + 1}"
+    async with addressed(app, address) as client:
+        answers = []
+        for i in range(300):
+            if i % 3 == 0:
+                answers.append(await client.get(f"/api/v1/verify/LY-MISS-{i:05d}"))
+            elif i % 3 == 1:
+                answers.append(await client.get(f"/verify/LY-MISS-{i:05d}"))
+            else:
+                answers.append(
+                    await client.post("/api/v1/verify", json={"number": f"LY-MISS-{i}", "name": "张三"})
+                )
+        statuses = Counter(r.status_code for r in answers)
+        assert statuses[404] <= settings.verify_max_requests, statuses
+        assert statuses[429] == 300 - statuses[404], statuses
+        api = next(r for r in answers if r.status_code == 429 and r.request.url.path.startswith("/api/"))
+        assert problem(api, 429, "rate_limited")
+        assert 0 < int(api.headers["retry-after"]) <= settings.verify_window_seconds
+        page = next(r for r in answers if r.status_code == 429 and r.request.url.path.startswith("/verify/"))
+        assert page.headers["content-type"].startswith("text/html")
+        assert "查询过于频繁" in page.text and int(page.headers["retry-after"]) > 0
+        assert page.headers["cache-control"] == "no-store"
+        form = await client.post("/verify", data={"number": "LY-MISS", "name": "张三"})
+        assert form.status_code == 429 and "查询过于频繁" in form.text
+    async with addressed(app, "192.0.3.1") as other:
+        assert (await other.get("/api/v1/verify/LY-MISS-00000")).status_code == 404
