@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import redis
@@ -34,6 +35,8 @@ class Servers:
     database_url: str
     redis_url: str
     database: str
+    owner_url: str = ""
+    """The database as its owner (what migrations use; tests that play the tampering owner)."""
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +60,13 @@ def servers() -> Iterator[Servers]:
         asyncio.run(ensure_database(admin_url, database))
         database_url = url_with_database(admin_url, database)
         asyncio.run(db.migrate(database_url))
-        yield Servers(admin_url=admin_url, database_url=database_url, redis_url=redis_url, database=database)
+        yield Servers(
+            admin_url=admin_url,
+            database_url=database_url,
+            redis_url=redis_url,
+            database=database,
+            owner_url=database_url,
+        )
         asyncio.run(drop_database(admin_url, database))
     finally:
         if rd is not None:
@@ -119,3 +128,14 @@ async def divisions(database: None) -> None:
     from tests.factories import ensure_divisions
 
     await ensure_divisions()
+
+
+@pytest.fixture
+async def owner(servers: Servers) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as the database's owner: what a tampering owner (or a DBA) can do."""
+    creds = db.credentials_from_url(servers.owner_url)
+    conn = await asyncpg.connect(**creds)
+    try:
+        yield conn
+    finally:
+        await conn.close()
