@@ -4,7 +4,6 @@ embedded database of ``registry up`` with nothing but ``REGISTRY_HOME``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import tempfile
@@ -83,16 +82,25 @@ async def test_a_recomputed_chain_is_reported(
 def test_verify_audit_finds_the_embedded_database_with_only_registry_home() -> None:
     """The configuration of ``make up``: no DATABASE_URL, no keys in the environment, only
     the folder; verify-audit finds the database and the keys there like ``registry up``."""
-    from cli.up import prepare_embedded_database
-
     home = Path(tempfile.mkdtemp(prefix="reghome-verify-", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS and not k.startswith("REGISTRY_")}
     env["REGISTRY_HOME"] = str(home)
     pg = EmbeddedPostgres(home / "pgdata", database="registry")
     try:
         pg.start()
-        key_env = ensure_key_files(home / "keys")
-        asyncio.run(prepare_embedded_database(pg, {**env, **key_env}))
+        # What `registry up` does before it starts anything: the key files, then the
+        # migrations as the owner and the application's role.
+        up_env = {
+            **env,
+            **ensure_key_files(home / "keys"),
+            "DATABASE_URL": pg.app_url,
+            "REDIS_URL": f"redis+socket://{home}/redis/redis.sock",
+        }
+        migrated = registry({**up_env, "DATABASE_OWNER_URL": pg.owner_url}, "migrate")
+        assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        assert "warning" not in migrated.stdout
+        loaded = registry(up_env, "load-reference")  # as the application: one audit event
+        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
         result = registry(env, "verify-audit", timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "chain intact" in result.stdout

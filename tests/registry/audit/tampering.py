@@ -45,7 +45,9 @@ async def head(owner: asyncpg.Connection) -> int:
     return int(await owner.fetchval("SELECT max(id) FROM audit_event"))
 
 
-async def rewrite_and_recompute(owner: asyncpg.Connection, target: int, after: dict[str, Any]) -> list[dict[str, Any]]:
+async def rewrite_and_recompute(
+    owner: asyncpg.Connection, target: int, after: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Change ``target``'s ``after`` and recompute the plain hash of it and of every later
     row, so the chain links up again. Returns the original rows (for :func:`restore`)."""
     original = await rows_from(owner, target)

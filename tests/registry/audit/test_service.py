@@ -24,7 +24,9 @@ async def test_chain_verifies_after_appends(database: None) -> None:
 async def test_events_are_keyed(database: None, owner: asyncpg.Connection) -> None:
     """Each new row names the audit key that signed it; its hash is no plain SHA-256."""
     await _append(1)
-    row = dict(await owner.fetchrow(f"SELECT {tampering.COLUMNS}, key_id FROM audit_event ORDER BY id DESC LIMIT 1"))
+    row = dict(
+        await owner.fetchrow(f"SELECT {tampering.COLUMNS}, key_id FROM audit_event ORDER BY id DESC LIMIT 1")
+    )
     assert row["key_id"]
     assert row["hash"] != tampering.plain_hash(row["prev_hash"], row)
 
