@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from registry.audit.service import verify_chain
+from registry.audit import checkpoints
+from registry.audit.service import checkpoint_head, verify_chain
 from registry.core.principal import system
+from registry.core.settings import Settings
 from registry.core.uow import unit_of_work
 from tests.registry.audit import tampering
 
@@ -105,4 +107,20 @@ async def test_an_unkeyed_row_after_keyed_ones_is_found(database: None, owner: a
             await owner.execute("SET LOCAL session_replication_role = replica")
             await owner.execute("DELETE FROM audit_event WHERE id = $1", forged["id"])
         await owner.execute("SELECT setval(pg_get_serial_sequence('audit_event', 'id'), $1)", forged["id"])
+    assert (await verify_chain()).ok
+
+
+async def test_checkpoint_head_appends_only_when_the_head_moved(
+    database: None, owner: asyncpg.Connection, settings: Settings
+) -> None:
+    """What beat's ``registry.audit.checkpoint`` runs every few minutes."""
+    await _append(1)
+    first = await checkpoint_head(by="test")
+    assert first is not None
+    assert first.event_id == await tampering.head(owner)
+    assert checkpoints.last(settings.audit_checkpoint_path) == first
+    assert await checkpoint_head(by="test") is None  # unchanged head: nothing written
+    await _append(1)
+    second = await checkpoint_head(by="test")
+    assert second is not None and second.event_id > first.event_id
     assert (await verify_chain()).ok
