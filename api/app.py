@@ -24,6 +24,7 @@ from api.problems import EXCEPTION_HANDLERS
 from api.reference import catalogue as reference
 from api.security import LoginLimiter, WindowLimiter, provide_principal
 from api.training import cohorts, roster
+from registry.audit import service as audit_trail
 from registry.core import db, offload
 from registry.core.crypto import vault_from_settings
 from registry.core.settings import Settings, redis_client_url
@@ -56,6 +57,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
     """Build the app. ``manage_db=False`` when the caller (the tests) has initialised Tortoise."""
     redis = Redis.from_url(redis_client_url(settings.redis_url))
     _mask_access_log()
+    audit_trail.configure(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

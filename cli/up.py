@@ -50,7 +50,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from cli.embedded import EmbeddedPostgres, EmbeddedRedis, ensure_key_files
+from cli.embedded import KEY_NAMES, EmbeddedPostgres, EmbeddedRedis, ensure_key_files
 from registry.core.errors import RegistryError
 from registry.core.settings import Settings, load_settings
 
@@ -66,7 +66,6 @@ RESTART_LIMIT = 5
 """Deaths of one child within :data:`RESTART_WINDOW_SECONDS` after which the supervisor gives up."""
 RESTART_WINDOW_SECONDS = 60.0
 RESTART_BACKOFF_MAX_SECONDS = 16.0
-KEY_NAMES = ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY")
 READY_MARKER = "registry is up"
 CELERY = ["-m", "celery", "-A", "workers.celery_app:app"]
 # The app reads X-Forwarded-For itself, from REGISTRY_TRUSTED_PROXIES only (api.security);
@@ -154,6 +153,9 @@ class Supervisor:
     _lock_file: IO[str] | None = None
     _env: Mapping[str, str] = field(default_factory=dict)
     """The children's environment, kept for restarts."""
+    owner_url: str | None = None
+    """What the migrations connect as (the embedded server's superuser, or DATABASE_OWNER_URL);
+    never passed to the children, which connect as the application's role."""
 
     # --- output -------------------------------------------------------------------
 
@@ -225,7 +227,9 @@ class Supervisor:
 
         self.say("applying migrations ...")
         with _step("applying the migrations"):
-            asyncio.run(_migrate(settings))
+            warning = asyncio.run(_migrate(settings, self.owner_url))
+        if warning:
+            self.say(f"warning: {warning}")
         self._check_stop()
         self.say("loading the reference catalogue ...")
         with _step("loading the reference catalogue and the demo users"):
@@ -279,13 +283,16 @@ class Supervisor:
         env["REGISTRY_HOME"] = str(self.home)
         env["PORT"] = str(self.port)
         env["PYTHONUNBUFFERED"] = "1"
+        self.owner_url = env.pop("DATABASE_OWNER_URL", None) or None
         if env.get("DATABASE_URL"):
             self.say(f"database: {_redact(env['DATABASE_URL'])} (DATABASE_URL)")
         else:
             self.say("starting embedded PostgreSQL ...")
             self.postgres = EmbeddedPostgres(self.home / "pgdata", database="registry")
             try:
-                env["DATABASE_URL"] = self.postgres.start()
+                self.postgres.start()
+                env["DATABASE_URL"] = self.postgres.app_url
+                self.owner_url = self.postgres.owner_url
             except Exception as exc:
                 raise StartupFailed(
                     f"embedded PostgreSQL did not start ({exc}); see {self.home / 'pgdata' / 'log'}"
@@ -518,10 +525,12 @@ class Supervisor:
 # --- the in-process steps (each one asyncio.run) ---------------------------------
 
 
-async def _migrate(settings: Settings) -> None:
+async def _migrate(settings: Settings, owner_url: str | None) -> str | None:
+    """The migrations as the owner, then the application's role (docs/operations.md)."""
     from registry.core import db
 
-    await db.migrate(settings.database_url)
+    # Without an owner URL, DATABASE_URL is both: migrate() returns the warning that says so.
+    return await db.migrate(owner_url or settings.database_url, settings.database_url)
 
 
 @dataclass(frozen=True)

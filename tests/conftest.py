@@ -4,6 +4,12 @@
 starts embedded ones (the same wheels ``make up`` uses) and stops them at the end. A
 server that cannot be reached is an error, never a skip. The database is built by the
 migrations, in a fresh database per run.
+
+Two roles, as in production: the migrations run as the database's owner (the server's
+superuser here), and everything under test (Tortoise's connection, the API, the workers,
+the CLI processes) connects as a login role of its own, created for the session, that holds
+only the application's privileges (``registry_dml``, migration 0008). Tests that play a
+tampering owner use the ``owner`` fixture.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import pytest
 import redis
 
 from cli.embedded import EmbeddedPostgres, EmbeddedRedis, drop_database, ensure_database
+from registry.audit import service as audit
 from registry.core import db
 from registry.core.db import url_with_database
 from registry.core.settings import Settings, redis_client_url
@@ -32,13 +41,34 @@ from registry.core.settings import Settings, redis_client_url
 class Servers:
     admin_url: str
     database_url: str
+    """The test database as the application's role (what the code under test connects as)."""
     redis_url: str
     database: str
+    owner_url: str
+    """The test database as its owner (what migrations use; tests that play the tampering owner)."""
+
+
+def url_with_user(url: str, user: str) -> str:
+    """``url`` logging in as ``user`` (no password: the test servers trust local logins)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=f"{user}@{host}").geturl()
+
+
+async def _drop_role(admin_url: str, role: str) -> None:
+    creds = db.credentials_from_url(admin_url)
+    conn = await asyncpg.connect(**creds)
+    try:
+        await conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Servers]:
-    database = f"registry_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    suffix = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    database = f"registry_test_{suffix}"
+    app_role = f"registry_test_app_{suffix}"
     tmp = Path(tempfile.mkdtemp(prefix="regtest-", dir="/tmp"))
     pg: EmbeddedPostgres | None = None
     rd: EmbeddedRedis | None = None
@@ -55,10 +85,19 @@ def servers() -> Iterator[Servers]:
         # Fail loudly (never skip) when a server is not there.
         redis.Redis.from_url(redis_client_url(redis_url)).ping()
         asyncio.run(ensure_database(admin_url, database))
-        database_url = url_with_database(admin_url, database)
-        asyncio.run(db.migrate(database_url))
-        yield Servers(admin_url=admin_url, database_url=database_url, redis_url=redis_url, database=database)
+        owner_url = url_with_database(admin_url, database)
+        database_url = url_with_user(owner_url, app_role)
+        warning = asyncio.run(db.migrate(owner_url, database_url))
+        assert warning is None, warning
+        yield Servers(
+            admin_url=admin_url,
+            database_url=database_url,
+            redis_url=redis_url,
+            database=database,
+            owner_url=owner_url,
+        )
         asyncio.run(drop_database(admin_url, database))
+        asyncio.run(_drop_role(admin_url, app_role))
     finally:
         if rd is not None:
             rd.stop()
@@ -76,10 +115,12 @@ def test_env(servers: Servers) -> dict[str, str]:
     """The environment a process of the system under test gets (API, worker, CLI)."""
     return {
         "DATABASE_URL": servers.database_url,
+        "DATABASE_OWNER_URL": servers.owner_url,
         "REDIS_URL": servers.redis_url,
         "REGISTRY_DATA_KEY": _key(),
         "REGISTRY_INDEX_KEY": _key(),
         "REGISTRY_TOKEN_KEY": _key(),
+        "REGISTRY_AUDIT_KEY": _key(),
         "REGISTRY_HOME": tempfile.mkdtemp(prefix="reghome-", dir="/tmp"),
     }
 
@@ -93,6 +134,7 @@ def settings(test_env: dict[str, str]) -> Settings:
 
 @pytest.fixture(scope="session")
 async def database(settings: Settings) -> AsyncIterator[None]:
+    audit.configure(settings)
     await db.init_db(settings.database_url, pool_max_size=5)
     yield
     await db.close_db()
@@ -119,3 +161,14 @@ async def divisions(database: None) -> None:
     from tests.factories import ensure_divisions
 
     await ensure_divisions()
+
+
+@pytest.fixture
+async def owner(servers: Servers) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as the database's owner: what a tampering owner (or a DBA) can do."""
+    creds = db.credentials_from_url(servers.owner_url)
+    conn = await asyncpg.connect(**creds)
+    try:
+        yield conn
+    finally:
+        await conn.close()

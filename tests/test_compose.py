@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 CELERY_APP = "workers.celery_app:app"
-SECRETS = ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY")
+SECRETS = ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY", "REGISTRY_AUDIT_KEY")
 PROJECT_SERVICES = ("migrate", "api", "worker", "beat", "flower")
 SERVICES = ("postgres", "redis", *PROJECT_SERVICES)
 OWN_VARIABLES = ("DATABASE_URL", "REDIS_URL", "REGISTRY_")
@@ -124,7 +124,7 @@ def test_redis() -> None:
 
 def test_named_volumes_are_declared() -> None:
     declared = set(compose().get("volumes") or {})
-    for name in ("postgres", "redis", "beat"):
+    for name in ("postgres", "redis", "beat", "api", "worker"):
         for volume in service(name).get("volumes", []):
             source = str(volume).split(":")[0]
             if not source.startswith((".", "/")):
@@ -177,6 +177,28 @@ def test_secrets_are_required() -> None:
         assert isinstance(env, dict)
         for key in ("DATABASE_URL", "REDIS_URL", *SECRETS):
             assert env.get(key), f"{name} lacks {key}"
+
+
+def test_only_migrate_connects_as_the_owner() -> None:
+    """The application's processes connect as a role of their own, never as the database's
+    owner (POSTGRES_USER), and never get the owner's URL or password."""
+    owner = service("postgres")["environment"]["POSTGRES_USER"]
+    migrate_env = service("migrate")["environment"]
+    assert f"//{owner}:" in migrate_env["DATABASE_OWNER_URL"]
+    for name in PROJECT_SERVICES:
+        env = service(name)["environment"]
+        user = str(env["DATABASE_URL"]).split("//", 1)[1].split(":", 1)[0]
+        assert user != owner, f"{name} connects as the owner"
+        assert "POSTGRES_PASSWORD" not in str(env["DATABASE_URL"])
+        if name != "migrate":
+            assert "DATABASE_OWNER_URL" not in env, f"{name} has the owner's URL"
+
+
+def test_audit_checkpoints_are_on_a_volume_of_the_api_and_the_worker() -> None:
+    path = str(service("api")["environment"]["REGISTRY_AUDIT_CHECKPOINTS"])
+    for name in ("api", "worker"):
+        mounts = [str(v).split(":")[1] for v in service(name)["volumes"]]
+        assert any(path.startswith(mount.rstrip("/") + "/") for mount in mounts), (name, path, mounts)
 
 
 def test_project_services_build_the_dockerfile() -> None:

@@ -38,6 +38,9 @@ assert VISIBILITY_TIMEOUT_SECONDS > TASK_TIME_LIMIT_SECONDS
 RELAY_EVERY_SECONDS = 5.0
 
 
+AUDIT_CHECKPOINT_EVERY_SECONDS = 600
+
+
 def beat_schedule() -> dict[str, dict[str, Any]]:
     """The periodic tasks, in Asia/Shanghai wall-clock time (the app's ``timezone``)."""
     return {
@@ -64,6 +67,13 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": crontab(hour=2, minute=30),
             # A check that could not start within the hour is dropped; the next night runs.
             "options": {"expires": 3600},
+        },
+        # The audit chain's head, outside the database, every few minutes: rows deleted
+        # from the end are seen against it (docs/operations.md, the audit trail).
+        "registry.audit.checkpoint": {
+            "task": "registry.audit.checkpoint",
+            "schedule": AUDIT_CHECKPOINT_EVERY_SECONDS,
+            "options": {"expires": AUDIT_CHECKPOINT_EVERY_SECONDS},
         },
     }
 

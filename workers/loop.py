@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from celery.signals import worker_process_shutdown, worker_shutdown
 
+from registry.audit import service as audit
 from registry.core import db, jobs
 from registry.core.settings import Settings
 
@@ -61,6 +62,7 @@ def configure(settings: Settings, app: Celery | None = None) -> None:
     jobs are sent with (called by ``create_celery``)."""
     global _settings, _app
     _settings = settings
+    audit.configure(settings)
     if app is not None:
         _app = app
 

@@ -34,6 +34,9 @@ async def _main(cohort_id: uuid.UUID, path: Path) -> dict[str, float]:
         data_key=base64.b64decode(os.environ["REGISTRY_DATA_KEY"]),
         index_key=base64.b64decode(os.environ["REGISTRY_INDEX_KEY"]),
     )
+    from cli.bench.roster import scratch_trail
+
+    scratch_trail()
     await db.init_db(os.environ["DATABASE_URL"], pool_max_size=2)
     try:
         await Cohort.get(id=cohort_id)

@@ -259,6 +259,7 @@ async def run_import_bench(
         index_key=base64.b64decode(keys["REGISTRY_INDEX_KEY"]),
     )
     say(f"migrating the scratch database {scratch.database} ...")
+    scratch_trail()
     await db.migrate(scratch.url)
     await db.init_db(scratch.url, pool_max_size=max(4, concurrency + 1))
     try:
@@ -378,3 +379,14 @@ async def run_import_bench(
         return figures
     finally:
         await db.close_db()
+
+
+def scratch_trail() -> None:
+    """A throwaway audit key and checkpoint file: the scratch database's chain is never verified."""
+    import tempfile
+
+    from registry.audit.rules import AuditKeyring
+    from registry.audit.service import configure_trail
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-audit-"))
+    configure_trail(AuditKeyring(os.urandom(32)), folder / "audit-checkpoints.log")

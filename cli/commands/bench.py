@@ -1,8 +1,9 @@
 """``registry bench [import]``: the performance budgets of DESIGN.md section 10.
 
 ``make bench`` runs every benchmark (today: ``import``). Each run creates a scratch
-database on the server ``DATABASE_URL`` names (or on an embedded PostgreSQL started for
-the run when it is unset), fills it, measures, prints a table (metric, measured, budget,
+database on the server ``DATABASE_OWNER_URL`` (or else ``DATABASE_URL``) names, as that
+role, which must be allowed to create databases (or on an embedded PostgreSQL started for
+the run when both are unset), fills it, measures, prints a table (metric, measured, budget,
 ratio, PASS/FAIL) and drops it. The exit status is 1 when a budget is missed, unless
 ``--report-only``.
 """
@@ -60,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     from registry.core.db import url_with_database
 
     database = args.database or f"registry_bench_{uuid.uuid4().hex[:8]}"
-    server_url = os.environ.get("DATABASE_URL")
+    # Creating a database takes the owner (the application's role may not).
+    server_url = os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL")
     pg: EmbeddedPostgres | None = None
     tmp: Path | None = None
     if not server_url:

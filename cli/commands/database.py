@@ -1,4 +1,5 @@
-"""``registry migrate``: apply Tortoise's migrations to ``DATABASE_URL``."""
+"""``registry migrate``: apply Tortoise's migrations as the owner (``DATABASE_OWNER_URL``), then
+give the application's role (the user of ``DATABASE_URL``) its privileges."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    asyncio.run(db.migrate(settings.database_url))
+    warning = asyncio.run(db.migrate(settings.migration_url, settings.database_url))
     print("migrations applied")
+    if warning:
+        print(f"warning: {warning}")
     return 0

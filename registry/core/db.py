@@ -69,11 +69,73 @@ async def close_db() -> None:
     await connections.close_all()
 
 
-async def migrate(database_url: str) -> None:
-    """Apply every migration (Tortoise's built-in migrations)."""
+APPLICATION_ROLE = "registry_dml"
+"""The role that holds the application's privileges (migration 0008); the application's
+login role is made a member of it."""
+
+
+async def migrate(owner_url: str, app_url: str | None = None) -> str | None:
+    """Apply every migration (Tortoise's built-in migrations) as the database's owner, then
+    make sure the application's login role (the user of ``app_url``) exists and holds the
+    application's privileges (:func:`ensure_application_role`). Returns a warning when the
+    application would connect as the owner itself."""
     from tortoise.migrations.api import migrate as run_migrations
 
-    await run_migrations(config=tortoise_config(database_url, pool_max_size=2))
+    await run_migrations(config=tortoise_config(owner_url, pool_max_size=2))
+    if app_url is None:
+        return None
+    return await ensure_application_role(owner_url, app_url)
+
+
+async def ensure_application_role(owner_url: str, app_url: str) -> str | None:
+    """As the owner: create the login role of ``app_url`` when it does not exist (LOGIN, no
+    other attribute; its password from the URL), set its password when the URL has one,
+    and grant it :data:`APPLICATION_ROLE`. Refuses a superuser. Returns a warning (and
+    changes nothing) when ``app_url`` connects as the owner."""
+    import asyncpg
+
+    owner = credentials_from_url(owner_url)
+    app = credentials_from_url(app_url)
+    if app["user"] == owner["user"]:
+        return (
+            f"the application connects as {app['user']!r}, the owner of the database: it can "
+            "switch the audit trigger off. Set DATABASE_OWNER_URL to the owner and DATABASE_URL "
+            "to a role of its own (docs/operations.md, Database roles)"
+        )
+    conn = await asyncpg.connect(
+        host=owner["host"],
+        port=owner["port"],
+        user=owner["user"],
+        password=owner["password"],
+        database=owner["database"],
+    )
+    try:
+        name = app["user"]
+        ident = await conn.fetchval("SELECT quote_ident($1)", name)
+        password = (
+            " PASSWORD " + await conn.fetchval("SELECT quote_literal($1)", app["password"])
+            if app["password"]
+            else ""
+        )
+        role = await conn.fetchrow("SELECT rolsuper FROM pg_roles WHERE rolname = $1", name)
+        if role is None:
+            await conn.execute(
+                f"CREATE ROLE {ident} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+                f"NOBYPASSRLS{password}"
+            )
+        elif role["rolsuper"]:
+            raise ConfigurationError(
+                f"DATABASE_URL connects as {name!r}, a superuser: the application needs a role of "
+                "its own that is not (docs/operations.md, Database roles)"
+            )
+        elif password:
+            await conn.execute(f"ALTER ROLE {ident}{password}")
+        member = await conn.fetchval("SELECT pg_has_role($1, $2, 'MEMBER')", name, APPLICATION_ROLE)
+        if not member:
+            await conn.execute(f"GRANT {APPLICATION_ROLE} TO {ident}")
+    finally:
+        await conn.close()
+    return None
 
 
 async def ping() -> None:

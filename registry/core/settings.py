@@ -61,6 +61,25 @@ class Settings:
     queue: str = "celery"
     """The Celery queue jobs are sent to and workers consume (``REGISTRY_QUEUE``): one per
     environment when several share a Redis."""
+    database_owner_url: str | None = field(repr=False, default=None)
+    """The owner of the database (``DATABASE_OWNER_URL``): what ``registry migrate`` connects
+    as. ``database_url`` is the application's role, which owns nothing (docs/operations.md)."""
+    audit_key: bytes = field(repr=False, default=b"")
+    """HMAC-SHA256 key of the audit chain (``REGISTRY_AUDIT_KEY``)."""
+    previous_audit_keys: tuple[bytes, ...] = field(repr=False, default=())
+    """Older audit keys: rows they signed still verify (``REGISTRY_AUDIT_KEY_PREVIOUS``)."""
+    audit_checkpoints: Path | None = None
+    """The append-only checkpoint file of the audit chain (default
+    ``REGISTRY_HOME/audit-checkpoints.log``)."""
+
+    @property
+    def migration_url(self) -> str:
+        """What migrations connect as: the owner, or (one-role setups) the application."""
+        return self.database_owner_url or self.database_url
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        return self.audit_checkpoints or self.home / "audit-checkpoints.log"
 
 
 def _key(env: Mapping[str, str], name: str, required: bool = True) -> bytes:
@@ -99,6 +118,21 @@ def _networks(value: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+def _previous_keys(env: Mapping[str, str], name: str) -> tuple[bytes, ...]:
+    keys = []
+    for part in env.get(name, "").split(","):
+        if not part.strip():
+            continue
+        try:
+            key = base64.b64decode(part.strip(), validate=True)
+        except ValueError as exc:
+            raise ConfigurationError(f"{name} holds a value that is not valid base64") from exc
+        if len(key) != 32:
+            raise ConfigurationError(f"{name} holds a key that does not decode to 32 bytes")
+        keys.append(key)
+    return tuple(keys)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     database_url = env.get("DATABASE_URL")
@@ -112,10 +146,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         for part in env.get("REGISTRY_DATA_KEY_PREVIOUS", "").split(",")
         if part.strip()
     )
+    home = Path(env.get("REGISTRY_HOME", ".registry")).resolve()
+    checkpoints = env.get("REGISTRY_AUDIT_CHECKPOINTS")
     return Settings(
         database_url=database_url,
+        database_owner_url=env.get("DATABASE_OWNER_URL") or None,
         redis_url=redis_url,
-        home=Path(env.get("REGISTRY_HOME", ".registry")).resolve(),
+        home=home,
         data_key=_key(env, "REGISTRY_DATA_KEY"),
         previous_data_keys=previous,
         index_key=_key(env, "REGISTRY_INDEX_KEY"),
@@ -136,6 +173,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         not in ("0", "false", "no", "off"),
         pool_max_size=int(env.get("REGISTRY_DB_POOL_SIZE", 10)),
         queue=env.get("REGISTRY_QUEUE", "celery") or "celery",
+        audit_key=_key(env, "REGISTRY_AUDIT_KEY"),
+        previous_audit_keys=_previous_keys(env, "REGISTRY_AUDIT_KEY_PREVIOUS"),
+        audit_checkpoints=Path(checkpoints).resolve() if checkpoints else None,
     )
 
 

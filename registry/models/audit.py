@@ -1,4 +1,5 @@
-"""The audit trail: append-only and hash-chained; a trigger refuses UPDATE and DELETE."""
+"""The audit trail: append-only and hash-chained (HMAC-SHA256 under the audit key); a
+trigger refuses UPDATE and DELETE, and the application's role may only INSERT and SELECT."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ class AuditEvent(Model):
     after: fields.JSONField[Any] = fields.JSONField(null=True)
     prev_hash = fields.CharField(max_length=64)
     hash = fields.CharField(max_length=64, unique=True)
+    key_id = fields.CharField(
+        max_length=16,
+        null=True,
+        description="the audit key that signed the row; NULL: plain SHA-256 (before 0008)",
+    )
 
     class Meta:
         table = "audit_event"

@@ -30,6 +30,7 @@ def registry(env: dict[str, str] | None, *args: str, timeout: int = 300) -> subp
 # Variables that would switch `registry up` away from the embedded servers and files.
 CONFIG_VARS = (
     "DATABASE_URL",
+    "DATABASE_OWNER_URL",
     "REDIS_URL",
     "PORT",
     "REGISTRY_DEMO_PASSWORD",
@@ -40,6 +41,10 @@ CONFIG_VARS = (
     "REGISTRY_INDEX_KEY_FILE",
     "REGISTRY_TOKEN_KEY",
     "REGISTRY_TOKEN_KEY_FILE",
+    "REGISTRY_AUDIT_KEY",
+    "REGISTRY_AUDIT_KEY_FILE",
+    "REGISTRY_AUDIT_KEY_PREVIOUS",
+    "REGISTRY_AUDIT_CHECKPOINTS",
 )
 
 

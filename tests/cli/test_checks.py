@@ -6,8 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import asyncpg
 from tortoise import connections
-from tortoise.transactions import in_transaction
 
 from cli.commands.check_migrations import pending_changes
 from registry.core.principal import system
@@ -33,7 +33,9 @@ async def test_a_missing_migration_is_found(tmp_path: Path) -> None:
     assert any("Create model" in c or "Institution" in c for c in changes), changes
 
 
-async def test_verify_audit_names_the_tampered_row(database: None, test_env: dict[str, str]) -> None:
+async def test_verify_audit_names_the_tampered_row(
+    database: None, test_env: dict[str, str], owner: asyncpg.Connection
+) -> None:
     async with unit_of_work(system("test")) as uow:
         await uow.audit("test.tamper", "thing", "t1", after={"value": 1})
     conn = connections.get("default")
@@ -48,17 +50,18 @@ async def test_verify_audit_names_the_tampered_row(database: None, test_env: dic
 
     ok = verify()
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    async with in_transaction() as tx:
-        await tx.execute_query("SET LOCAL session_replication_role = replica")
-        await tx.execute_query("UPDATE audit_event SET actor = 'user:someone-else' WHERE id = $1", [target])
+    # The owner can switch the trigger off (the application cannot: tests/registry/audit).
+    async with owner.transaction():
+        await owner.execute("SET LOCAL session_replication_role = replica")
+        await owner.execute("UPDATE audit_event SET actor = 'user:someone-else' WHERE id = $1", target)
     try:
         broken = verify()
         assert broken.returncode == 1
         assert f"audit event {target}" in broken.stdout
     finally:
-        async with in_transaction() as tx:
-            await tx.execute_query("SET LOCAL session_replication_role = replica")
-            await tx.execute_query("UPDATE audit_event SET actor = 'system:test' WHERE id = $1", [target])
+        async with owner.transaction():
+            await owner.execute("SET LOCAL session_replication_role = replica")
+            await owner.execute("UPDATE audit_event SET actor = 'system:test' WHERE id = $1", target)
     assert verify().returncode == 0
 
 

@@ -40,6 +40,14 @@ def test_configuration(settings: Settings) -> None:
             assert name.startswith("registry."), name
 
 
+def test_beat_checkpoints_the_audit_chain_every_ten_minutes(settings: Settings) -> None:
+    app = create_celery(settings)
+    entry = app.conf.beat_schedule["registry.audit.checkpoint"]
+    assert entry["task"] == "registry.audit.checkpoint"
+    assert entry["schedule"] == 600
+    assert "registry.audit.checkpoint" in app.tasks
+
+
 def test_beat_runs_verify_chain_nightly_at_0230_shanghai(settings: Settings) -> None:
     app = create_celery(settings)
     entry = app.conf.beat_schedule["registry.audit.verify_chain"]
