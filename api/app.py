@@ -27,8 +27,8 @@ from api.training import cohorts, roster
 from registry.audit import service as audit_trail
 from registry.core import db, offload
 from registry.core.crypto import vault_from_settings
+from registry.core.redact import mask_id_numbers_in
 from registry.core.settings import Settings, redis_client_url
-from registry.people.rules.idnumber import mask_id_numbers_in
 
 API_PREFIX = "/api/v1"
 ACCESS_LOGGER = "uvicorn.access"

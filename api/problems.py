@@ -21,7 +21,7 @@ from registry.core.errors import (
     RegistryError,
     ValidationFailed,
 )
-from registry.people.rules.idnumber import mask_id_numbers_in
+from registry.core.redact import mask_id_numbers_in
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

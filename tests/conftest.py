@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 import shutil
 import tempfile
@@ -35,6 +36,7 @@ from registry.audit import service as audit
 from registry.core import db
 from registry.core.db import url_with_database
 from registry.core.settings import Settings, redis_client_url
+from tests.leaks import LOG_ROOTS, session_log, watched_client
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ def servers() -> Iterator[Servers]:
     database = f"registry_test_{suffix}"
     app_role = f"registry_test_app_{suffix}"
     tmp = Path(tempfile.mkdtemp(prefix="regtest-", dir="/tmp"))
+    LOG_ROOTS.append(tmp)  # the embedded servers' logs
     pg: EmbeddedPostgres | None = None
     rd: EmbeddedRedis | None = None
     try:
@@ -110,6 +113,11 @@ def _key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
+def _watched(folder: str) -> str:
+    LOG_ROOTS.append(Path(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def test_env(servers: Servers) -> dict[str, str]:
     """The environment a process of the system under test gets (API, worker, CLI)."""
@@ -121,7 +129,7 @@ def test_env(servers: Servers) -> dict[str, str]:
         "REGISTRY_INDEX_KEY": _key(),
         "REGISTRY_TOKEN_KEY": _key(),
         "REGISTRY_AUDIT_KEY": _key(),
-        "REGISTRY_HOME": tempfile.mkdtemp(prefix="reghome-", dir="/tmp"),
+        "REGISTRY_HOME": _watched(tempfile.mkdtemp(prefix="reghome-", dir="/tmp")),
     }
 
 
@@ -151,7 +159,7 @@ async def app(settings: Settings, database: None):  # type: ignore[no-untyped-de
 @pytest.fixture
 async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with watched_client(transport, base_url="http://testserver") as c:
         yield c
 
 
@@ -172,3 +180,30 @@ async def owner(servers: Servers) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def watched_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Everything this process logs goes to a file the leak check reads, and the folders the
+    processes under test write their logs in are watched too (tests/leaks.py)."""
+    folder = tmp_path_factory.mktemp("session-log")
+    handler = session_log(folder / "pytest.log")
+    root = logging.getLogger()
+    root.addHandler(handler)
+    previous = root.level
+    root.setLevel(min(previous or logging.WARNING, logging.INFO))
+    LOG_ROOTS.append(tmp_path_factory.getbasetemp())
+    yield
+    root.removeHandler(handler)
+    root.setLevel(previous)
+    handler.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The leak check runs after every other test."""
+    last = [
+        item
+        for item in items
+        if item.module is not None and item.module.__name__.endswith("test_personal_data_leaks")
+    ]
+    items[:] = [item for item in items if item not in last] + last

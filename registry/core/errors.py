@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from registry.core.redact import mask_id_numbers_in
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -13,6 +15,9 @@ class FieldError:
     message: str
     row: int | None = None
     column: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", mask_id_numbers_in(self.message))
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"field": self.field, "code": self.code, "message": self.message}
@@ -30,6 +35,7 @@ class RegistryError(Exception):
     title = "Registry error"
 
     def __init__(self, message: str, *, code: str | None = None, errors: list[FieldError] | None = None):
+        message = mask_id_numbers_in(message)
         super().__init__(message)
         self.message = message
         if code is not None:

@@ -15,6 +15,7 @@ import httpx
 
 from registry.models.institution import Institution
 from tests.factories import TODAY, new_id_number
+from tests.leaks import watched_client
 
 OCCUPATION = "4-02-04-06"  # 无人机驾驶员, level 4
 GROUP = "4-10-01-00"  # 生活照料服务人员, level 3 (a group, not an occupation)
@@ -151,5 +152,5 @@ async def issue(client: httpx.AsyncClient, actor: Actor, **overrides: Any) -> di
 async def addressed(app: Any, address: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client of ``app`` whose requests come from the socket address ``address``."""
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with watched_client(transport, base_url="http://testserver") as client:
         yield client

@@ -138,15 +138,6 @@ def looks_like_id_number(text: str) -> bool:
     return bool(_SHAPE.fullmatch(text.strip()))
 
 
-_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
-
-
-def mask_id_numbers_in(text: str) -> str:
-    """``text`` with everything shaped like an ID number masked (``410302********123X``):
-    for text that goes to a log or an answer, such as a request path."""
-    return _IN_TEXT.sub(lambda m: f"{m.group(1)}{'*' * 8}{m.group(2)}", text)
-
-
 def is_valid(raw: str, *, today: date | None = None) -> bool:
     try:
         validate(raw, today=today)
