@@ -13,7 +13,9 @@ the column header as it is written in the file.
   (合计, 填表人, 审核人...) are skipped.
 - An ID-number cell that a spreadsheet stored as a number has lost digits: refused with a
   request to format the column as text.
-- The same ID number twice in a file: the second and later rows are refused, naming the first.
+- The same ID number twice in a file: judged among the otherwise valid rows
+  (:func:`judge_rows`), so the first row that passes every check is the person's row and the
+  later valid ones are refused, naming it; a refused copy never blocks a good one.
 
 A row with any error is refused as a whole (it is not in ``rows``). Streaming: rows are
 handled one at a time (:class:`RosterParser`), so the memory is the result only.
@@ -203,7 +205,6 @@ class RosterParser:
         self.headers: dict[str, str] = {}
         self._header_found = False
         self._rows_before_header = 0
-        self._seen: dict[str, int] = {}
         self._division_cache: dict[str, str | None] = {}
         self._group_cache: dict[str, tuple[tuple[PriorityGroup, ...], tuple[str, ...]]] = {}
         self._division_lookup = {self._division_key(key): code for key, code in divisions.items()}
@@ -390,15 +391,6 @@ class RosterParser:
                 )
             errors.append(self._error(row, ID_NUMBER, exc.code, message))
             return None
-        first = self._seen.get(parsed.number)
-        if first is not None:
-            errors.append(
-                self._error(
-                    row, ID_NUMBER, DUPLICATE_IN_FILE, f"the same ID number is already in row {first}"
-                )
-            )
-            return None
-        self._seen[parsed.number] = row
         return parsed
 
     @staticmethod
@@ -610,11 +602,16 @@ def judge_rows(
     planned_hours: int,
 ) -> Judgement:
     """The parsed rows (``registered[i]`` is what the registry knows of ``parsed.rows[i]``)
-    against the cohort's attendance rules and the names registered for the ID numbers."""
+    against the cohort's attendance rules and the names registered for the ID numbers.
+
+    The same ID number twice: the first row that passes every check is the person's row,
+    the later ones are refused (``duplicate_in_file``, naming it); a copy refused for
+    its own errors does not count."""
     errors: list[FieldError] = list(parsed.errors)
     skipped: list[FieldError] = []
     late: set[int] = set()
     to_import: list[RosterRow] = []
+    first_valid: dict[str, int] = {}
     name_column = parsed.headers.get(NAME)
     id_column = parsed.headers.get(ID_NUMBER)
     for row, known in zip(parsed.rows, registered, strict=True):
@@ -630,10 +627,22 @@ def judge_rows(
                     column=name_column,
                 )
             )
+        if not row_errors and (first := first_valid.get(row.id.number)) is not None:
+            row_errors.append(
+                FieldError(
+                    field=ID_NUMBER,
+                    code=DUPLICATE_IN_FILE,
+                    message=f"the same ID number is already in row {first}",
+                    row=row.row_number,
+                    column=id_column,
+                )
+            )
         if row_errors:
             errors.extend(row_errors)
             late.add(row.row_number)
-        elif known is not None and known.enrolled:
+            continue
+        first_valid[row.id.number] = row.row_number
+        if known is not None and known.enrolled:
             skipped.append(
                 FieldError(
                     field=ID_NUMBER,
