@@ -159,7 +159,16 @@ class EnrolmentCreate(msgspec.Struct, forbid_unknown_fields=True):
     ]
     name: Annotated[str, msgspec.Meta(max_length=100)]
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
-    household_division: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    household_division: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=50,
+                description="name or code as written on the household register (涧西区, 410305, 偃师市)",
+            ),
+        ]
+        | None
+    ) = None
     groups: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(max_length=8)] = (
         msgspec.field(default_factory=list)
     )
@@ -187,6 +196,9 @@ class EnrolmentRead(msgspec.Struct):
     id_masked: str
     phone_masked: str | None
     household_division: str | None
+    """Today's code of the household division given at enrolment."""
+    household_as_written: str | None
+    """The household division as it was written (偃师市, 410381)."""
     attended_hours: float
     outcome: str
     groups: list[str]
@@ -203,6 +215,7 @@ class EnrolmentRead(msgspec.Struct):
             id_masked=view.id_masked,
             phone_masked=view.phone_masked,
             household_division=view.household_division,
+            household_as_written=view.household_as_written,
             attended_hours=float(view.attended_hours),
             outcome=view.outcome,
             groups=view.groups,

@@ -120,6 +120,16 @@ class Enrolment(Model):
     groups: fields.JSONField[list[str]] = fields.JSONField(
         default=list, description="priority groups at enrolment"
     )
+    household_division: fields.ForeignKeyNullableRelation[Division] = fields.ForeignKeyField(
+        "registry.Division",
+        related_name="household_enrolments",
+        null=True,
+        on_delete=fields.RESTRICT,
+        description="the household division as given at enrolment, today's code",
+    )
+    household_as_written = fields.CharField(
+        max_length=50, null=True, description="the household division as written (偃师市, 410381)"
+    )
     import_batch: fields.ForeignKeyNullableRelation[ImportBatch] = fields.ForeignKeyField(
         "registry.ImportBatch", related_name="enrolments", null=True, on_delete=fields.RESTRICT
     )

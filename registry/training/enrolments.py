@@ -69,7 +69,7 @@ async def enrol(
             ],
         )
     items, errors = rules.parse_enrolments(
-        requests, divisions=set((await division_lookup()).values()), today=business_today(), as_list=as_list
+        requests, divisions=await division_lookup(), today=business_today(), as_list=as_list
     )
     async with unit_of_work(principal) as uow:
         # Scope and state first: a caller learns nothing about a cohort it cannot see.
@@ -129,7 +129,15 @@ async def _insert(
     await queries.insert_enrolments(
         uow.conn,
         cohort.id,
-        [NewEnrolment(trainee_id=t, groups=item.groups) for t, item in zip(ordered, items, strict=True)],
+        [
+            NewEnrolment(
+                trainee_id=t,
+                groups=item.groups,
+                household_division=item.household_division,
+                household_as_written=item.household_as_written,
+            )
+            for t, item in zip(ordered, items, strict=True)
+        ],
     )
     views = await queries.enrolment_views(uow.conn, cohort.id, ordered)
     by_trainee = {view.trainee_id: view for view in views}

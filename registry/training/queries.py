@@ -25,7 +25,14 @@ from registry.core.paging import Page, page_of_sql
 COPY_THRESHOLD = 2000
 """From this many rows on, COPY into a temporary table instead of one unnest statement."""
 
-COLUMNS = ("trainee_id", "attended_hours", "outcome", "groups")
+COLUMNS = (
+    "trainee_id",
+    "attended_hours",
+    "outcome",
+    "groups",
+    "household_division_id",
+    "household_as_written",
+)
 """What varies by row; the id (drawn by the database), the cohort, the batch and the
 timestamps are the same expression for every row."""
 
@@ -36,6 +43,8 @@ class NewEnrolment:
     attended_hours: Decimal | None = None
     outcome: str | None = None
     groups: tuple[str, ...] = field(default_factory=tuple)
+    household_division: str | None = None
+    household_as_written: str | None = None
 
 
 async def insert_enrolments(
@@ -56,6 +65,8 @@ async def insert_enrolments(
             row.attended_hours if row.attended_hours is not None else _ZERO,
             row.outcome or "in_progress",
             json.dumps(sorted(set(row.groups))) if row.groups else "[]",
+            row.household_division,
+            row.household_as_written,
         )
         for row in rows
     ]
@@ -74,7 +85,8 @@ async def _insert(
 ) -> int:
     if len(records) < (COPY_THRESHOLD if copy_threshold is None else copy_threshold):
         status = await raw.execute(
-            insert + "u.* FROM unnest($4::uuid[], $5::numeric[], $6::text[], $7::jsonb[]) AS u "
+            insert + "u.* FROM unnest($4::uuid[], $5::numeric[], $6::text[], $7::jsonb[], $8::text[], "
+            "$9::text[]) AS u "
             "ON CONFLICT (cohort_id, trainee_id) DO NOTHING",
             *shared,
             *[list(column) for column in zip(*records, strict=True)],
@@ -82,7 +94,8 @@ async def _insert(
         return _count(status)
     await raw.execute(
         "CREATE TEMPORARY TABLE IF NOT EXISTS _enrolment_load "
-        "(trainee_id uuid, attended_hours numeric, outcome text, groups jsonb) ON COMMIT DELETE ROWS"
+        "(trainee_id uuid, attended_hours numeric, outcome text, groups jsonb, household_division_id text, "
+        "household_as_written text) ON COMMIT DELETE ROWS"
     )
     await raw.execute("TRUNCATE _enrolment_load")
     await raw.copy_records_to_table("_enrolment_load", records=records, columns=list(COLUMNS))
@@ -113,6 +126,7 @@ class EnrolmentView:
     id_masked: str
     phone_masked: str | None
     household_division: str | None
+    household_as_written: str | None
     attended_hours: Decimal
     outcome: str
     groups: list[str]
@@ -122,7 +136,7 @@ class EnrolmentView:
 
 _VIEW_SQL = (
     "SELECT e.id, e.cohort_id, e.trainee_id, t.name, t.id_masked, t.phone_masked, "
-    "t.household_division_id, e.attended_hours, e.outcome, e.groups::text AS groups, "
+    "e.household_division_id, e.household_as_written, e.attended_hours, e.outcome, e.groups::text AS groups, "
     "e.created_at, e.updated_at{total} "
     "FROM enrolment e JOIN trainee t ON t.id = e.trainee_id "
 )
@@ -139,6 +153,7 @@ def _view(row: dict[str, Any]) -> EnrolmentView:
         id_masked=row["id_masked"],
         phone_masked=row["phone_masked"],
         household_division=row["household_division_id"],
+        household_as_written=row["household_as_written"],
         attended_hours=Decimal(row["attended_hours"]),
         outcome=row["outcome"],
         groups=list(json.loads(groups) if isinstance(groups, str) else groups),

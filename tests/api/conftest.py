@@ -95,3 +95,12 @@ def password_sign_in(client: httpx.AsyncClient, divisions: None) -> Make:
         return Actor(username, {"Authorization": f"Bearer {token}"}, user.id, institution)
 
     return make
+
+
+@pytest.fixture(scope="session")
+async def catalogue(divisions: None) -> None:
+    """The whole shipped catalogue (``registry load-reference``): every division and the
+    division aliases (retired and short names, retired codes)."""
+    from registry.reference.service import load_reference
+
+    await load_reference(system("test"))

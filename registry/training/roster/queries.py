@@ -72,6 +72,8 @@ async def write_rows(
             attended_hours=row.attended_hours,
             outcome=row.outcome.value if row.outcome else None,
             groups=tuple(group.value for group in row.groups),
+            household_division=row.household_division,
+            household_as_written=row.household_as_written,
         )
         for row in rows
     ]

@@ -37,6 +37,7 @@ from registry.enums import CohortStatus, EnrolmentOutcome, ImportStatus, Priorit
 from registry.people.rules import idnumber, personal
 from registry.people.rules.idnumber import IdNumber, IdNumberError
 from registry.people.rules.personal import PersonalDataError
+from registry.reference.rules import division_index, resolve_division
 from registry.training import rules as cohort_rules
 
 HEADER_SEARCH_ROWS = 30
@@ -129,7 +130,6 @@ _FOOTER_WORDS = (
     "说明",
 )
 _HOURS_SUFFIX = re.compile(r"(学时|课时|小时|hours?|h)$")
-_DIVISION_PREFIXES = ("河南省", "洛阳市")
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,8 @@ class RosterRow:
     groups: tuple[PriorityGroup, ...]
     attended_hours: Decimal | None
     outcome: EnrolmentOutcome | None
+    household_as_written: str | None = None
+    """The 户籍县区 cell as the file writes it (偃师市), beside today's code."""
 
 
 @dataclass
@@ -185,8 +187,9 @@ class RosterParser:
     """Feed rows one at a time; each call returns the parsed row, its errors, or None
     (title, header, blank or footer row). ``finish()`` raises if no header was found.
 
-    ``divisions`` maps the Luoyang division names (涧西区) and codes (410305) the caller
-    accepts to a code. ``max_rows`` bounds the data rows (blank rows are not counted).
+    ``divisions`` maps the Luoyang division names (涧西区), codes (410305) and aliases (偃师市,
+    410381, 瀍河: :func:`registry.reference.queries.division_lookup`) the caller accepts to
+    today's code. ``max_rows`` bounds the data rows (blank rows are not counted).
     """
 
     def __init__(
@@ -207,7 +210,7 @@ class RosterParser:
         self._rows_before_header = 0
         self._division_cache: dict[str, str | None] = {}
         self._group_cache: dict[str, tuple[tuple[PriorityGroup, ...], tuple[str, ...]]] = {}
-        self._division_lookup = {self._division_key(key): code for key, code in divisions.items()}
+        self._division_lookup = division_index(divisions)
 
     # --- header --------------------------------------------------------------------------
 
@@ -365,6 +368,7 @@ class RosterParser:
             groups=groups,
             attended_hours=hours,
             outcome=outcome,
+            household_as_written=texts[HOUSEHOLD_DIVISION][:50] if division is not None else None,
         )
 
     def _id_number(self, row: int, cell: Any, raw: str, errors: list[FieldError]) -> IdNumber | None:
@@ -393,10 +397,6 @@ class RosterParser:
             return None
         return parsed
 
-    @staticmethod
-    def _division_key(text: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", text).split())
-
     def _division(self, text: str) -> str | None:
         # A roster repeats a handful of values: remember them (bounded, for hostile files).
         if text in self._division_cache:
@@ -407,20 +407,8 @@ class RosterParser:
         return code
 
     def _resolve_division(self, text: str) -> str | None:
-        key = self._division_key(text)
-        for prefix in _DIVISION_PREFIXES:
-            if key.startswith(prefix) and len(key) > len(prefix):
-                key = key[len(prefix) :]
-        code = self._division_lookup.get(key)
-        if code is not None:
-            return code
-        # 涧西 for 涧西区, 嵩 for 嵩县: only when exactly one name fits.
-        candidates = {
-            self._division_lookup[key + suffix]
-            for suffix in ("区", "县", "市")
-            if key + suffix in self._division_lookup
-        }
-        return candidates.pop() if len(candidates) == 1 else None
+        # 涧西 for 涧西区, 嵩 for 嵩县 (only when exactly one name fits), 偃师市 for 偃师区.
+        return resolve_division(text, self._division_lookup)
 
     def _groups(self, row: int, text: str, errors: list[FieldError]) -> tuple[PriorityGroup, ...]:
         cached = self._group_cache.get(text)

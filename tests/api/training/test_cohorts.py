@@ -417,3 +417,46 @@ async def test_tenancy_on_every_endpoint(client: httpx.AsyncClient, sign_in: Mak
     assert {c["division_code"] for c in county_list["items"]} == {"410323"}
     assert await Enrolment.filter(cohort_id=cid).count() == 1
     assert (await mine.get(f"/cohorts/{draft['id']}")).json()["status"] == "draft"
+
+
+# --- household divisions as people write them ----------------------------------------------
+
+HOUSEHOLD_AS_WRITTEN = {
+    "偃师市": "410307",
+    "410381": "410307",
+    "孟津县": "410308",
+    "410322": "410308",
+    "吉利区": "410308",
+    "410306": "410308",
+    "瀍河区": "410304",
+    "瀍河": "410304",
+    "高新区": "410371",
+    "河南省洛阳市偃师市": "410307",
+    "涧西区": "410305",
+    "410305": "410305",
+}
+
+
+async def test_household_division_accepts_retired_and_short_names_and_keeps_what_was_written(
+    client: httpx.AsyncClient, sign_in: Make, catalogue: None
+) -> None:
+    api = await owner(client, sign_in)
+    cohort = await api.cohort(running=True, capacity=len(HOUSEHOLD_AS_WRITTEN))
+    written = list(HOUSEHOLD_AS_WRITTEN)
+    created = await api.post(
+        f"/cohorts/{cohort['id']}/enrolments", [item(household_division=text) for text in written]
+    )
+    assert created.status_code == 201, created.text
+    assert [e["household_division"] for e in created.json()] == list(HOUSEHOLD_AS_WRITTEN.values())
+    assert [e["household_as_written"] for e in created.json()] == written
+    stored = {
+        str(e.id): (e.household_division_id, e.household_as_written)  # type: ignore[attr-defined]
+        for e in await Enrolment.filter(cohort_id=cohort["id"])
+    }
+    assert sorted(stored.values()) == sorted((code, text) for text, code in HOUSEHOLD_AS_WRITTEN.items())
+    bad = problem(
+        await api.post(f"/cohorts/{cohort['id']}/enrolments", item(household_division="火星")),
+        422,
+        "validation_failed",
+    )
+    assert [(e["field"], e["code"]) for e in bad["errors"]] == [("household_division", "unknown_division")]

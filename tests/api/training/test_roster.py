@@ -169,3 +169,38 @@ async def test_file_level_problems(
         files={"file": ("r.csv", roster_csv(("赵六", new_id_number("410302"))), "text/csv")},
     )
     assert response.status_code == 403
+
+
+async def test_household_divisions_as_registers_write_them(
+    client: httpx.AsyncClient, sign_in: Callable[..., Awaitable[Actor]], catalogue: None
+) -> None:
+    actor = await sign_in("institution")
+    assert actor.institution is not None
+    cohort = await make_cohort(actor.institution, capacity=50)
+    written = {
+        "偃师市": "410307",
+        "410381": "410307",
+        "孟津县": "410308",
+        "410322": "410308",
+        "吉利区": "410308",
+        "410306": "410308",
+        "瀍河区": "410304",
+        "瀍河": "410304",
+        "高新区": "410371",
+        "洛阳市孟津县": "410308",
+    }
+    lines = "姓名,身份证号,户籍县区\n" + "".join(
+        f"学员{'甲乙丙丁戊己庚辛壬癸'[i]},{new_id_number('410381')},{text}\n"
+        for i, text in enumerate(written)
+    )
+    response = await client.post(
+        f"/api/v1/cohorts/{cohort.id}/roster",
+        headers=actor.headers,
+        files={"file": ("花名册.csv", lines.encode(), "text/csv")},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == len(written), response.text
+    stored = await Enrolment.filter(cohort_id=cohort.id).values_list(
+        "household_as_written", "household_division_id"
+    )
+    assert sorted(stored) == sorted(written.items())

@@ -113,6 +113,7 @@ def test_messy_xlsx_with_title_rows_odd_header_order_and_blank_rows() -> None:
         groups=(PriorityGroup.MIGRANT_WORKER, PriorityGroup.VETERAN),
         attended_hours=Decimal(40),
         outcome=EnrolmentOutcome.COMPLETED,
+        household_as_written="涧西区",
     )
     assert zhang.id.number == ZHANG and zhang.id.sex == "M" and zhang.id.birth_date == date(1990, 1, 1)
     assert li.id.number == LI and li.id.sex == "F" and li.id.address_code == "410381"
