@@ -188,7 +188,7 @@ EnrolmentList = Annotated[
 ]
 
 
-class EnrolmentRead(msgspec.Struct):
+class EnrolmentRead(msgspec.Struct, omit_defaults=True):
     id: uuid.UUID
     cohort_id: uuid.UUID
     trainee_id: uuid.UUID
@@ -204,6 +204,10 @@ class EnrolmentRead(msgspec.Struct):
     groups: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
+    registered_name: str | None = None
+    """Auditors and admins only: the person's registered name."""
+    review_flags: list[str] | None = None
+    """Auditors and admins only: ``name_differs`` when the name given is not the registered one."""
 
     @classmethod
     def of(cls, view: enrolment_service.EnrolmentView) -> EnrolmentRead:
@@ -221,6 +225,8 @@ class EnrolmentRead(msgspec.Struct):
             groups=view.groups,
             created_at=view.created_at,
             updated_at=view.updated_at,
+            registered_name=view.registered_name,
+            review_flags=view.review_flags,
         )
 
 

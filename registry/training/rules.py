@@ -429,6 +429,9 @@ class EnrolmentItem:
 
 
 MAX_HOUSEHOLD_AS_WRITTEN = 50
+NAME_DIFFERS = "name_differs"
+"""Review flag (auditors only): the name given at enrolment is not the registered one, and
+the institution had not enrolled the person before."""
 
 
 def item_field(index: int | None, name: str) -> str:

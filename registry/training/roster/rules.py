@@ -144,6 +144,8 @@ class RosterRow:
     outcome: EnrolmentOutcome | None
     household_as_written: str | None = None
     """The 户籍县区 cell as the file writes it (偃师市), beside today's code."""
+    review_flags: tuple[str, ...] = ()
+    """Set by :func:`judge_rows` (``name_differs``), for the auditors."""
 
 
 @dataclass
@@ -565,6 +567,8 @@ class Registered:
     name: str
     enrolled: bool
     """Already enrolled in the cohort being imported into."""
+    ours: bool = False
+    """Enrolled before by the cohort's institution: only then is it told that a name differs."""
 
 
 @dataclass
@@ -590,7 +594,9 @@ def judge_rows(
     planned_hours: int,
 ) -> Judgement:
     """The parsed rows (``registered[i]`` is what the registry knows of ``parsed.rows[i]``)
-    against the cohort's attendance rules and the names registered for the ID numbers.
+    against the cohort's attendance rules and, for the people the institution has enrolled
+    before, the names registered for the ID numbers (``identity_mismatch``); another name
+    for anyone else is imported with the name as given and flagged ``name_differs``.
 
     The same ID number twice: the first row that passes every check is the person's row,
     the later ones are refused (``duplicate_in_file``, naming it); a copy refused for
@@ -604,7 +610,8 @@ def judge_rows(
     id_column = parsed.headers.get(ID_NUMBER)
     for row, known in zip(parsed.rows, registered, strict=True):
         row_errors = record_errors(row, status, planned_hours, parsed.headers)
-        if known is not None and known.name != row.name:
+        name_differs = known is not None and known.name != row.name
+        if known is not None and name_differs and known.ours:
             row_errors.append(
                 FieldError(
                     field=NAME,
@@ -641,7 +648,9 @@ def judge_rows(
                 )
             )
         else:
-            to_import.append(row)
+            # Someone the institution never enrolled: the answer is the one a right name
+            # gets; the enrolment keeps the name as given, flagged for the auditors.
+            to_import.append(replace(row, review_flags=(cohort_rules.NAME_DIFFERS,)) if name_differs else row)
     errors.sort(key=lambda e: (e.row or 0, e.column or ""))
     return Judgement(errors=errors, skipped=skipped, refused_after_parsing=late, to_import=to_import)
 
