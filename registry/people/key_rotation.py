@@ -46,7 +46,8 @@ _HEAD = 6
 
 @dataclass(frozen=True)
 class RotationScope:
-    """Limit a run to these rows (tests; a partial rerun). None: every row of that table."""
+    """Limit a run to these rows (tests; a partial rerun). None: every row of that table,
+    except that enrolments default to the scoped trainees' enrolments when trainees are scoped."""
 
     trainee_ids: Collection[uuid.UUID] | None = None
     import_batch_ids: Collection[uuid.UUID] | None = None
@@ -184,7 +185,7 @@ async def rotate_keys(
             break
     last = None
     while True:
-        last = await _enrolment_batch(principal, vault, report, last, batch_size, scope.enrolment_ids)
+        last = await _enrolment_batch(principal, vault, report, last, batch_size, scope)
         if last is None:
             break
     last = None
@@ -284,12 +285,15 @@ async def _enrolment_batch(
     report: RotationReport,
     after: uuid.UUID | None,
     limit: int,
-    only: Collection[uuid.UUID] | None,
+    scope: RotationScope,
 ) -> uuid.UUID | None:
     """One batch of enrolments with a phone given at enrolment, after ``after`` in id order,
     in one transaction: the phone re-encrypted (and with ``reindex`` re-indexed)."""
     args: list[Any] = [after, limit]
-    scoped = _scope_clause(only, args)
+    scoped = _scope_clause(scope.enrolment_ids, args)
+    if scope.enrolment_ids is None and scope.trainee_ids is not None:
+        args.append(list(scope.trainee_ids))
+        scoped = f" AND trainee_id = ANY(${len(args)}::uuid[])"
     lock = "" if report.check else " FOR NO KEY UPDATE"
     cipher = (
         "phone_cipher"
