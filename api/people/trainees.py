@@ -12,13 +12,12 @@ from litestar import Controller, Request, Response, get, post
 
 from registry.core.crypto import Vault
 from registry.core.principal import Principal
-from registry.models.training import Trainee
 from registry.people import service
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-class TraineeRead(msgspec.Struct):
+class TraineeRead(msgspec.Struct, omit_defaults=True):
     id: uuid.UUID
     name: str
     id_masked: str
@@ -28,19 +27,22 @@ class TraineeRead(msgspec.Struct):
     household_division: str | None
     groups: list[str]
     created_at: dt.datetime
+    review_flags: list[str] | None = None
+    """Auditors and admins only: ``name_differs`` when an enrolment gave another name."""
 
     @classmethod
-    def of(cls, trainee: Trainee) -> TraineeRead:
+    def of(cls, view: service.TraineeView) -> TraineeRead:
         return cls(
-            id=trainee.id,
-            name=trainee.name,
-            id_masked=trainee.id_masked,
-            sex=trainee.sex,
-            birth_date=trainee.birth_date,
-            phone_masked=trainee.phone_masked,
-            household_division=trainee.household_division_id,  # type: ignore[attr-defined]
-            groups=list(trainee.groups),
-            created_at=trainee.created_at,
+            id=view.id,
+            name=view.name,
+            id_masked=view.id_masked,
+            sex=view.sex,
+            birth_date=view.birth_date,
+            phone_masked=view.phone_masked,
+            household_division=view.household_division,
+            groups=view.groups,
+            created_at=view.created_at,
+            review_flags=view.review_flags,
         )
 
 

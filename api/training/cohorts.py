@@ -138,7 +138,16 @@ class EnrolmentCreate(msgspec.Struct, forbid_unknown_fields=True):
     ]
     name: Annotated[str, msgspec.Meta(max_length=100)]
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
-    household_division: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    household_division: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=50,
+                description="name or code as written on the household register (涧西区, 410305, 偃师市)",
+            ),
+        ]
+        | None
+    ) = None
     groups: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(max_length=8)] = (
         msgspec.field(default_factory=list)
     )
@@ -158,7 +167,7 @@ EnrolmentList = Annotated[
 ]
 
 
-class EnrolmentRead(msgspec.Struct):
+class EnrolmentRead(msgspec.Struct, omit_defaults=True):
     id: uuid.UUID
     cohort_id: uuid.UUID
     trainee_id: uuid.UUID
@@ -166,11 +175,18 @@ class EnrolmentRead(msgspec.Struct):
     id_masked: str
     phone_masked: str | None
     household_division: str | None
+    """Today's code of the household division given at enrolment."""
+    household_as_written: str | None
+    """The household division as it was written (偃师市, 410381)."""
     attended_hours: float
     outcome: EnrolmentOutcome
     groups: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
+    registered_name: str | None = None
+    """Auditors and admins only: the person's registered name."""
+    review_flags: list[str] | None = None
+    """Auditors and admins only: ``name_differs`` when the name given is not the registered one."""
 
     @classmethod
     def of(cls, view: enrolment_service.EnrolmentView) -> EnrolmentRead:

@@ -63,10 +63,9 @@ scope (entity_type, entity_id) AS (
     UNION ALL
     SELECT 'trainee', t.id::text
     FROM trainee t
-    WHERE t.household_division_id = $1
-       OR EXISTS (
+    WHERE EXISTS (
            SELECT 1 FROM enrolment en JOIN cohort c ON c.id = en.cohort_id
-           WHERE en.trainee_id = t.id AND c.division_id = $1
+           WHERE en.trainee_id = t.id AND (c.division_id = $1 OR en.household_division_id = $1)
        )
 )"""
 

@@ -7,5 +7,6 @@ from pathlib import Path
 CATALOGUE_DIR = Path(__file__).resolve().parent
 OCCUPATIONS_FILE = CATALOGUE_DIR / "occupations_2022.csv"
 DIVISIONS_FILE = CATALOGUE_DIR / "luoyang_divisions.csv"
+DIVISION_ALIASES_FILE = CATALOGUE_DIR / "luoyang_division_aliases.csv"
 STREETS_FILE = CATALOGUE_DIR / "luoyang_streets.csv"
 PRIORITY_TRADES_REFERENCE_FILE = CATALOGUE_DIR / "priority_trades_reference.csv"

@@ -38,8 +38,10 @@ def visible_enrolments(principal: Principal) -> QuerySet[Enrolment]:
 
 
 def visible_trainees(principal: Principal) -> QuerySet[Trainee]:
-    """Auditors: the city, or a county's own residents and people trained there;
-    an institution: the people it enrolled; an assessor: the people it certified."""
+    """Auditors: the city, or for a county the people trained there and the people an
+    enrolment says live there (the household given at enrolment, never what the last writer
+    left on the person); an institution: the people it enrolled; an assessor: the people it
+    certified."""
     query = Trainee.all()
     if principal.role is Role.ADMIN:
         return query
@@ -47,7 +49,7 @@ def visible_trainees(principal: Principal) -> QuerySet[Trainee]:
         if not principal.division_code:
             return query
         return query.filter(
-            Q(household_division_id=principal.division_code)
+            Q(enrolments__household_division_id=principal.division_code)
             | Q(enrolments__cohort__division_id=principal.division_code)
         ).distinct()
     if principal.institution_id is None:

@@ -6,7 +6,7 @@ from registry.models.certificate import Certificate
 from registry.models.idempotency import IdempotencyKey
 from registry.models.institution import Institution
 from registry.models.outbox import OutboxJob
-from registry.models.reference import Division, Occupation, PriorityList, PriorityListEntry
+from registry.models.reference import Division, DivisionAlias, Occupation, PriorityList, PriorityListEntry
 from registry.models.training import Cohort, Enrolment, ImportBatch, Trainee
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Certificate",
     "Cohort",
     "Division",
+    "DivisionAlias",
     "Enrolment",
     "IdempotencyKey",
     "ImportBatch",

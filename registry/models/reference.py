@@ -36,6 +36,21 @@ class Division(Model):
         table = "division"
 
 
+class DivisionAlias(Model):
+    """A name or code people still write for a division (偃师市, 410381, 瀍河, 高新区), mapped to
+    today's division; loaded from the catalogue with the divisions."""
+
+    alias = fields.CharField(max_length=50, primary_key=True)
+    division: fields.ForeignKeyRelation[Division] = fields.ForeignKeyField(
+        "registry.Division", related_name="aliases", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharField(max_length=16, description="historic (retired in 2021) or short")
+    note = fields.TextField(default="")
+
+    class Meta:
+        table = "division_alias"
+
+
 class PriorityList(Model):
     """A version of the city's priority-trade list; the one in force on a date is the one
     with the latest ``effective_from`` on or before it."""

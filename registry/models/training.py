@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import fields
+from tortoise.fields.db_defaults import SqlDefault
 from tortoise.models import Model
 
 from registry.enums import (
@@ -108,6 +109,10 @@ class ImportBatch(Model):
 
 
 class Enrolment(Model):
+    """A person in a cohort, with what the cohort's institution said about the person (name
+    as given, phone, household division, priority groups): one institution never changes
+    what another sees, and a county auditor's scope follows these, never the last writer."""
+
     id = fields.UUIDField(primary_key=True)
     cohort: fields.ForeignKeyRelation[Cohort] = fields.ForeignKeyField(
         "registry.Cohort", related_name="enrolments", on_delete=fields.RESTRICT
@@ -120,6 +125,27 @@ class Enrolment(Model):
     groups: fields.JSONField[list[str]] = fields.JSONField(
         default=list, description="priority groups at enrolment"
     )
+    household_division: fields.ForeignKeyNullableRelation[Division] = fields.ForeignKeyField(
+        "registry.Division",
+        related_name="household_enrolments",
+        null=True,
+        on_delete=fields.RESTRICT,
+        description="the household division as given at enrolment, today's code",
+    )
+    household_as_written = fields.CharField(
+        max_length=50, null=True, description="the household division as written (偃师市, 410381)"
+    )
+    name_as_given = fields.CharField(max_length=50, null=True, description="the name as given at enrolment")
+    phone_index = fields.CharField(
+        max_length=64, null=True, description="HMAC-SHA256 blind index of the phone given"
+    )
+    phone_cipher = fields.BinaryField(null=True, description="the phone given at enrolment, encrypted")
+    phone_masked = fields.CharField(max_length=16, null=True)
+    review_flags: fields.JSONField[list[str]] = fields.JSONField(
+        default=list,
+        db_default=SqlDefault("'[]'::jsonb"),
+        description="for auditors only: name_differs (the name given is not the registered one)",
+    )
     import_batch: fields.ForeignKeyNullableRelation[ImportBatch] = fields.ForeignKeyField(
         "registry.ImportBatch", related_name="enrolments", null=True, on_delete=fields.RESTRICT
     )
@@ -129,5 +155,6 @@ class Enrolment(Model):
     class Meta:
         table = "enrolment"
         unique_together = (("cohort", "trainee"),)
-        # A person's enrolments (overlaps, tenancy through enrolments, grant history).
-        indexes = (("trainee_id",),)
+        # A person's enrolments (overlaps, tenancy through enrolments, grant history); the
+        # phones given at enrolment (the shared-phone anomaly check).
+        indexes = (("trainee_id",), ("phone_index",))

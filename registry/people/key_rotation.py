@@ -7,8 +7,8 @@ decrypted with whichever configured key wrote it (the current one or one of
 ``REGISTRY_DATA_KEY_PREVIOUS``) and, when it was not written under the current key,
 encrypted again under it; with ``reindex`` the ID-number and phone blind indexes are
 recomputed from the decrypted values. The changed rows of a batch are written by one
-``UPDATE ... FROM unnest(...)``, never a statement per row. Then the import batches'
-sealed refused-row cells get the same treatment.
+``UPDATE ... FROM unnest(...)``, never a statement per row. Then the enrolments' phones (given
+at enrolment, with their own blind index) and the import batches' sealed refused-row cells get the same treatment.
 
 A run can stop anywhere (each committed batch is done) and be started again: a row already
 under the current key, with indexes already current, is left as it is, so a second run
@@ -46,10 +46,12 @@ _HEAD = 6
 
 @dataclass(frozen=True)
 class RotationScope:
-    """Limit a run to these rows (tests; a partial rerun). None: every row of that table."""
+    """Limit a run to these rows (tests; a partial rerun). None: every row of that table,
+    except that enrolments default to the scoped trainees' enrolments when trainees are scoped."""
 
     trainee_ids: Collection[uuid.UUID] | None = None
     import_batch_ids: Collection[uuid.UUID] | None = None
+    enrolment_ids: Collection[uuid.UUID] | None = None
 
 
 @dataclass
@@ -64,6 +66,10 @@ class RotationReport:
     or, with ``check``, still to re-encrypt."""
     trainees_reindexed: int = 0
     """With ``reindex``: rows whose blind indexes differed from the current index key's."""
+    enrolments: int = 0
+    """Enrolments with a phone given at enrolment, looked at."""
+    enrolments_reencrypted: int = 0
+    enrolments_reindexed: int = 0
     sealed_batches: int = 0
     """Import batches holding sealed refused-row cells."""
     sealed_reencrypted: int = 0
@@ -72,11 +78,20 @@ class RotationReport:
 
     @property
     def nothing_to_do(self) -> bool:
-        return not (self.trainees_reencrypted or self.trainees_reindexed or self.sealed_reencrypted)
+        return not (
+            self.trainees_reencrypted
+            or self.trainees_reindexed
+            or self.enrolments_reencrypted
+            or self.enrolments_reindexed
+            or self.sealed_reencrypted
+        )
 
     @property
     def message(self) -> str:
-        looked = f"{self.trainees:,} trainees and {self.sealed_batches:,} import batches with refused rows looked at"
+        looked = (
+            f"{self.trainees:,} trainees, {self.enrolments:,} enrolments with a phone and "
+            f"{self.sealed_batches:,} import batches with refused rows looked at"
+        )
         if self.nothing_to_do:
             what = "under the current data key" + (
                 " and indexed with the current index key" if self.reindex else ""
@@ -85,18 +100,26 @@ class RotationReport:
         if self.check:
             lines = [
                 f"{self.trainees_reencrypted:,} trainees and {self.sealed_reencrypted:,} import batches are "
-                "still under an old data key"
+                "still under an old data key",
+                f"{self.enrolments_reencrypted:,} enrolments' phones are still under an old data key",
             ]
             if self.reindex:
                 lines.append(f"{self.trainees_reindexed:,} trainees have blind indexes of another index key")
+                lines.append(
+                    f"{self.enrolments_reindexed:,} enrolments' phones have another index key's index"
+                )
             lines.append(f"({looked}; nothing changed: run `registry rotate-keys` without --check)")
             return "\n".join(lines)
         lines = [
             f"re-encrypted {self.trainees_reencrypted:,} trainees and {self.sealed_reencrypted:,} import batches "
-            "under the current data key"
+            "under the current data key",
+            f"re-encrypted {self.enrolments_reencrypted:,} enrolments' phones under the current data key",
         ]
         if self.reindex:
             lines.append(f"re-indexed {self.trainees_reindexed:,} trainees with the current index key")
+            lines.append(
+                f"re-indexed {self.enrolments_reindexed:,} enrolments' phones with the current index key"
+            )
         lines.append(f"({looked})")
         return "\n".join(lines)
 
@@ -106,6 +129,9 @@ class RotationReport:
             "trainees": self.trainees,
             "trainees_reencrypted": self.trainees_reencrypted,
             "trainees_reindexed": self.trainees_reindexed,
+            "enrolments": self.enrolments,
+            "enrolments_reencrypted": self.enrolments_reencrypted,
+            "enrolments_reindexed": self.enrolments_reindexed,
             "sealed_batches": self.sealed_batches,
             "sealed_reencrypted": self.sealed_reencrypted,
         }
@@ -155,6 +181,11 @@ async def rotate_keys(
     last: uuid.UUID | None = None
     while True:
         last = await _trainee_batch(principal, vault, report, last, batch_size, scope.trainee_ids)
+        if last is None:
+            break
+    last = None
+    while True:
+        last = await _enrolment_batch(principal, vault, report, last, batch_size, scope)
         if last is None:
             break
     last = None
@@ -245,6 +276,68 @@ async def _trainee_batch(
             await _update_trainees(uow.conn, changed)
         last: uuid.UUID = rows[-1]["id"]
     log.debug("rotate-keys: trainees up to %s, %d changed", last, len(changed["id"]))
+    return last
+
+
+async def _enrolment_batch(
+    principal: Principal,
+    vault: Vault,
+    report: RotationReport,
+    after: uuid.UUID | None,
+    limit: int,
+    scope: RotationScope,
+) -> uuid.UUID | None:
+    """One batch of enrolments with a phone given at enrolment, after ``after`` in id order,
+    in one transaction: the phone re-encrypted (and with ``reindex`` re-indexed)."""
+    args: list[Any] = [after, limit]
+    scoped = _scope_clause(scope.enrolment_ids, args)
+    if scope.enrolment_ids is None and scope.trainee_ids is not None:
+        args.append(list(scope.trainee_ids))
+        scoped = f" AND trainee_id = ANY(${len(args)}::uuid[])"
+    lock = "" if report.check else " FOR NO KEY UPDATE"
+    cipher = (
+        "phone_cipher"
+        if _must_decrypt(report)
+        else f"substring(phone_cipher from 1 for {_HEAD}) AS phone_cipher"
+    )
+    sql = (
+        f"SELECT id, phone_index, {cipher} FROM enrolment WHERE ($1::uuid IS NULL OR id > $1) "
+        f"AND phone_cipher IS NOT NULL{scoped} ORDER BY id LIMIT $2{lock}"
+    )
+    async with unit_of_work(principal) as uow:
+        _, rows = await uow.conn.execute_query(sql, args)
+        if not rows:
+            return None
+        ids: list[uuid.UUID] = []
+        ciphers: list[bytes | None] = []
+        indexes: list[str | None] = []
+        for row in rows:
+            blob = bytes(row["phone_cipher"])
+            stale = vault.needs_reencryption(blob)
+            if not _must_decrypt(report):
+                report.enrolments_reencrypted += stale
+                continue
+            if not stale and not report.reindex:
+                continue
+            phone = _decrypt(vault, blob, PHONE_CONTEXT, "phone given at enrolment")
+            new_index = phone_index(vault, phone) if report.reindex else row["phone_index"]
+            moved = new_index != row["phone_index"]
+            report.enrolments_reencrypted += stale
+            report.enrolments_reindexed += moved
+            if stale or moved:
+                ids.append(row["id"])
+                ciphers.append(vault.encrypt(phone, context=PHONE_CONTEXT) if stale else None)
+                indexes.append(new_index if moved else None)
+        report.enrolments += len(rows)
+        if ids and not report.check:
+            await uow.conn.execute_query(
+                "UPDATE enrolment AS e SET phone_cipher = COALESCE(u.phone_cipher, e.phone_cipher), "
+                "phone_index = COALESCE(u.phone_index, e.phone_index) "
+                "FROM unnest($1::uuid[], $2::bytea[], $3::text[]) AS u(id, phone_cipher, phone_index) "
+                "WHERE e.id = u.id",
+                [ids, ciphers, indexes],
+            )
+        last: uuid.UUID = rows[-1]["id"]
     return last
 
 

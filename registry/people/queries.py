@@ -35,6 +35,25 @@ class Person:
     groups: tuple[str, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class PhoneValues:
+    """A phone as stored: blind index, ciphertext, masked form (all None: no phone)."""
+
+    index: str | None = None
+    cipher: bytes | None = None
+    masked: str | None = None
+
+
+def phone_values(vault: Vault, phone: str | None) -> PhoneValues:
+    if not phone:
+        return PhoneValues()
+    return PhoneValues(
+        index=phone_index(vault, phone),
+        cipher=vault.encrypt(phone, context=PHONE_CONTEXT),
+        masked=mask_phone(phone),
+    )
+
+
 def id_index(vault: Vault, number: str) -> str:
     return vault.blind_index(number, context=ID_CONTEXT)
 
@@ -79,13 +98,9 @@ _UPSERT_SQL = (
     "SELECT gen_random_uuid(), u.*, $12, $12 FROM unnest("
     + ", ".join(f"${n}::{t}[]" for n, t in enumerate(_UPSERT_TYPES, start=1))
     + ") AS u "
-    "ON CONFLICT (id_index) DO UPDATE SET "
-    "phone_index = COALESCE(EXCLUDED.phone_index, trainee.phone_index), "
-    "phone_cipher = COALESCE(EXCLUDED.phone_cipher, trainee.phone_cipher), "
-    "phone_masked = COALESCE(EXCLUDED.phone_masked, trainee.phone_masked), "
-    "household_division_id = COALESCE(EXCLUDED.household_division_id, trainee.household_division_id), "
-    "groups = CASE WHEN EXCLUDED.groups = '[]'::jsonb THEN trainee.groups ELSE EXCLUDED.groups END, "
-    "updated_at = EXCLUDED.updated_at "
+    # A known person is left as it is (the no-op SET only makes RETURNING give its id): what
+    # an institution says about a person belongs to its enrolment.
+    "ON CONFLICT (id_index) DO UPDATE SET updated_at = trainee.updated_at "
     "RETURNING id, id_index"
 )
 
@@ -93,10 +108,10 @@ _UPSERT_SQL = (
 async def upsert_people(
     conn: BaseDBAsyncClient, vault: Vault, people: Sequence[Person]
 ) -> dict[str, uuid.UUID]:
-    """Insert new people and refresh known ones (phone, household, groups when given),
-    set-based in one statement (the database draws the new ids). Returns
-    ``{id_index: trainee id}`` for all of them. A known person's name is not changed here:
-    callers compare names first."""
+    """Insert new people, set-based in one statement (the database draws the new ids), and
+    leave known ones as they are: a person's record is written by the first registration
+    (or the bureau), never by a later enrolment, whose phone, household and groups are kept
+    on the enrolment. Returns ``{id_index: trainee id}`` for all of them."""
     if not people:
         return {}
     columns: tuple[list[Any], ...] = tuple([] for _ in _UPSERT_COLUMNS)
@@ -122,3 +137,35 @@ async def known_names(conn: BaseDBAsyncClient, indexes: Sequence[str]) -> dict[s
         "SELECT id, id_index, name FROM trainee WHERE id_index = ANY($1::text[])", [list(indexes)]
     )
     return {r["id_index"]: (r["id"], r["name"]) for r in rows}
+
+
+@dataclass(frozen=True)
+class EnrolmentFacts:
+    """What an institution said about a person on its latest enrolment of the person."""
+
+    name: str
+    phone_masked: str | None
+    household_division: str | None
+    groups: list[str]
+
+
+async def institution_facts(
+    conn: BaseDBAsyncClient, trainee_id: uuid.UUID, institution_id: uuid.UUID
+) -> EnrolmentFacts | None:
+    """The facts of the institution's latest enrolment of the person, or None."""
+    rows = await conn.execute_query_dict(
+        "SELECT COALESCE(e.name_as_given, t.name) AS name, e.phone_masked, e.household_division_id, "
+        "e.groups::text AS groups FROM enrolment e JOIN cohort c ON c.id = e.cohort_id "
+        "JOIN trainee t ON t.id = e.trainee_id WHERE e.trainee_id = $1 AND c.institution_id = $2 "
+        "ORDER BY e.created_at DESC, e.id DESC LIMIT 1",
+        [trainee_id, institution_id],
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return EnrolmentFacts(
+        name=row["name"],
+        phone_masked=row["phone_masked"],
+        household_division=row["household_division_id"],
+        groups=list(json.loads(row["groups"])),
+    )

@@ -113,6 +113,46 @@ def read_divisions(path: Path = catalogue.DIVISIONS_FILE) -> list[DivisionRecord
     return records
 
 
+@dataclass(frozen=True)
+class DivisionAliasRecord:
+    alias: str
+    code: str
+    kind: str
+    note: str
+
+
+ALIAS_KINDS = ("historic", "short")
+
+
+def read_division_aliases(
+    path: Path = catalogue.DIVISION_ALIASES_FILE, divisions: list[DivisionRecord] | None = None
+) -> list[DivisionAliasRecord]:
+    """The aliases file; every alias names a division of the catalogue and is not itself a
+    division's name or code (ConfigurationError otherwise)."""
+    divisions = read_divisions() if divisions is None else divisions
+    own = {d.code for d in divisions} | {d.name for d in divisions}
+    codes = {d.code for d in divisions}
+    records = []
+    for row in _read_csv(path):
+        record = DivisionAliasRecord(
+            alias=row["alias"].strip(),
+            code=row["code"].strip(),
+            kind=row["kind"].strip(),
+            note=row["note"].strip(),
+        )
+        if (
+            record.code not in codes
+            or record.alias in own
+            or record.kind not in ALIAS_KINDS
+            or not record.alias
+        ):
+            raise ConfigurationError(f"{path.name}: alias {record.alias!r} -> {record.code} is not valid")
+        records.append(record)
+    if len({r.alias for r in records}) != len(records):
+        raise ConfigurationError(f"{path.name}: an alias is listed twice")
+    return records
+
+
 def read_reference_priority_list(path: Path = catalogue.PRIORITY_TRADES_REFERENCE_FILE) -> list[PriorityRow]:
     parsed = parse_priority_rows(iter_table(path, path.name))
     if parsed.header is None or parsed.errors:

@@ -16,7 +16,7 @@ from registry.core.errors import FieldError, ValidationFailed
 from registry.core.paging import Page, page_of_sql
 from registry.enums import DivisionKind
 from registry.models.reference import PriorityList
-from registry.reference.catalogue import EDITION, DivisionRecord, OccupationRecord
+from registry.reference.catalogue import EDITION, DivisionAliasRecord, DivisionRecord, OccupationRecord
 from registry.reference.rules import ParsedList, PriorityRow, unknown_code_errors
 
 REFERENCE_LOCK_KEY = 0x4EF_0CA7
@@ -87,6 +87,23 @@ WITH up AS (
 SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM up
 """
 
+_UPSERT_DIVISION_ALIASES = """
+WITH up AS (
+    INSERT INTO division_alias (alias, division_id, kind, note)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+    ON CONFLICT (alias) DO UPDATE SET
+        division_id = EXCLUDED.division_id, kind = EXCLUDED.kind, note = EXCLUDED.note
+    WHERE (division_alias.division_id, division_alias.kind, division_alias.note)
+        IS DISTINCT FROM (EXCLUDED.division_id, EXCLUDED.kind, EXCLUDED.note)
+    RETURNING (xmax = 0) AS inserted
+), gone AS (
+    DELETE FROM division_alias WHERE NOT (alias = ANY($1::text[])) RETURNING 1
+)
+SELECT count(*) FILTER (WHERE inserted) AS inserted,
+       count(*) FILTER (WHERE NOT inserted) + (SELECT count(*) FROM gone) AS updated
+FROM up
+"""
+
 _INSERT_ENTRIES = """
 INSERT INTO priority_list_entry (priority_list_id, occupation_id, sector)
 SELECT $1::uuid, code, sector FROM unnest($2::text[], $3::text[]) AS t(code, sector)
@@ -118,6 +135,23 @@ async def upsert_divisions(conn: BaseDBAsyncClient, records: Sequence[DivisionRe
             [r.name for r in records],
             [r.kind.value for r in records],
             [r.is_administrative for r in records],
+        ],
+    )
+    return int(rows[0]["inserted"]), int(rows[0]["updated"])
+
+
+async def upsert_division_aliases(
+    conn: BaseDBAsyncClient, records: Sequence[DivisionAliasRecord]
+) -> tuple[int, int]:
+    """The catalogue's aliases; an alias no longer in the catalogue is removed (counted as
+    updated). Returns (inserted, updated)."""
+    _, rows = await conn.execute_query(
+        _UPSERT_DIVISION_ALIASES,
+        [
+            [r.alias for r in records],
+            [r.code for r in records],
+            [r.kind for r in records],
+            [r.note for r in records],
         ],
     )
     return int(rows[0]["inserted"]), int(rows[0]["updated"])
@@ -242,14 +276,14 @@ async def list_priority_trades(on: dt.date, *, limit: int = 50, offset: int = 0)
 
 
 async def division_lookup() -> dict[str, str]:
-    """Division names and codes -> code, for reading what people type (户籍县区 涧西区 or
-    410305). One small query: the catalogue changes only by ``registry load-reference``."""
-    _, rows = await connections.get("default").execute_query("SELECT code, name FROM division")
-    lookup: dict[str, str] = {}
-    for row in rows:
-        lookup[row["name"]] = row["code"]
-        lookup[row["code"]] = row["code"]
-    return lookup
+    """Division names, codes and aliases -> today's code, for reading what people write
+    (户籍县区 涧西区 or 410305; 偃师市 or 410381, retired in 2021, -> 410307; 瀍河 -> 410304).
+    One small query: the catalogue changes only by ``registry load-reference``."""
+    _, rows = await connections.get("default").execute_query(
+        "SELECT code AS key, code FROM division UNION ALL SELECT name, code FROM division "
+        "UNION ALL SELECT alias, division_id FROM division_alias"
+    )
+    return {row["key"]: row["code"] for row in rows}
 
 
 async def list_divisions() -> list[DivisionItem]:

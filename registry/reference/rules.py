@@ -9,6 +9,7 @@ reported with its row number and column; the caller writes nothing when any row 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -211,3 +212,35 @@ def unknown_code_errors(
 
 def sort_errors(errors: Iterable[FieldError]) -> list[FieldError]:
     return sorted(errors, key=lambda error: (error.row if error.row is not None else -1, error.field))
+
+
+# --- division names as people write them ---------------------------------------------------
+
+DIVISION_PREFIXES = ("河南省", "洛阳市")
+"""Written before a division's name on registers and forms (河南省洛阳市偃师市)."""
+_DIVISION_SUFFIXES = ("区", "县", "市")
+
+
+def division_key(text: str) -> str:
+    """A division's name or code as a lookup key: NFKC, no spaces."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def division_index(lookup: Mapping[str, str]) -> dict[str, str]:
+    """``registry.reference.queries.division_lookup``'s names, codes and aliases as lookup keys."""
+    return {division_key(key): code for key, code in lookup.items()}
+
+
+def resolve_division(text: str, index: Mapping[str, str]) -> str | None:
+    """Today's code for a division as written (涧西区, 410305, 偃师市, 410381, 瀍河, 嵩,
+    河南省洛阳市孟津县), or None. ``index`` is :func:`division_index` of the lookup. A short
+    name without its 区/县/市 is accepted only when exactly one division fits."""
+    key = division_key(text)
+    for prefix in DIVISION_PREFIXES:
+        if key.startswith(prefix) and len(key) > len(prefix):
+            key = key[len(prefix) :]
+    code = index.get(key)
+    if code is not None:
+        return code
+    candidates = {index[key + suffix] for suffix in _DIVISION_SUFFIXES if key + suffix in index}
+    return candidates.pop() if len(candidates) == 1 else None

@@ -24,6 +24,7 @@ from registry.reference.catalogue import (
     REFERENCE_LIST_EFFECTIVE_FROM,
     REFERENCE_LIST_NAME,
     REFERENCE_LIST_SOURCE_NOTE,
+    read_division_aliases,
     read_divisions,
     read_occupations,
     read_reference_priority_list,
@@ -43,6 +44,10 @@ class ReferenceLoadReport:
     priority_list_created: bool
     priority_trades: int
     """Entries of the reference list created by this load (0 when a list already existed)."""
+    division_aliases: int = 0
+    division_aliases_inserted: int = 0
+    division_aliases_updated: int = 0
+    """Aliases changed or removed (no longer in the catalogue)."""
 
     @property
     def changed(self) -> bool:
@@ -51,6 +56,8 @@ class ReferenceLoadReport:
             or self.occupations_updated
             or self.divisions_inserted
             or self.divisions_updated
+            or self.division_aliases_inserted
+            or self.division_aliases_updated
             or self.priority_list_created
         )
 
@@ -63,6 +70,8 @@ class ReferenceLoadReport:
             f"{self.occupations} occupations ({self.occupations_inserted} new, "
             f"{self.occupations_updated} updated)",
             f"{self.divisions} divisions ({self.divisions_inserted} new, {self.divisions_updated} updated)",
+            f"{self.division_aliases} division aliases ({self.division_aliases_inserted} new, "
+            f"{self.division_aliases_updated} updated)",
         ]
         if self.priority_list_created:
             parts.append(f"reference priority list with {self.priority_trades} trades")
@@ -78,6 +87,9 @@ class ReferenceLoadReport:
             "divisions_updated": self.divisions_updated,
             "priority_list_created": self.priority_list_created,
             "priority_trades": self.priority_trades,
+            "division_aliases": self.division_aliases,
+            "division_aliases_inserted": self.division_aliases_inserted,
+            "division_aliases_updated": self.division_aliases_updated,
         }
 
 
@@ -100,16 +112,18 @@ class PriorityListImportReport:
 
 
 async def load_reference(principal: Principal) -> ReferenceLoadReport:
-    """Upsert the classification and the divisions; create the reference priority list when
+    """Upsert the classification, the divisions and their aliases; create the reference priority list when
     no list exists yet. A second run changes nothing and records no audit event."""
     occupations = await asyncio.to_thread(read_occupations)
     divisions = await asyncio.to_thread(read_divisions)
+    aliases = await asyncio.to_thread(read_division_aliases, divisions=divisions)
     reference_entries = await asyncio.to_thread(read_reference_priority_list)
 
     async with unit_of_work(principal) as uow:
         await queries.lock_reference(uow.conn)
         occ_inserted, occ_updated = await queries.upsert_occupations(uow.conn, occupations)
         div_inserted, div_updated = await queries.upsert_divisions(uow.conn, divisions)
+        alias_inserted, alias_updated = await queries.upsert_division_aliases(uow.conn, aliases)
         list_id = await _create_reference_list(uow, reference_entries)
         report = ReferenceLoadReport(
             occupations=len(occupations),
@@ -120,6 +134,9 @@ async def load_reference(principal: Principal) -> ReferenceLoadReport:
             divisions_updated=div_updated,
             priority_list_created=list_id is not None,
             priority_trades=len(reference_entries) if list_id is not None else 0,
+            division_aliases=len(aliases),
+            division_aliases_inserted=alias_inserted,
+            division_aliases_updated=alias_updated,
         )
         if report.changed:
             after = report.as_dict()

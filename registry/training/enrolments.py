@@ -1,9 +1,11 @@
 """Enrolments: people in a cohort, their attendance and outcome.
 
 Enrolling is all or nothing: every item is validated first (every problem reported, as
-``items[i].field``), then, under a lock on the cohort, the names are compared with the
-people already registered, duplicates in the cohort and the capacity are checked, the
-people are upserted and the enrolments inserted, set-based, in one transaction.
+``items[i].field``), then, under a lock on the cohort, duplicates in the cohort and the
+capacity are checked, the names are compared with the people already registered (a
+caller is told only about people it has enrolled before), new people are registered and
+the enrolments inserted with what the caller said (name as given, phone, household,
+groups), set-based, in one transaction.
 
 The roster import (and anything else that enrols) uses the same building blocks:
 :func:`cohort_for_enrolment` (lock + state check) and :func:`check_capacity`.
@@ -23,13 +25,13 @@ from registry.core.paging import Page, check_bounds
 from registry.core.principal import Principal
 from registry.core.tenancy import visible_cohorts, visible_enrolments
 from registry.core.uow import UnitOfWork, unit_of_work
-from registry.enums import CohortStatus, EnrolmentOutcome
+from registry.enums import CohortStatus, EnrolmentOutcome, Role
 from registry.models.training import Cohort, Enrolment
-from registry.people.queries import Person, id_index, known_names, upsert_people
+from registry.people.queries import Person, id_index, known_names, phone_values, upsert_people
 from registry.reference.queries import division_lookup
 from registry.training import queries, rules
 from registry.training.queries import EnrolmentView, NewEnrolment
-from registry.training.rules import Action, EnrolmentItem, EnrolmentRequest
+from registry.training.rules import NAME_DIFFERS, Action, EnrolmentItem, EnrolmentRequest
 from registry.training.service import check_capacity, cohort_for_enrolment, lock_cohort
 
 __all__ = [
@@ -54,9 +56,12 @@ async def enrol(
     """Enrol one person (``as_list=False``, errors name plain fields) or a list (errors name
     ``items[i].field``): all or nothing.
 
-    ValidationFailed (422) lists every bad item, including ``name_mismatch`` when the name
-    differs from the one registered for that ID number; Conflict ``already_enrolled``
-    names the items already in the cohort; Conflict ``capacity_exceeded``."""
+    ValidationFailed (422) lists every bad item; Conflict ``already_enrolled`` names the
+    items already in the cohort; Conflict ``capacity_exceeded``; then ValidationFailed
+    ``name_mismatch`` when the name differs from the one registered for that ID number and
+    the cohort's institution has enrolled that person before. For a person it never
+    enrolled the answer does not depend on the registered name: the enrolment keeps the
+    name as given and is flagged ``name_differs`` for the auditors."""
     if not requests:
         raise ValidationFailed(
             "nobody to enrol", errors=[FieldError("items", "required", "send at least one")]
@@ -69,7 +74,7 @@ async def enrol(
             ],
         )
     items, errors = rules.parse_enrolments(
-        requests, divisions=set((await division_lookup()).values()), today=business_today(), as_list=as_list
+        requests, divisions=await division_lookup(), today=business_today(), as_list=as_list
     )
     async with unit_of_work(principal) as uow:
         # Scope and state first: a caller learns nothing about a cohort it cannot see.
@@ -79,17 +84,6 @@ async def enrol(
         where = [index if as_list else None for index in range(len(items))]
         indexes = [id_index(vault, item.id.number) for item in items]
         known = await known_names(uow.conn, indexes)
-        mismatched = [
-            FieldError(
-                rules.item_field(where[i], "name"),
-                "name_mismatch",
-                "the name differs from the name registered for this ID number",
-            )
-            for i, (item, index) in enumerate(zip(items, indexes, strict=True))
-            if index in known and known[index][1] != item.name
-        ]
-        if mismatched:
-            raise ValidationFailed("some enrolments are not valid; nothing was enrolled", errors=mismatched)
         present = await queries.already_enrolled(
             uow.conn, cohort.id, [known[i][0] for i in indexes if i in known]
         )
@@ -106,8 +100,34 @@ async def enrol(
                 code="already_enrolled",
                 errors=duplicates,
             )
+        # The capacity before the names: its answer never depends on who the people are.
         await check_capacity(uow.conn, cohort, len(items))
-        views = await _insert(uow, vault, cohort, items, indexes)
+        differing = [
+            i
+            for i, (item, index) in enumerate(zip(items, indexes, strict=True))
+            if index in known and known[index][1] != item.name
+        ]
+        # Only a caller that has enrolled the person is told the name differs; for anyone
+        # else the answer is the one a right name or an unknown number gets, and the
+        # enrolment keeps the name as given, flagged for the auditors.
+        ours = await queries.enrolled_by_institution(
+            uow.conn,
+            cohort.institution_id,  # type: ignore[attr-defined]
+            [known[indexes[i]][0] for i in differing],
+        )
+        mismatched = [
+            FieldError(
+                rules.item_field(where[i], "name"),
+                "name_mismatch",
+                "the name differs from the name registered for this ID number",
+            )
+            for i in differing
+            if known[indexes[i]][0] in ours
+        ]
+        if mismatched:
+            raise ValidationFailed("some enrolments are not valid; nothing was enrolled", errors=mismatched)
+        flagged = set(differing)
+        views = await _insert(uow, vault, cohort, items, indexes, flagged)
         await uow.audit(
             "enrolment.create",
             "cohort",
@@ -117,11 +137,16 @@ async def enrol(
                 "count": len(views),
             },
         )
-    return views
+    return [shown_to(principal, view) for view in views]
 
 
 async def _insert(
-    uow: UnitOfWork, vault: Vault, cohort: Cohort, items: list[EnrolmentItem], indexes: list[str]
+    uow: UnitOfWork,
+    vault: Vault,
+    cohort: Cohort,
+    items: list[EnrolmentItem],
+    indexes: list[str],
+    flagged: set[int],
 ) -> list[EnrolmentView]:
     people = [Person(item.id, item.name, item.phone, item.household_division, item.groups) for item in items]
     trainee_ids = await upsert_people(uow.conn, vault, people)
@@ -129,11 +154,27 @@ async def _insert(
     await queries.insert_enrolments(
         uow.conn,
         cohort.id,
-        [NewEnrolment(trainee_id=t, groups=item.groups) for t, item in zip(ordered, items, strict=True)],
+        [
+            NewEnrolment(
+                trainee_id=t,
+                groups=item.groups,
+                household_division=item.household_division,
+                household_as_written=item.household_as_written,
+                name_as_given=item.name,
+                phone=phone_values(vault, item.phone),
+                review_flags=(NAME_DIFFERS,) if i in flagged else (),
+            )
+            for i, (t, item) in enumerate(zip(ordered, items, strict=True))
+        ],
     )
     views = await queries.enrolment_views(uow.conn, cohort.id, ordered)
     by_trainee = {view.trainee_id: view for view in views}
     return [by_trainee[t] for t in ordered]
+
+
+def shown_to(principal: Principal, view: EnrolmentView) -> EnrolmentView:
+    """The registered name and the review flags are for the bureau (auditors, admins) only."""
+    return view if principal.role in (Role.AUDITOR, Role.ADMIN) else view.for_institution()
 
 
 async def list_enrolments(
@@ -144,7 +185,8 @@ async def list_enrolments(
         raise ValidationFailed("the filters are not valid", errors=rules.outcome_errors(outcome))
     if not await visible_cohorts(principal).filter(id=cohort_id).exists():
         raise NotFound("no such cohort")
-    return await queries.enrolment_page(cohort_id, outcome=outcome, limit=limit, offset=offset)
+    page = await queries.enrolment_page(cohort_id, outcome=outcome, limit=limit, offset=offset)
+    return page.map(lambda view: shown_to(principal, view))
 
 
 @dataclass(frozen=True)
@@ -204,4 +246,4 @@ async def update_enrolment(
             await enrolment.save(using_db=uow.conn, update_fields=["attended_hours", "outcome", "updated_at"])
             await uow.audit("enrolment.update", "enrolment", enrolment.id, before=before, after=after)
         view = await queries.enrolment_view(uow.conn, enrolment.id)
-    return view
+    return shown_to(principal, view)

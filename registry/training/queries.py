@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -21,11 +21,25 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from registry.core.paging import Page, page_of_sql
+from registry.people.queries import PhoneValues
 
 COPY_THRESHOLD = 2000
 """From this many rows on, COPY into a temporary table instead of one unnest statement."""
 
-COLUMNS = ("trainee_id", "attended_hours", "outcome", "groups")
+COLUMNS = (
+    "trainee_id",
+    "attended_hours",
+    "outcome",
+    "groups",
+    "household_division_id",
+    "household_as_written",
+    "name_as_given",
+    "phone_index",
+    "phone_cipher",
+    "phone_masked",
+    "review_flags",
+)
+_TYPES = ("uuid", "numeric", "text", "jsonb", "text", "text", "text", "text", "bytea", "text", "jsonb")
 """What varies by row; the id (drawn by the database), the cohort, the batch and the
 timestamps are the same expression for every row."""
 
@@ -36,6 +50,12 @@ class NewEnrolment:
     attended_hours: Decimal | None = None
     outcome: str | None = None
     groups: tuple[str, ...] = field(default_factory=tuple)
+    household_division: str | None = None
+    household_as_written: str | None = None
+    name_as_given: str | None = None
+    phone: PhoneValues = field(default_factory=PhoneValues)
+    """The phone given at enrolment: blind index, ciphertext, masked form."""
+    review_flags: tuple[str, ...] = field(default_factory=tuple)
 
 
 async def insert_enrolments(
@@ -56,6 +76,13 @@ async def insert_enrolments(
             row.attended_hours if row.attended_hours is not None else _ZERO,
             row.outcome or "in_progress",
             json.dumps(sorted(set(row.groups))) if row.groups else "[]",
+            row.household_division,
+            row.household_as_written,
+            row.name_as_given,
+            row.phone.index,
+            row.phone.cipher,
+            row.phone.masked,
+            json.dumps(sorted(set(row.review_flags))) if row.review_flags else "[]",
         )
         for row in rows
     ]
@@ -74,7 +101,10 @@ async def _insert(
 ) -> int:
     if len(records) < (COPY_THRESHOLD if copy_threshold is None else copy_threshold):
         status = await raw.execute(
-            insert + "u.* FROM unnest($4::uuid[], $5::numeric[], $6::text[], $7::jsonb[]) AS u "
+            insert
+            + "u.* FROM unnest("
+            + ", ".join(f"${n}::{t}[]" for n, t in enumerate(_TYPES, start=4))
+            + ") AS u "
             "ON CONFLICT (cohort_id, trainee_id) DO NOTHING",
             *shared,
             *[list(column) for column in zip(*records, strict=True)],
@@ -82,7 +112,7 @@ async def _insert(
         return _count(status)
     await raw.execute(
         "CREATE TEMPORARY TABLE IF NOT EXISTS _enrolment_load "
-        "(trainee_id uuid, attended_hours numeric, outcome text, groups jsonb) ON COMMIT DELETE ROWS"
+        "(" + ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, _TYPES, strict=True)) + ") ON COMMIT DELETE ROWS"
     )
     await raw.execute("TRUNCATE _enrolment_load")
     await raw.copy_records_to_table("_enrolment_load", records=records, columns=list(COLUMNS))
@@ -110,19 +140,30 @@ class EnrolmentView:
     cohort_id: uuid.UUID
     trainee_id: uuid.UUID
     name: str
+    """The name as the cohort's institution gave it."""
     id_masked: str
     phone_masked: str | None
     household_division: str | None
+    household_as_written: str | None
     attended_hours: Decimal
     outcome: str
     groups: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
+    registered_name: str | None = None
+    """For auditors: the person's registered name (None in an institution's view)."""
+    review_flags: list[str] | None = None
+    """For auditors: ``name_differs``... (None in an institution's view)."""
+
+    def for_institution(self) -> EnrolmentView:
+        """What the cohort's institution sees: its own facts, no review flags."""
+        return replace(self, registered_name=None, review_flags=None)
 
 
 _VIEW_SQL = (
-    "SELECT e.id, e.cohort_id, e.trainee_id, t.name, t.id_masked, t.phone_masked, "
-    "t.household_division_id, e.attended_hours, e.outcome, e.groups::text AS groups, "
+    "SELECT e.id, e.cohort_id, e.trainee_id, COALESCE(e.name_as_given, t.name) AS name, "
+    "t.name AS registered_name, e.review_flags::text AS review_flags, t.id_masked, e.phone_masked, "
+    "e.household_division_id, e.household_as_written, e.attended_hours, e.outcome, e.groups::text AS groups, "
     "e.created_at, e.updated_at{total} "
     "FROM enrolment e JOIN trainee t ON t.id = e.trainee_id "
 )
@@ -139,12 +180,19 @@ def _view(row: dict[str, Any]) -> EnrolmentView:
         id_masked=row["id_masked"],
         phone_masked=row["phone_masked"],
         household_division=row["household_division_id"],
+        household_as_written=row["household_as_written"],
         attended_hours=Decimal(row["attended_hours"]),
         outcome=row["outcome"],
         groups=list(json.loads(groups) if isinstance(groups, str) else groups),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        registered_name=row["registered_name"],
+        review_flags=_json_list(row["review_flags"]),
     )
+
+
+def _json_list(value: Any) -> list[str]:
+    return list(json.loads(value) if isinstance(value, str) else value or [])
 
 
 async def enrolment_view(conn: BaseDBAsyncClient, enrolment_id: uuid.UUID) -> EnrolmentView:
@@ -189,6 +237,20 @@ async def already_enrolled(
     _, rows = await conn.execute_query(
         "SELECT trainee_id FROM enrolment WHERE cohort_id = $1 AND trainee_id = ANY($2::uuid[])",
         [cohort_id, list(trainee_ids)],
+    )
+    return {r["trainee_id"] for r in rows}
+
+
+async def enrolled_by_institution(
+    conn: BaseDBAsyncClient, institution_id: uuid.UUID, trainee_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these people the institution has enrolled (in any of its cohorts)."""
+    if not trainee_ids:
+        return set()
+    _, rows = await conn.execute_query(
+        "SELECT DISTINCT e.trainee_id FROM enrolment e JOIN cohort c ON c.id = e.cohort_id "
+        "WHERE c.institution_id = $1 AND e.trainee_id = ANY($2::uuid[])",
+        [institution_id, list(trainee_ids)],
     )
     return {r["trainee_id"] for r in rows}
 

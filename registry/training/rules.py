@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -40,6 +40,7 @@ from registry.enums import (
 from registry.people.rules import idnumber, personal
 from registry.people.rules.idnumber import IdNumber, IdNumberError
 from registry.people.rules.personal import PersonalDataError
+from registry.reference.rules import division_index, resolve_division
 
 MAX_REFERENCE = 64
 MAX_NAME = 200
@@ -421,7 +422,16 @@ class EnrolmentItem:
     name: str
     phone: str | None = None
     household_division: str | None = None
+    """Today's code of the household division (偃师市 -> 410307)."""
     groups: tuple[str, ...] = field(default_factory=tuple)
+    household_as_written: str | None = None
+    """The household division as the client wrote it."""
+
+
+MAX_HOUSEHOLD_AS_WRITTEN = 50
+NAME_DIFFERS = "name_differs"
+"""Review flag (auditors only): the name given at enrolment is not the registered one, and
+the institution had not enrolled the person before."""
 
 
 def item_field(index: int | None, name: str) -> str:
@@ -430,10 +440,13 @@ def item_field(index: int | None, name: str) -> str:
 
 
 def parse_enrolments(
-    requests: Sequence[EnrolmentRequest], *, divisions: Collection[str], today: date, as_list: bool
+    requests: Sequence[EnrolmentRequest], *, divisions: Mapping[str, str], today: date, as_list: bool
 ) -> tuple[list[EnrolmentItem], list[FieldError]]:
     """Validate every item; return the items and every error (with ``items[i].field``).
-    Messages never repeat an ID number."""
+    ``divisions`` maps the division names, codes and aliases accepted for the household
+    (:func:`registry.reference.queries.division_lookup`) to today's code. Messages never
+    repeat an ID number."""
+    division_keys = division_index(divisions)
     items: list[EnrolmentItem] = []
     errors: list[FieldError] = []
     seen: dict[str, int] = {}
@@ -466,13 +479,14 @@ def parse_enrolments(
                 phone = personal.validate_phone(request.phone)
             except PersonalDataError as exc:
                 errors.append(FieldError(item_field(where, "phone"), exc.code, exc.message))
-        household = (request.household_division or "").strip() or None
-        if household is not None and household not in divisions:
+        written = (request.household_division or "").strip() or None
+        household = resolve_division(written, division_keys) if written is not None else None
+        if written is not None and household is None:
             errors.append(
                 FieldError(
                     item_field(where, "household_division"),
                     "unknown_division",
-                    "not the 6-digit code of a Luoyang district or county",
+                    "not the name or 6-digit code of a Luoyang district or county",
                 )
             )
         groups: list[str] = []
@@ -488,7 +502,16 @@ def parse_enrolments(
             elif group not in groups:
                 groups.append(group)
         if len(errors) == before and parsed is not None:
-            items.append(EnrolmentItem(parsed, name, phone, household, tuple(sorted(groups))))
+            items.append(
+                EnrolmentItem(
+                    parsed,
+                    name,
+                    phone,
+                    household,
+                    tuple(sorted(groups)),
+                    written[:MAX_HOUSEHOLD_AS_WRITTEN] if written is not None else None,
+                )
+            )
     return items, errors
 
 

@@ -104,3 +104,12 @@ async def fresh_rate_limits(app) -> None:  # type: ignore[no-untyped-def]
     keys = [key async for key in redis.scan_iter("limit:*")]
     if keys:
         await redis.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+async def catalogue(divisions: None) -> None:
+    """The whole shipped catalogue (``registry load-reference``): every division and the
+    division aliases (retired and short names, retired codes)."""
+    from registry.reference.service import load_reference
+
+    await load_reference(system("test"))

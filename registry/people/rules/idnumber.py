@@ -35,6 +35,8 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 _FORMAT = re.compile(r"[0-9]{17}[0-9X]")
 _FORMAT_LOOSE = re.compile(r"[0-9]{17}[0-9Xx]")  # the common case, which needs no normalising
 _SCIENTIFIC = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[0-9]{15,}\.[0-9]*")
+"""A number a spreadsheet held as a float, written out as text (``410302199001011000.0``)."""
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _QUOTES = "'\"‘’“”`"
 
@@ -67,7 +69,8 @@ class IdNumber:
 
 def normalise(raw: str) -> str:
     """The number as typed, cleaned: no spaces (incl. U+3000 and inner ones), full-width
-    digits and letters made ASCII, ``x`` made ``X``. Also drops the wrappers spreadsheets
+    digits and letters made ASCII, ``x`` and ``×`` (U+00D7, which input methods and word
+    processors put for the check character) made ``X``. Also drops the wrappers spreadsheets
     and CSV exports use to keep a number as text: a leading apostrophe, quotes and
     ``="..."``."""
     text = unicodedata.normalize("NFKC", raw).translate(_INVISIBLE)
@@ -75,7 +78,7 @@ def normalise(raw: str) -> str:
     if text.startswith('="') and text.endswith('"'):
         text = text[2:-1]
     text = text.strip(_QUOTES)
-    return text.upper()
+    return text.replace("\u00d7", "X").upper()
 
 
 def check_digit(first17: str) -> str:
@@ -165,15 +168,17 @@ def age_on(birth_date: date, on: date) -> int:
 def looks_like_spreadsheet_number(cell: Any) -> bool:
     """True when an ID cell was stored as a number, which loses digits: a spreadsheet keeps
     15 significant digits, so ``410302199001011234`` becomes ``410302199001011000`` or is
-    shown as ``4.10302E+17``. True for a numeric cell (int, float, Decimal; not bool) and
-    for text in scientific notation. Text of 18 digits is *not* enough on its own: only
+    shown as ``4.10302E+17``. True for a numeric cell (int, float, Decimal; not bool), for
+    text in scientific notation and for a float written out as text (``410302199001011000.0``,
+    as exports through a program that read the cell as a number write it). Text of 18 digits is *not* enough on its own: only
     the cell's type tells that a spreadsheet made a number of it."""
     if isinstance(cell, bool):
         return False
     if isinstance(cell, int | float | Decimal):
         return True
     if isinstance(cell, str):
-        return bool(_SCIENTIFIC.fullmatch(unicodedata.normalize("NFKC", cell).strip()))
+        text = unicodedata.normalize("NFKC", cell).strip()
+        return bool(_SCIENTIFIC.fullmatch(text) or _FLOAT_TEXT.fullmatch(text))
     return False
 
 

@@ -23,6 +23,8 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 # Look-alikes of the middle dot (间隔号) that people and input methods type instead.
 _DOTS = re.compile(r"\s*[·•・‧∙⋅･。.．]\s*")
 _PLAIN_CHINESE_NAME = re.compile(rf"[\u4e00-\u9fff]{{{NAME_MIN},{NAME_MAX}}}")
+IDEOGRAPHIC_ZERO = "\u3007"
+"""〇: a character of real names (李〇). Unicode files it as a number (Nl), not a letter."""
 _SPACES = re.compile(r"\s+")
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff]) (?=[\u3400-\u9fff\uf900-\ufaff])")
 
@@ -90,11 +92,11 @@ def normalise_name(raw: str) -> str:
 
 
 def _allowed(char: str) -> bool:
-    return char in " ·-'" or unicodedata.category(char)[0] in "LM"
+    return char in " ·-'" or char == IDEOGRAPHIC_ZERO or unicodedata.category(char)[0] in "LM"
 
 
 def validate_name(raw: str) -> str:
-    """The normalised name, or PersonalDataError: 2-50 characters, letters (any script),
+    """The normalised name, or PersonalDataError: 2-50 characters, letters (any script, and 〇),
     ``·`` between parts of ethnic names (阿依古丽·买买提), spaces, ``-`` and ``'`` in
     Latin-script names; no digits."""
     if _PLAIN_CHINESE_NAME.fullmatch(raw):

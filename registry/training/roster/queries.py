@@ -11,7 +11,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from registry.core.crypto import Vault
 from registry.enums import ImportStatus
 from registry.models.training import ImportBatch
-from registry.people.queries import Person, id_index, upsert_people
+from registry.people.queries import Person, id_index, phone_values, upsert_people
 from registry.training.queries import NewEnrolment, insert_enrolments
 from registry.training.roster.rules import RosterRow
 
@@ -34,18 +34,24 @@ async def earlier_import(
 
 async def registered(
     conn: BaseDBAsyncClient, cohort_id: uuid.UUID, indexes: Sequence[str]
-) -> dict[str, tuple[uuid.UUID, str, bool]]:
-    """``{id_index: (trainee id, registered name, already enrolled in the cohort)}`` for the
-    people already registered, in one query per ``LOOKUP_CHUNK``."""
-    found: dict[str, tuple[uuid.UUID, str, bool]] = {}
+) -> dict[str, tuple[uuid.UUID, str, bool, bool]]:
+    """``{id_index: (trainee id, registered name, already enrolled in the cohort, enrolled by
+    the cohort's institution)}`` for the people already registered, in one query per
+    ``LOOKUP_CHUNK``. The last is asked only where the name may be compared: the people
+    whose registered name the institution may be told about."""
+    found: dict[str, tuple[uuid.UUID, str, bool, bool]] = {}
     for start in range(0, len(indexes), LOOKUP_CHUNK):
         _, rows = await conn.execute_query(
-            "SELECT t.id, t.id_index, t.name, e.id IS NOT NULL AS enrolled FROM trainee t "
-            "LEFT JOIN enrolment e ON e.trainee_id = t.id AND e.cohort_id = $2 "
+            "SELECT t.id, t.id_index, t.name, e.id IS NOT NULL AS enrolled, EXISTS ("
+            "SELECT 1 FROM enrolment o JOIN cohort oc ON oc.id = o.cohort_id WHERE o.trainee_id = t.id "
+            "AND oc.institution_id = (SELECT institution_id FROM cohort WHERE id = $2)) AS ours "
+            "FROM trainee t LEFT JOIN enrolment e ON e.trainee_id = t.id AND e.cohort_id = $2 "
             "WHERE t.id_index = ANY($1::text[])",
             [list(indexes[start : start + LOOKUP_CHUNK]), cohort_id],
         )
-        found.update({r["id_index"]: (r["id"], r["name"], bool(r["enrolled"])) for r in rows})
+        found.update(
+            {r["id_index"]: (r["id"], r["name"], bool(r["enrolled"]), bool(r["ours"])) for r in rows}
+        )
     return found
 
 
@@ -72,6 +78,11 @@ async def write_rows(
             attended_hours=row.attended_hours,
             outcome=row.outcome.value if row.outcome else None,
             groups=tuple(group.value for group in row.groups),
+            household_division=row.household_division,
+            household_as_written=row.household_as_written,
+            name_as_given=row.name,
+            phone=phone_values(vault, row.phone),
+            review_flags=row.review_flags,
         )
         for row in rows
     ]

@@ -13,7 +13,9 @@ the column header as it is written in the file.
   (合计, 填表人, 审核人...) are skipped.
 - An ID-number cell that a spreadsheet stored as a number has lost digits: refused with a
   request to format the column as text.
-- The same ID number twice in a file: the second and later rows are refused, naming the first.
+- The same ID number twice in a file: judged among the otherwise valid rows
+  (:func:`judge_rows`), so the first row that passes every check is the person's row and the
+  later valid ones are refused, naming it; a refused copy never blocks a good one.
 
 A row with any error is refused as a whole (it is not in ``rows``). Streaming: rows are
 handled one at a time (:class:`RosterParser`), so the memory is the result only.
@@ -36,6 +38,7 @@ from registry.enums import CohortStatus, EnrolmentOutcome, ImportStatus, Priorit
 from registry.people.rules import idnumber, personal
 from registry.people.rules.idnumber import IdNumber, IdNumberError
 from registry.people.rules.personal import PersonalDataError
+from registry.reference.rules import division_index, resolve_division
 from registry.training import rules as cohort_rules
 
 HEADER_SEARCH_ROWS = 30
@@ -128,7 +131,6 @@ _FOOTER_WORDS = (
     "说明",
 )
 _HOURS_SUFFIX = re.compile(r"(学时|课时|小时|hours?|h)$")
-_DIVISION_PREFIXES = ("河南省", "洛阳市")
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,10 @@ class RosterRow:
     groups: tuple[PriorityGroup, ...]
     attended_hours: Decimal | None
     outcome: EnrolmentOutcome | None
+    household_as_written: str | None = None
+    """The 户籍县区 cell as the file writes it (偃师市), beside today's code."""
+    review_flags: tuple[str, ...] = ()
+    """Set by :func:`judge_rows` (``name_differs``), for the auditors."""
 
 
 @dataclass
@@ -184,8 +190,9 @@ class RosterParser:
     """Feed rows one at a time; each call returns the parsed row, its errors, or None
     (title, header, blank or footer row). ``finish()`` raises if no header was found.
 
-    ``divisions`` maps the Luoyang division names (涧西区) and codes (410305) the caller
-    accepts to a code. ``max_rows`` bounds the data rows (blank rows are not counted).
+    ``divisions`` maps the Luoyang division names (涧西区), codes (410305) and aliases (偃师市,
+    410381, 瀍河: :func:`registry.reference.queries.division_lookup`) the caller accepts to
+    today's code. ``max_rows`` bounds the data rows (blank rows are not counted).
     """
 
     def __init__(
@@ -204,10 +211,9 @@ class RosterParser:
         self.headers: dict[str, str] = {}
         self._header_found = False
         self._rows_before_header = 0
-        self._seen: dict[str, int] = {}
         self._division_cache: dict[str, str | None] = {}
         self._group_cache: dict[str, tuple[tuple[PriorityGroup, ...], tuple[str, ...]]] = {}
-        self._division_lookup = {self._division_key(key): code for key, code in divisions.items()}
+        self._division_lookup = division_index(divisions)
 
     # --- header --------------------------------------------------------------------------
 
@@ -365,6 +371,7 @@ class RosterParser:
             groups=groups,
             attended_hours=hours,
             outcome=outcome,
+            household_as_written=texts[HOUSEHOLD_DIVISION][:50] if division is not None else None,
         )
 
     def _id_number(self, row: int, cell: Any, raw: str, errors: list[FieldError]) -> IdNumber | None:
@@ -391,20 +398,7 @@ class RosterParser:
                 )
             errors.append(self._error(row, ID_NUMBER, exc.code, message))
             return None
-        first = self._seen.get(parsed.number)
-        if first is not None:
-            errors.append(
-                self._error(
-                    row, ID_NUMBER, DUPLICATE_IN_FILE, f"the same ID number is already in row {first}"
-                )
-            )
-            return None
-        self._seen[parsed.number] = row
         return parsed
-
-    @staticmethod
-    def _division_key(text: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", text).split())
 
     def _division(self, text: str) -> str | None:
         # A roster repeats a handful of values: remember them (bounded, for hostile files).
@@ -416,20 +410,8 @@ class RosterParser:
         return code
 
     def _resolve_division(self, text: str) -> str | None:
-        key = self._division_key(text)
-        for prefix in _DIVISION_PREFIXES:
-            if key.startswith(prefix) and len(key) > len(prefix):
-                key = key[len(prefix) :]
-        code = self._division_lookup.get(key)
-        if code is not None:
-            return code
-        # 涧西 for 涧西区, 嵩 for 嵩县: only when exactly one name fits.
-        candidates = {
-            self._division_lookup[key + suffix]
-            for suffix in ("区", "县", "市")
-            if key + suffix in self._division_lookup
-        }
-        return candidates.pop() if len(candidates) == 1 else None
+        # 涧西 for 涧西区, 嵩 for 嵩县 (only when exactly one name fits), 偃师市 for 偃师区.
+        return resolve_division(text, self._division_lookup)
 
     def _groups(self, row: int, text: str, errors: list[FieldError]) -> tuple[PriorityGroup, ...]:
         cached = self._group_cache.get(text)
@@ -586,6 +568,8 @@ class Registered:
     name: str
     enrolled: bool
     """Already enrolled in the cohort being imported into."""
+    ours: bool = False
+    """Enrolled before by the cohort's institution: only then is it told that a name differs."""
 
 
 @dataclass
@@ -611,16 +595,24 @@ def judge_rows(
     planned_hours: int,
 ) -> Judgement:
     """The parsed rows (``registered[i]`` is what the registry knows of ``parsed.rows[i]``)
-    against the cohort's attendance rules and the names registered for the ID numbers."""
+    against the cohort's attendance rules and, for the people the institution has enrolled
+    before, the names registered for the ID numbers (``identity_mismatch``); another name
+    for anyone else is imported with the name as given and flagged ``name_differs``.
+
+    The same ID number twice: the first row that passes every check is the person's row,
+    the later ones are refused (``duplicate_in_file``, naming it); a copy refused for
+    its own errors does not count."""
     errors: list[FieldError] = list(parsed.errors)
     skipped: list[FieldError] = []
     late: set[int] = set()
     to_import: list[RosterRow] = []
+    first_valid: dict[str, int] = {}
     name_column = parsed.headers.get(NAME)
     id_column = parsed.headers.get(ID_NUMBER)
     for row, known in zip(parsed.rows, registered, strict=True):
         row_errors = record_errors(row, status, planned_hours, parsed.headers)
-        if known is not None and known.name != row.name:
+        name_differs = known is not None and known.name != row.name
+        if known is not None and name_differs and known.ours:
             row_errors.append(
                 FieldError(
                     field=NAME,
@@ -631,10 +623,22 @@ def judge_rows(
                     column=name_column,
                 )
             )
+        if not row_errors and (first := first_valid.get(row.id.number)) is not None:
+            row_errors.append(
+                FieldError(
+                    field=ID_NUMBER,
+                    code=DUPLICATE_IN_FILE,
+                    message=f"the same ID number is already in row {first}",
+                    row=row.row_number,
+                    column=id_column,
+                )
+            )
         if row_errors:
             errors.extend(row_errors)
             late.add(row.row_number)
-        elif known is not None and known.enrolled:
+            continue
+        first_valid[row.id.number] = row.row_number
+        if known is not None and known.enrolled:
             skipped.append(
                 FieldError(
                     field=ID_NUMBER,
@@ -645,7 +649,9 @@ def judge_rows(
                 )
             )
         else:
-            to_import.append(row)
+            # Someone the institution never enrolled: the answer is the one a right name
+            # gets; the enrolment keeps the name as given, flagged for the auditors.
+            to_import.append(replace(row, review_flags=(cohort_rules.NAME_DIFFERS,)) if name_differs else row)
     errors.sort(key=lambda e: (e.row or 0, e.column or ""))
     return Judgement(errors=errors, skipped=skipped, refused_after_parsing=late, to_import=to_import)
 

@@ -7,8 +7,10 @@ One file, one use case, one transaction (:func:`import_roster`):
    file); a file whose SHA-256 was already imported into this cohort changes nothing and
    the earlier report comes back with ``unchanged=True``;
 3. the rows are parsed by :mod:`registry.training.roster.rules` (row-level errors with row number
-   and column), then checked against the database: a person registered under the same ID
-   number with another name is refused (column 姓名); a person already enrolled in the
+   and column), then checked against the database: a person the cohort's institution has
+   enrolled before, registered under the same ID number with another name, is refused
+   (column 姓名; anyone else's person is enrolled under the name as given, flagged
+   ``name_differs`` for the auditors, so the answer says nothing about them); a person already enrolled in the
    cohort is skipped and reported (``already_enrolled``), so a corrected file can be sent
    again after a partial import; a row's 学时 and 结果 must fit the cohort, by the same
    rules as recording attendance on an enrolment (:func:`registry.training.rules.attendance_errors`,
@@ -136,7 +138,10 @@ async def _judge(uow: UnitOfWork, vault: Vault, cohort: Cohort, parsed: RosterPa
     known = await queries.registered(uow.conn, cohort.id, indexes)
     return judge_rows(
         parsed,
-        [Registered(name=k[1], enrolled=k[2]) if (k := known.get(i)) is not None else None for i in indexes],
+        [
+            Registered(name=k[1], enrolled=k[2], ours=k[3]) if (k := known.get(i)) is not None else None
+            for i in indexes
+        ],
         status=CohortStatus(cohort.status),
         planned_hours=cohort.planned_hours,
     )

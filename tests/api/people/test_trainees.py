@@ -124,3 +124,64 @@ async def test_read_lookup_and_reveal_with_tenancy(
 
 async def test_no_trainee_endpoint_without_signing_in(client: httpx.AsyncClient) -> None:
     assert (await client.post("/api/v1/trainees/lookup", json={"id_number": new_number()})).status_code == 401
+
+
+async def test_another_institution_never_changes_what_the_first_sees_nor_who_has_scope(
+    client: httpx.AsyncClient, sign_in: Make
+) -> None:
+    from registry.models.training import Trainee
+
+    a = Api(client, await sign_in("institution", institution=await new_institution("410305")))
+    b = Api(client, await sign_in("institution", institution=await new_institution("410305")))
+    number = new_number()
+    person = await enrolled_person(
+        a, number, "郑十", "410305", phone="13911112222", household_division="410302", groups=["graduate"]
+    )
+    a_cohort = (await a.get(f"/trainees/{person}")).json()
+    household = Api(client, await sign_in("auditor", division="410302"))
+    assert (await household.get(f"/trainees/{person}")).status_code == 200
+
+    # Institution B enrols the same person with another phone, household and groups.
+    b_cohort = await b.cohort(running=True)
+    response = await b.post(
+        f"/cohorts/{b_cohort['id']}/enrolments",
+        item(number, "郑十", phone="13733334444", household_division="410323", groups=["veteran"]),
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["phone_masked"] == "137****4444" and response.json()["groups"] == ["veteran"]
+
+    # A still sees its own facts, on its trainee view and on its enrolment list.
+    seen_by_a = (await a.get(f"/trainees/{person}")).json()
+    assert seen_by_a == a_cohort
+    assert (seen_by_a["phone_masked"], seen_by_a["household_division"], seen_by_a["groups"]) == (
+        "139****2222",
+        "410302",
+        ["graduate"],
+    )
+    a_cohorts = (await a.get("/cohorts")).json()["items"]
+    listed = [
+        e
+        for c in a_cohorts
+        for e in (await a.get(f"/cohorts/{c['id']}/enrolments")).json()["items"]
+        if e["trainee_id"] == person
+    ]
+    assert [(e["phone_masked"], e["household_division"], e["groups"]) for e in listed] == [
+        ("139****2222", "410302", ["graduate"])
+    ]
+    # B sees what it said.
+    seen_by_b = (await b.get(f"/trainees/{person}")).json()
+    assert (seen_by_b["phone_masked"], seen_by_b["household_division"], seen_by_b["groups"]) == (
+        "137****4444",
+        "410323",
+        ["veteran"],
+    )
+    # The person's own record is unchanged, and the county of A's household keeps its scope.
+    trainee = await Trainee.get(id=person)
+    assert (trainee.phone_masked, trainee.household_division_id, trainee.groups) == (  # type: ignore[attr-defined]
+        "139****2222",
+        "410302",
+        ["graduate"],
+    )
+    assert (await household.get(f"/trainees/{person}")).status_code == 200
+    reveal = await household.post(f"/trainees/{person}/reveal", {"reason": "核对补贴申请"})
+    assert reveal.status_code == 200, reveal.text

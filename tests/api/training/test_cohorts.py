@@ -417,3 +417,114 @@ async def test_tenancy_on_every_endpoint(client: httpx.AsyncClient, sign_in: Mak
     assert {c["division_code"] for c in county_list["items"]} == {"410323"}
     assert await Enrolment.filter(cohort_id=cid).count() == 1
     assert (await mine.get(f"/cohorts/{draft['id']}")).json()["status"] == "draft"
+
+
+# --- household divisions as people write them ----------------------------------------------
+
+HOUSEHOLD_AS_WRITTEN = {
+    "偃师市": "410307",
+    "410381": "410307",
+    "孟津县": "410308",
+    "410322": "410308",
+    "吉利区": "410308",
+    "410306": "410308",
+    "瀍河区": "410304",
+    "瀍河": "410304",
+    "高新区": "410371",
+    "河南省洛阳市偃师市": "410307",
+    "涧西区": "410305",
+    "410305": "410305",
+}
+
+
+async def test_household_division_accepts_retired_and_short_names_and_keeps_what_was_written(
+    client: httpx.AsyncClient, sign_in: Make, catalogue: None
+) -> None:
+    api = await owner(client, sign_in)
+    cohort = await api.cohort(running=True, capacity=len(HOUSEHOLD_AS_WRITTEN))
+    written = list(HOUSEHOLD_AS_WRITTEN)
+    created = await api.post(
+        f"/cohorts/{cohort['id']}/enrolments", [item(household_division=text) for text in written]
+    )
+    assert created.status_code == 201, created.text
+    assert [e["household_division"] for e in created.json()] == list(HOUSEHOLD_AS_WRITTEN.values())
+    assert [e["household_as_written"] for e in created.json()] == written
+    stored = {
+        str(e.id): (e.household_division_id, e.household_as_written)  # type: ignore[attr-defined]
+        for e in await Enrolment.filter(cohort_id=cohort["id"])
+    }
+    assert sorted(stored.values()) == sorted((code, text) for text, code in HOUSEHOLD_AS_WRITTEN.items())
+    bad = problem(
+        await api.post(f"/cohorts/{cohort['id']}/enrolments", item(household_division="火星")),
+        422,
+        "validation_failed",
+    )
+    assert [(e["field"], e["code"]) for e in bad["errors"]] == [("household_division", "unknown_division")]
+
+
+# --- a caller learns nothing about people it never enrolled ---------------------------------
+
+
+def _shape(response: httpx.Response) -> tuple[int, tuple[str, ...]]:
+    data = response.json()
+    return response.status_code, tuple(sorted(data if isinstance(data, dict) else data[0]))
+
+
+async def test_a_wrong_name_answers_like_a_right_one_for_a_person_the_caller_never_enrolled(
+    client: httpx.AsyncClient, sign_in: Make
+) -> None:
+    a = await owner(client, sign_in)
+    b = await owner(client, sign_in)
+    number = new_number()
+    a_cohort = await a.cohort(running=True)
+    assert (await a.post(f"/cohorts/{a_cohort['id']}/enrolments", item(number, "王小明"))).status_code == 201
+
+    # A wrong name, an unknown number (B) and the right name (C) all answer alike, and enrol.
+    answers = []
+    for who, name in ((number, "王小红"), (new_number(), "王小红")):
+        cohort = await b.cohort(running=True)
+        answers.append(await b.post(f"/cohorts/{cohort['id']}/enrolments", item(who, name)))
+    c = await owner(client, sign_in)  # another institution that never enrolled the person
+    right_cohort = await c.cohort(running=True)
+    answers.append(await c.post(f"/cohorts/{right_cohort['id']}/enrolments", item(number, "王小明")))
+    assert {_shape(r) for r in answers} == {_shape(answers[0])} and answers[0].status_code == 201
+    wrong = answers[0].json()
+    assert wrong["name"] == "王小红" and "review_flags" not in wrong and "registered_name" not in wrong
+    assert "王小明" not in answers[0].text
+
+    # The person keeps the registered name; B's enrolment keeps the name as given, flagged.
+    enrolment = await Enrolment.get(id=wrong["id"]).prefetch_related("trainee")
+    assert enrolment.trainee.name == "王小明"
+    assert (enrolment.name_as_given, enrolment.review_flags) == ("王小红", ["name_differs"])  # type: ignore[attr-defined]
+    # B's views show what B said and no flag; an auditor sees the flag and the registered name.
+    b_list = (await b.get(f"/cohorts/{wrong['cohort_id']}/enrolments")).json()["items"]
+    assert [(e["name"], "review_flags" in e) for e in b_list] == [("王小红", False)]
+    assert (await b.get(f"/trainees/{wrong['trainee_id']}")).json()["name"] == "王小红"
+    city = Api(client, await sign_in("auditor"))
+    audited = (await city.get(f"/cohorts/{wrong['cohort_id']}/enrolments")).json()["items"]
+    assert [(e["name"], e["registered_name"], e["review_flags"]) for e in audited] == [
+        ("王小红", "王小明", ["name_differs"])
+    ]
+    person = (await city.get(f"/trainees/{wrong['trainee_id']}")).json()
+    assert person["name"] == "王小明" and person["review_flags"] == ["name_differs"]
+
+    # Once B has enrolled the person, B may be told the name differs.
+    again = await b.cohort(running=True)
+    told = problem(
+        await b.post(f"/cohorts/{again['id']}/enrolments", item(number, "王大红")), 422, "validation_failed"
+    )
+    assert [(e["field"], e["code"]) for e in told["errors"]] == [("name", "name_mismatch")]
+
+
+async def test_a_full_cohort_answers_capacity_whoever_the_people_are(
+    client: httpx.AsyncClient, sign_in: Make
+) -> None:
+    a = await owner(client, sign_in)
+    b = await owner(client, sign_in)
+    number = new_number()
+    a_cohort = await a.cohort(running=True)
+    assert (await a.post(f"/cohorts/{a_cohort['id']}/enrolments", item(number, "王小明"))).status_code == 201
+    full = await b.cohort(running=True, capacity=1)
+    assert (await b.post(f"/cohorts/{full['id']}/enrolments", item())).status_code == 201
+    for who, name in ((number, "王小红"), (number, "王小明"), (new_number(), "王小红")):
+        problem(await b.post(f"/cohorts/{full['id']}/enrolments", item(who, name)), 409, "capacity_exceeded")

@@ -171,6 +171,92 @@ async def test_file_level_problems(
     assert response.status_code == 403
 
 
+async def test_household_divisions_as_registers_write_them(
+    client: httpx.AsyncClient, sign_in: Callable[..., Awaitable[Actor]], catalogue: None
+) -> None:
+    actor = await sign_in("institution")
+    assert actor.institution is not None
+    cohort = await make_cohort(actor.institution, capacity=50)
+    written = {
+        "偃师市": "410307",
+        "410381": "410307",
+        "孟津县": "410308",
+        "410322": "410308",
+        "吉利区": "410308",
+        "410306": "410308",
+        "瀍河区": "410304",
+        "瀍河": "410304",
+        "高新区": "410371",
+        "洛阳市孟津县": "410308",
+    }
+    lines = "姓名,身份证号,户籍县区\n" + "".join(
+        f"学员{'甲乙丙丁戊己庚辛壬癸'[i]},{new_id_number('410381')},{text}\n"
+        for i, text in enumerate(written)
+    )
+    response = await client.post(
+        f"/api/v1/cohorts/{cohort.id}/roster",
+        headers=actor.headers,
+        files={"file": ("花名册.csv", lines.encode(), "text/csv")},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == len(written), response.text
+    stored = await Enrolment.filter(cohort_id=cohort.id).values_list(
+        "household_as_written", "household_division_id"
+    )
+    assert sorted(stored) == sorted(written.items())
+
+
+async def test_an_all_or_nothing_roster_says_nothing_about_people_of_another_institution(
+    client: httpx.AsyncClient, sign_in: Callable[..., Awaitable[Actor]]
+) -> None:
+    a = await sign_in("institution")
+    b = await sign_in("institution")
+    assert a.institution is not None and b.institution is not None
+    number = new_id_number("410302")
+    a_cohort = await make_cohort(a.institution, capacity=10)
+    first = await client.post(
+        f"/api/v1/cohorts/{a_cohort.id}/roster",
+        headers=a.headers,
+        files={"file": ("a.csv", roster_csv(("张三", number)), "text/csv")},
+    )
+    assert first.status_code == 200 and first.json()["accepted"] == 1, first.text
+
+    # B: the same file with one deliberately bad row, for a wrong name, the right name and an
+    # unknown number: the same answer each time, naming only the bad row.
+    answers = []
+    for who, name in ((number, "张四"), (number, "张三"), (new_id_number("410302"), "张四")):
+        cohort = await make_cohort(b.institution, capacity=10)
+        response = await client.post(
+            f"/api/v1/cohorts/{cohort.id}/roster",
+            headers=b.headers,
+            files={"file": ("b.csv", roster_csv((name, who), ("李四", bad_number())), "text/csv")},
+        )
+        assert response.status_code == 422, response.text
+        answers.append([(e["row"], e["code"]) for e in response.json()["errors"]])
+    assert answers == [[(3, "id_checksum")]] * 3
+
+    # In valid_rows mode the person is enrolled under the name as given, flagged for review.
+    cohort = await make_cohort(b.institution, capacity=10)
+    response = await client.post(
+        f"/api/v1/cohorts/{cohort.id}/roster?mode=valid_rows",
+        headers=b.headers,
+        files={"file": ("b.csv", roster_csv(("张四", number), ("李四", bad_number())), "text/csv")},
+    )
+    assert response.status_code == 200 and response.json()["accepted"] == 1, response.text
+    enrolment = await Enrolment.get(cohort_id=cohort.id).prefetch_related("trainee")
+    assert enrolment.trainee.name == "张三"
+    assert (enrolment.name_as_given, enrolment.review_flags) == ("张四", ["name_differs"])  # type: ignore[attr-defined]
+
+    # A, which enrolled the person, is told the name differs.
+    again = await make_cohort(a.institution, capacity=10)
+    told = await client.post(
+        f"/api/v1/cohorts/{again.id}/roster",
+        headers=a.headers,
+        files={"file": ("a2.csv", roster_csv(("张四", number)), "text/csv")},
+    )
+    assert [(e["row"], e["code"]) for e in told.json()["errors"]] == [(2, "identity_mismatch")]
+
+
 async def test_a_zip_bomb_is_refused_before_it_is_read(
     client: httpx.AsyncClient, sign_in: Callable[..., Awaitable[Actor]]
 ) -> None:

@@ -51,7 +51,7 @@ def test_an_enrolment_with_an_id_number_as_a_group_never_quotes_it() -> None:
                 id_number=new_id_number(), name="张三", groups=(number,), household_division=number
             )
         ],
-        divisions={"410305"},
+        divisions={"410305": "410305", "涧西区": "410305"},
         today=TODAY,
         as_list=False,
     )

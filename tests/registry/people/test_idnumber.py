@@ -238,3 +238,18 @@ def test_make_number_refuses_bad_input() -> None:
     with pytest.raises(ValueError):
         make_number("410302", date(1990, 1, 1), -1)
     assert make_number("410302", date(1990, 1, 1), 7)[14:17] == "007"
+
+
+def test_the_multiplication_sign_is_read_as_x() -> None:
+    # Input methods and Word documents turn the X of a check digit into × (U+00D7).
+    number = make_number("410302", date(1990, 1, 1), 0)
+    while not number.endswith("X"):
+        number = make_number("410302", date(1990, 1, 1), int(number[14:17]) + 1)
+    typed = number[:17] + "×"
+    assert normalise(typed) == number
+    assert validate(typed, today=date(2025, 6, 1)).number == number
+
+
+@pytest.mark.parametrize("cell", ["410302199001011000.0", "410302199001011000.00", " 4103021990010110.0 "])
+def test_a_float_written_out_as_text_is_a_spreadsheet_number(cell: str) -> None:
+    assert looks_like_spreadsheet_number(cell)

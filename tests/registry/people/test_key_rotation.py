@@ -150,3 +150,39 @@ async def test_a_person_registered_again_during_a_re_index_stops_it(divisions: N
     with pytest.raises(Conflict) as raised:
         await rotate_keys(system("test"), new, reindex=True, scope=both)
     assert raised.value.code == "duplicate_person" and numbers[0] not in raised.value.message
+
+
+async def test_the_phones_given_at_enrolment_are_re_encrypted_and_re_indexed(divisions: None) -> None:
+    from registry.models.training import Enrolment
+
+    old_data, old_index = keys()
+    new_data, new_index = keys()
+    old = Vault(data_key=old_data, index_key=old_index)
+    _, scope, _, cohort_id, _ = await old_rows(old)
+    enrolments = await Enrolment.filter(cohort_id=cohort_id)
+    scope = RotationScope(
+        trainee_ids=scope.trainee_ids,
+        import_batch_ids=scope.import_batch_ids,
+        enrolment_ids=[e.id for e in enrolments],
+    )
+    assert sum(e.phone_cipher is not None for e in enrolments) == 2
+
+    new = Vault(data_key=new_data, index_key=new_index, previous_data_keys=(old_data,))
+    check = await rotate_keys(system("test"), new, reindex=True, check=True, scope=scope)
+    assert (check.enrolments, check.enrolments_reencrypted, check.enrolments_reindexed) == (2, 2, 2)
+    report = await rotate_keys(system("test"), new, batch_size=2, reindex=True, scope=scope)
+    assert (report.enrolments, report.enrolments_reencrypted, report.enrolments_reindexed) == (2, 2, 2)
+
+    alone = Vault(data_key=new_data, index_key=new_index)
+    phones = {}
+    for e in await Enrolment.filter(id__in=scope.enrolment_ids):
+        if e.phone_cipher is None:
+            assert e.phone_index is None
+            continue
+        assert not alone.needs_reencryption(e.phone_cipher)
+        phone = alone.decrypt(e.phone_cipher, context=PHONE_CONTEXT)
+        assert e.phone_index == alone.blind_index(phone, context=PHONE_CONTEXT)
+        phones[phone] = e.phone_masked
+    assert phones == {"13800000001": "138****0001", "13800000002": "138****0002"}
+    again = await rotate_keys(system("test"), alone, reindex=True, scope=scope)
+    assert again.nothing_to_do and again.enrolments == 2

@@ -123,3 +123,9 @@ def test_name_length_bounds() -> None:
 )
 def test_mask_name(name: str, masked: str) -> None:
     assert mask_name(name) == masked
+
+
+@pytest.mark.parametrize("name", ["李〇", "王〇〇", "〇一明"])
+def test_the_ideographic_zero_is_a_letter_of_real_names(name: str) -> None:
+    # 〇 (U+3007) is a character of names (李〇); Unicode files it as a number (Nl).
+    assert validate_name(name) == name

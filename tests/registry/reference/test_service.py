@@ -21,6 +21,7 @@ from registry.enums import DivisionKind
 from registry.models.reference import Division, Occupation, PriorityList, PriorityListEntry
 from registry.reference.catalogue import REFERENCE_LIST_EFFECTIVE_FROM, read_occupations
 from registry.reference.queries import (
+    division_lookup,
     list_divisions,
     list_occupations,
     list_priority_trades,
@@ -145,6 +146,28 @@ async def test_division_kinds(reference: None) -> None:
     assert all(d.is_administrative for d in divisions if d.code != "410371")
     assert by_name["偃师区"].code == "410307" and by_name["孟津区"].code == "410308"
     assert divisions[-1].code == "410371"  # administrative ones first
+
+
+async def test_division_lookup_maps_retired_and_short_names_and_codes_to_todays_division(
+    reference: None,
+) -> None:
+    lookup = await division_lookup()
+    assert {
+        text: lookup.get(text) for text in ("偃师市", "410381", "孟津县", "410322", "吉利区", "410306")
+    } == {
+        "偃师市": "410307",
+        "410381": "410307",
+        "孟津县": "410308",
+        "410322": "410308",
+        "吉利区": "410308",
+        "410306": "410308",
+    }
+    assert (lookup.get("瀍河"), lookup.get("瀍河区"), lookup.get("高新区")) == ("410304", "410304", "410371")
+    assert lookup["涧西区"] == lookup["410305"] == "410305"
+    # Every alias names a division of the catalogue, and no alias is a division's own name.
+    divisions = {d.code: d.name for d in await list_divisions()}
+    assert set(lookup.values()) <= set(divisions)
+    assert all(lookup[name] == code for code, name in divisions.items())
 
 
 async def test_reference_priority_list_in_force(reference: None) -> None:

@@ -254,7 +254,10 @@ OTHER = make_number("410381", date(1988, 1, 2), 246)
 
 def parse(requests: list[EnrolmentRequest], as_list: bool = True) -> tuple[list[Any], set[tuple[str, str]]]:
     items, errs = rules.parse_enrolments(
-        requests, divisions={"410305", "410323"}, today=TODAY, as_list=as_list
+        requests,
+        divisions={"410305": "410305", "410323": "410323", "涧西区": "410305"},
+        today=TODAY,
+        as_list=as_list,
     )
     for e in errs:
         assert NUMBER not in e.message and OTHER not in e.message

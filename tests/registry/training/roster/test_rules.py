@@ -113,6 +113,7 @@ def test_messy_xlsx_with_title_rows_odd_header_order_and_blank_rows() -> None:
         groups=(PriorityGroup.MIGRANT_WORKER, PriorityGroup.VETERAN),
         attended_hours=Decimal(40),
         outcome=EnrolmentOutcome.COMPLETED,
+        household_as_written="涧西区",
     )
     assert zhang.id.number == ZHANG and zhang.id.sex == "M" and zhang.id.birth_date == date(1990, 1, 1)
     assert li.id.number == LI and li.id.sex == "F" and li.id.address_code == "410381"
@@ -301,13 +302,14 @@ def test_duplicates_are_refused_from_the_second_occurrence_naming_the_first_row(
             ["张三", " " + ZHANG[:6] + " " + ZHANG[6:]],
         )
     )
-    assert [row.row_number for row in result.rows] == [2, 3]
-    assert [(e.row, e.code, e.column) for e in result.errors] == [
+    judged = _judged(result)
+    assert [row.row_number for row in judged.to_import] == [2, 3]
+    assert [(e.row, e.code, e.column) for e in judged.errors] == [
         (4, "duplicate_in_file", "身份证号"),
         (6, "duplicate_in_file", "身份证号"),
     ]
-    assert all("row 2" in e.message for e in result.errors)
-    assert_no_id_in(result, ZHANG)
+    assert all("row 2" in e.message for e in judged.errors)
+    assert all(ZHANG not in e.message for e in judged.errors)
 
 
 def test_unknown_groups_none_words_and_duplicates_in_groups() -> None:
@@ -424,3 +426,54 @@ def test_the_example_files_in_docs_parse_cleanly(name: str) -> None:
     assert result.errors == []
     assert result.notes == []
     assert result.rows_read == len(result.rows) == 4
+
+
+# --- details: floats written as text, duplicates among valid rows, 〇 and × -----------------
+
+
+def test_an_id_written_as_a_float_in_text_gets_the_text_format_hint() -> None:
+    data = f"姓名,身份证号\n张三,{ZHANG[:15]}000.0\n李四,{LI}\n".encode()
+    result = parse(iter_table(data, "a.csv"))
+    assert [(e.row, e.code, e.column) for e in result.errors] == [(2, "id_stored_as_number", "身份证号")]
+    assert "设置为文本格式" in result.errors[0].message
+    assert [row.id.number for row in result.rows] == [LI]
+
+
+def _judged(result: RosterParse, planned_hours: int = 80) -> Any:
+    from registry.enums import CohortStatus
+    from registry.training.roster.rules import judge_rows
+
+    return judge_rows(
+        result, [None] * len(result.rows), status=CohortStatus.RUNNING, planned_hours=planned_hours
+    )
+
+
+def test_a_duplicate_is_judged_among_the_otherwise_valid_rows() -> None:
+    result = parse(
+        rows(
+            ["姓名", "身份证号", "手机号", "学时"],
+            ["张三", ZHANG, "1", None],  # refused: the phone
+            ["张三", ZHANG, "13812345678", None],  # the first valid copy: imported
+            ["张三", ZHANG, "13812345678", None],  # a duplicate of row 3
+            ["李四", LI, None, "500"],  # refused: more hours than the cohort allows
+            ["李四", LI, None, "40"],  # the first valid copy: imported
+        )
+    )
+    judged = _judged(result)
+    assert [row.row_number for row in judged.to_import] == [3, 6]
+    assert [(e.row, e.code) for e in judged.errors] == [
+        (2, "phone_format"),
+        (4, "duplicate_in_file"),
+        (5, "out_of_range"),
+    ]
+    assert "row 3" in judged.errors[1].message
+
+
+@pytest.mark.parametrize("name", ["李〇", "王〇明"])
+def test_the_ideographic_zero_in_a_name_and_the_multiplication_sign_as_x(name: str) -> None:
+    number = next(
+        n for seq in range(1000) if (n := make_number("410302", date(1991, 2, 3), seq)).endswith("X")
+    )
+    result = parse(rows(["姓名", "身份证号"], [name, number[:17] + "×"]))
+    assert result.errors == []
+    assert [(row.name, row.id.number) for row in result.rows] == [(name, number)]
