@@ -205,7 +205,12 @@ async def test_a_refused_request_stores_nothing_and_the_key_may_be_sent_again(
     admin = Api(client, await sign_in("admin"))
     key = uuid.uuid4().hex
     username = f"county-{uuid.uuid4().hex[:8]}"
-    bad = {"username": username, "password": "a long enough password", "role": "auditor", "division_code": "999999"}
+    bad = {
+        "username": username,
+        "password": "a long enough password",
+        "role": "auditor",
+        "division_code": "999999",
+    }
     refused = problem(await admin.post("/users", bad, headers=_keyed(key)), 422, "validation_failed")
     assert [e["code"] for e in refused["errors"]] == ["unknown_division"]
     assert await _stored_keys(admin.actor, key) == 0
