@@ -27,7 +27,8 @@ from registry.models.certificate import Certificate
 from registry.models.idempotency import IdempotencyKey
 from registry.models.institution import Institution
 from registry.models.training import Cohort, Enrolment
-from tests.api.support import OCCUPATION, Actor, Api, Make, body, certificate_body, item, owner, problem
+from tests.api.support import OCCUPATION, Actor, Api, Make, body, certificate_body, item, problem
+from tests.api.support import owner as institution_api
 from tests.factories import YEARS, make_uscc
 
 Count = Callable[[], Awaitable[int]]
@@ -72,7 +73,7 @@ async def _users(client: httpx.AsyncClient, sign_in: Make) -> Case:
 
 
 async def _cohorts(client: httpx.AsyncClient, sign_in: Make) -> Case:
-    api = await owner(client, sign_in)
+    api = await institution_api(client, sign_in)
     data = body()
     inst = api.actor.institution
     assert inst is not None
@@ -86,7 +87,7 @@ async def _cohorts(client: httpx.AsyncClient, sign_in: Make) -> Case:
 
 
 async def _enrolments(client: httpx.AsyncClient, sign_in: Make) -> Case:
-    api = await owner(client, sign_in)
+    api = await institution_api(client, sign_in)
     cohort = await api.cohort()
     return Case(
         api.actor,
