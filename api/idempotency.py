@@ -1,5 +1,12 @@
-"""``Idempotency-Key`` on create endpoints: the same key and body gets the stored response,
-the same key with another body a 409."""
+"""``Idempotency-Key`` on create endpoints (DESIGN.md section 8).
+
+The same key and body gets the stored response (``Idempotent-Replay: true``), the same key
+with another body a 409 ``idempotency_key_reused``; a request whose twin (same key) is still
+running waits for it, then replays its response, or, after a few seconds, gets a 409
+``request_in_progress`` with ``Retry-After``. The use case and its stored response commit in
+one transaction: :func:`registry.core.idempotency.once` holds the rules (what is stored,
+for how long). Keys are per caller, 1-200 characters, kept 24 hours.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ import msgspec
 from litestar import Request, Response
 
 from registry.core import idempotency as store
-from registry.core.errors import Conflict, FieldError, ValidationFailed
+from registry.core.errors import FieldError, ValidationFailed
 from registry.core.principal import Principal
 
 MAX_KEY_LENGTH = 200
@@ -39,18 +46,11 @@ async def idempotent(
     request_hash = hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + raw
     ).hexdigest()
-    stored = await store.find(principal.actor, key)
-    if stored is not None:
-        if stored.request_hash != request_hash:
-            raise Conflict(
-                "this Idempotency-Key was used with another request",
-                code="idempotency_key_reused",
-                errors=[FieldError("Idempotency-Key", "reused", "send a new key for a new request")],
-            )
-        return Response(
-            content=stored.response, status_code=stored.status_code, headers={"Idempotent-Replay": "true"}
-        )
-    status, body = await create()
-    content = msgspec.to_builtins(body)
-    await store.save(principal.actor, key, request_hash, status, redact(content) if redact else content)
-    return Response(content=content, status_code=status)
+
+    async def run() -> tuple[int, Any]:
+        status, body = await create()
+        return status, msgspec.to_builtins(body)
+
+    outcome = await store.once(principal, key, request_hash, run, stored_copy=redact)
+    headers = {"Idempotent-Replay": "true"} if outcome.replayed else None
+    return Response(content=outcome.response, status_code=outcome.status_code, headers=headers)

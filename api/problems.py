@@ -19,6 +19,7 @@ from registry.core.errors import (
     PermissionDenied,
     RateLimited,
     RegistryError,
+    RequestInProgress,
     ValidationFailed,
 )
 from registry.core.redact import mask_id_numbers_in
@@ -66,7 +67,8 @@ def problem(
 
 def registry_error_handler(request: Request[Any, Any, Any], exc: RegistryError) -> Response[dict[str, Any]]:
     status = next((s for cls, s in STATUS_BY_ERROR if isinstance(exc, cls)), 400)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    retry_after = exc.retry_after if isinstance(exc, (RateLimited, RequestInProgress)) else None
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     if isinstance(exc, AuthenticationFailed):
         headers = {"WWW-Authenticate": 'Bearer realm="registry"'}
     return problem(

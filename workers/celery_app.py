@@ -40,6 +40,8 @@ RELAY_EVERY_SECONDS = 5.0
 
 AUDIT_CHECKPOINT_EVERY_SECONDS = 600
 
+IDEMPOTENCY_PURGE_EVERY_SECONDS = 3600
+
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
     """The periodic tasks, in Asia/Shanghai wall-clock time (the app's ``timezone``)."""
@@ -74,6 +76,12 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "task": "registry.audit.checkpoint",
             "schedule": AUDIT_CHECKPOINT_EVERY_SECONDS,
             "options": {"expires": AUDIT_CHECKPOINT_EVERY_SECONDS},
+        },
+        # Stored Idempotency-Key responses older than 24 hours (no longer replayed) go.
+        "registry.core.idempotency.purge": {
+            "task": "registry.core.idempotency.purge",
+            "schedule": IDEMPOTENCY_PURGE_EVERY_SECONDS,
+            "options": {"expires": IDEMPOTENCY_PURGE_EVERY_SECONDS},
         },
     }
 

@@ -80,6 +80,18 @@ class Conflict(RegistryError):
     title = "Conflict"
 
 
+class RequestInProgress(Conflict):
+    """Another request with the same ``Idempotency-Key`` is still running: send it again
+    after ``retry_after`` seconds (it will then be answered with that request's response)."""
+
+    code = "request_in_progress"
+    title = "Request in progress"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class AuthenticationFailed(RegistryError):
     code = "authentication_failed"
     title = "Authentication failed"

@@ -122,3 +122,13 @@ def test_beat_runs_the_outbox_relay_every_few_seconds(settings: Settings) -> Non
     for name in (RELAY, START_DUE, START_DUE_RUN):
         assert name in app.tasks
     assert app.conf.task_default_queue == settings.queue
+
+
+def test_beat_purges_expired_idempotency_keys_every_hour(settings: Settings) -> None:
+    from workers.celery_app import IDEMPOTENCY_PURGE_EVERY_SECONDS
+    from workers.tasks.idempotency import PURGE
+
+    app = create_celery(settings)
+    entry = app.conf.beat_schedule[PURGE]
+    assert entry["task"] == PURGE and entry["schedule"] == IDEMPOTENCY_PURGE_EVERY_SECONDS == 3600
+    assert PURGE in app.tasks

@@ -13,6 +13,7 @@ TASK_MODULES: tuple[str, ...] = (
     "workers.tasks.audit",
     "workers.tasks.training",
     "workers.tasks.outbox",
+    "workers.tasks.idempotency",
     # "workers.tasks.rollups",  <- the nightly rollup task module goes here
 )
 
