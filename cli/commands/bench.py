@@ -41,7 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--xlsx-rows", type=int, default=100_000, help="rows of the XLSX whose import's peak RSS is measured"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=2, help="roster files imported at the same time (default 2)"
+        "--processes",
+        type=int,
+        default=2,
+        help="import processes (each its own event loop and connection pool, as the API's workers; default 2)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="roster files in flight in each import process (default 2)"
     )
     parser.add_argument("--database", help="scratch database name (default registry_bench_<random>)")
     parser.add_argument("--report-only", action="store_true", help="exit 0 even when a budget is missed")
@@ -85,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
                         cohorts=args.cohorts,
                         institutions=args.institutions,
                         xlsx_rows=args.xlsx_rows,
+                        processes=max(1, args.processes),
                         concurrency=max(1, args.concurrency),
                         say=_say,
                     )
