@@ -1,6 +1,8 @@
-"""``registry bench [import]``: the performance budgets of DESIGN.md section 10.
+"""``registry bench [import|http]``: the performance budgets of DESIGN.md section 10.
 
-``make bench`` runs every benchmark (today: ``import``). Each run creates a scratch
+``make bench`` runs every benchmark (``import``: the city year through the import service
+and a 100,000-row XLSX's peak RSS; ``http``: a 60-row roster upload over HTTP), in one
+scratch database, ``http`` after ``import`` (a registry holding the city year). Each run creates a scratch
 database on the server ``DATABASE_URL`` names (or on an embedded PostgreSQL started for
 the run when it is unset), fills it, measures, prints a table (metric, measured, budget,
 ratio, PASS/FAIL) and drops it. The exit status is 1 when a budget is missed, unless
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from cli.bench import Figure, format_table
 
-BENCHMARKS = ("import",)
+BENCHMARKS = ("import", "http")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--concurrency", type=int, default=2, help="roster files in flight in each import process (default 2)"
+    )
+    parser.add_argument("--http-uploads", type=int, default=400, help="timed uploads over HTTP (default 400)")
+    parser.add_argument("--http-rows", type=int, default=60, help="rows in each HTTP upload (default 60)")
+    parser.add_argument(
+        "--http-clients", type=int, default=4, help="concurrent uploading clients (default 4)"
+    )
+    parser.add_argument(
+        "--http-workers", type=int, default=2, help="uvicorn worker processes serving the API (default 2)"
     )
     parser.add_argument("--database", help="scratch database name (default registry_bench_<random>)")
     parser.add_argument("--report-only", action="store_true", help="exit 0 even when a budget is missed")
@@ -93,6 +103,20 @@ def run(args: argparse.Namespace) -> int:
                         xlsx_rows=args.xlsx_rows,
                         processes=max(1, args.processes),
                         concurrency=max(1, args.concurrency),
+                        say=_say,
+                    )
+                )
+            if args.which in ("http", "all"):
+                from cli.bench.http import run_http_bench
+
+                figures += asyncio.run(
+                    run_http_bench(
+                        scratch,
+                        uploads=max(1, args.http_uploads),
+                        rows=max(1, args.http_rows),
+                        clients=max(1, args.http_clients),
+                        workers=max(1, args.http_workers),
+                        institutions=20,
                         say=_say,
                     )
                 )
