@@ -266,6 +266,14 @@ def _import_in_processes(
     return [json.loads(out.strip().splitlines()[-1]) for out in outputs], seconds
 
 
+async def _close_tortoise() -> None:
+    """Close the pool and forget Tortoise's global context, so that the next benchmark
+    (another ``asyncio.run``) can initialise it again."""
+    from tortoise import Tortoise
+
+    await Tortoise.close_connections()
+
+
 def _memory_probe(url: str, keys: dict[str, str], cohort_id: uuid.UUID, path: Path) -> dict[str, Any]:
     env = {**os.environ, **keys, "DATABASE_URL": url}
     result = subprocess.run(
@@ -440,4 +448,4 @@ async def run_import_bench(
             ]
         return figures
     finally:
-        await db.close_db()
+        await _close_tortoise()

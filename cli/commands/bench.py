@@ -45,11 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--processes",
         type=int,
-        default=2,
-        help="import processes (each its own event loop and connection pool, as the API's workers; default 2)",
+        default=4,
+        help="import processes (each its own event loop and connection pool, as the API's workers; default 4)",
     )
     parser.add_argument(
-        "--concurrency", type=int, default=2, help="roster files in flight in each import process (default 2)"
+        "--concurrency", type=int, default=1, help="roster files in flight in each import process (default 1)"
     )
     parser.add_argument("--http-uploads", type=int, default=400, help="timed uploads over HTTP (default 400)")
     parser.add_argument("--http-rows", type=int, default=60, help="rows in each HTTP upload (default 60)")
@@ -112,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
                 figures += asyncio.run(
                     run_http_bench(
                         scratch,
+                        migrate=args.which == "http",
                         uploads=max(1, args.http_uploads),
                         rows=max(1, args.http_rows),
                         clients=max(1, args.http_clients),

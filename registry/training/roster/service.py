@@ -227,7 +227,9 @@ async def import_roster(
 
     async with unit_of_work(principal) as uow:
         # Plans cached on a pooled connection while a table was small (a fresh registry) would
-        # keep scanning it whole; plan this transaction's statements for the values they get.
+        # keep scanning it whole: plan the reads for the values they get. queries.lookup sets
+        # the mode back to auto for the writes, whose per-row foreign-key checks keep their
+        # cached plans (re-planning ~150 of them a file doubled the enrolment insert).
         await uow.conn.execute_script("SET LOCAL plan_cache_mode = force_custom_plan")
         cohort = await cohort_for_enrolment(uow, principal, cohort_id)
         # One statement under the lock: the earlier import again (a concurrent upload of the
