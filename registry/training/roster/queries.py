@@ -7,15 +7,18 @@ people look-up (with their enrolment in the cohort) in one statement."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from registry.core.crypto import Vault
 from registry.enums import ImportStatus
-from registry.models.training import ImportBatch
 from registry.people.queries import Person, id_index, upsert_people
 from registry.training.queries import NewEnrolment, insert_enrolments
 from registry.training.roster.rules import RosterRow
@@ -30,13 +33,72 @@ DONE = [ImportStatus.IMPORTED.value, ImportStatus.PARTIAL.value]
 """The statuses of an import that wrote something: the same file again changes nothing."""
 
 
-async def earlier_import(
-    cohort_id: uuid.UUID, sha256: str, conn: BaseDBAsyncClient | None = None
-) -> ImportBatch | None:
-    query = ImportBatch.filter(cohort_id=cohort_id, sha256=sha256, status__in=DONE).order_by("-created_at")
-    if conn is not None:
-        query = query.using_db(conn)
-    return await query.first()
+_CONTEXT = (
+    "SELECT (SELECT b.id FROM import_batch b WHERE b.cohort_id = $1 AND b.sha256 = $2 "
+    "AND b.status = ANY($3::text[]) ORDER BY b.created_at DESC LIMIT 1) AS earlier_id, d.code, d.name "
+    "FROM (SELECT 1) AS one LEFT JOIN division d ON true"
+)
+
+
+async def upload_context(cohort_id: uuid.UUID, sha256: str) -> tuple[uuid.UUID | None, dict[str, str]]:
+    """Before the file is parsed, in one query: the latest earlier import of the same file
+    into the cohort that wrote something, and the divisions by name and by code -> code
+    (what :func:`registry.reference.queries.division_lookup` answers)."""
+    _, rows = await connections.get("default").execute_query(_CONTEXT, [cohort_id, sha256, DONE])
+    divisions: dict[str, str] = {}
+    for row in rows:
+        if row["code"] is not None:
+            divisions[row["name"]] = row["code"]
+            divisions[row["code"]] = row["code"]
+    return rows[0]["earlier_id"], divisions
+
+
+_BATCH_COLUMNS = (
+    "id", "cohort_id", "actor", "file_name", "sha256", "mode", "rows_read", "accepted", "refused",
+    "already_enrolled", "errors", "refused_cells", "status", "created_at",
+)  # fmt: skip
+_INSERT_BATCH = (
+    f"INSERT INTO import_batch ({', '.join(_BATCH_COLUMNS)}) VALUES ("
+    + ", ".join(f"${n}::jsonb" if c == "errors" else f"${n}" for n, c in enumerate(_BATCH_COLUMNS, start=1))
+    + ")"
+)
+
+
+@dataclass(frozen=True)
+class NewBatch:
+    """The ``import_batch`` row of one roster file."""
+
+    cohort_id: uuid.UUID
+    actor: str
+    file_name: str
+    sha256: str
+    mode: str
+    rows_read: int
+    accepted: int
+    refused: int
+    already_enrolled: int
+    errors: list[dict[str, Any]]
+    refused_cells: bytes | None
+    status: ImportStatus
+
+
+async def insert_batch(conn: BaseDBAsyncClient, batch: NewBatch) -> tuple[uuid.UUID, dt.datetime]:
+    """One ``import_batch`` row (a plain INSERT, no ORM round of model building); returns
+    its id and creation time."""
+    batch_id, created_at = uuid.uuid4(), dt.datetime.now(dt.UTC)
+    await conn.execute_query(
+        _INSERT_BATCH,
+        [
+            batch_id, batch.cohort_id, batch.actor, batch.file_name, batch.sha256, batch.mode, batch.rows_read,
+            batch.accepted, batch.refused, batch.already_enrolled, json.dumps(batch.errors, ensure_ascii=False),
+            batch.refused_cells, batch.status.value, created_at,
+        ],
+    )  # fmt: skip
+    return batch_id, created_at
+
+
+async def set_accepted(conn: BaseDBAsyncClient, batch_id: uuid.UUID, accepted: int) -> None:
+    await conn.execute_query("UPDATE import_batch SET accepted = $2 WHERE id = $1", [batch_id, accepted])
 
 
 _KNOWN = (

@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Literal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Subquery
 
 from registry.core.crypto import Vault
 from registry.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -49,7 +48,6 @@ from registry.core.uow import unit_of_work
 from registry.enums import CohortStatus, ImportStatus, Role
 from registry.models.training import Cohort, ImportBatch
 from registry.people.queries import id_index
-from registry.reference.queries import division_lookup
 from registry.training.roster import queries, refused
 from registry.training.roster.report import ImportReport, report_of
 from registry.training.roster.rules import (
@@ -121,29 +119,6 @@ async def _visible_cohort(principal: Principal, cohort_id: uuid.UUID) -> Cohort:
     return cohort
 
 
-async def _visible_earlier_import(
-    principal: Principal, cohort_id: uuid.UUID, digest: str
-) -> uuid.UUID | None:
-    """NotFound unless the caller may see the cohort; else the id of an earlier import of
-    the same file into it that wrote something (one statement: tenancy and the check)."""
-    earlier = Subquery(
-        ImportBatch.filter(cohort_id=cohort_id, sha256=digest, status__in=queries.DONE)
-        .order_by("-created_at")
-        .limit(1)
-        .values("id")
-    )
-    rows = (
-        await visible_cohorts(principal)
-        .filter(id=cohort_id)
-        .annotate(earlier_id=earlier)
-        .values("earlier_id")
-    )
-    if not rows:
-        raise NotFound("no such cohort")
-    earlier_id: uuid.UUID | None = rows[0]["earlier_id"]
-    return earlier_id
-
-
 async def _unchanged(batch_id: uuid.UUID, conn: BaseDBAsyncClient | None = None) -> ImportReport:
     query = ImportBatch.filter(id=batch_id)
     return report_of(await (query.using_db(conn) if conn is not None else query).get(), unchanged=True)
@@ -207,15 +182,17 @@ async def import_roster(
     is ``refused`` when nothing was written."""
     data, file_name, digest = _checked_upload(source, file_name, mode, max_bytes)
     # Tenancy first: a cohort the caller may not see is 404, whatever the file holds.
-    earlier_id = await _visible_earlier_import(principal, cohort_id, digest)
+    if not await visible_cohorts(principal).filter(id=cohort_id).exists():
+        raise NotFound("no such cohort")
     if principal.role not in (Role.INSTITUTION, Role.ADMIN):
         raise PermissionDenied("only the cohort's institution enrols people from a roster")
+    earlier_id, divisions = await queries.upload_context(cohort_id, digest)
     if earlier_id is not None:
         return await _unchanged(earlier_id)
     parsed = parse_file(
         data,
         file_name,
-        await division_lookup(),
+        divisions,
         max_rows=max_rows,
         keep_refused_cells=mode == "valid_rows",
         today=today,
@@ -247,33 +224,34 @@ async def import_roster(
         keep_refused = bool(judgement.refused and mode == "valid_rows")
         error_dicts = [e.as_dict() for e in judgement.errors]
         skipped_dicts = [e.as_dict() for e in judgement.skipped]
-        batch = await ImportBatch.create(
-            using_db=uow.conn,
-            cohort_id=cohort.id,
-            actor=principal.actor,
-            file_name=file_name,
-            sha256=digest,
-            mode=mode,
-            rows_read=parsed.rows_read,
-            accepted=len(to_import),
-            refused=judgement.refused,
-            already_enrolled=len(judgement.skipped),
-            errors=error_dicts + skipped_dicts,
-            refused_cells=_sealed_refused_rows(vault, data, file_name, parsed, judgement)
-            if keep_refused
-            else None,
-            status=status,
+        batch_id, created_at = await queries.insert_batch(
+            uow.conn,
+            queries.NewBatch(
+                cohort_id=cohort.id,
+                actor=principal.actor,
+                file_name=file_name,
+                sha256=digest,
+                mode=mode,
+                rows_read=parsed.rows_read,
+                accepted=len(to_import),
+                refused=judgement.refused,
+                already_enrolled=len(judgement.skipped),
+                errors=error_dicts + skipped_dicts,
+                refused_cells=_sealed_refused_rows(vault, data, file_name, parsed, judgement)
+                if keep_refused
+                else None,
+                status=status,
+            ),
         )
         accepted = (
-            await queries.write_rows(uow.conn, vault, cohort.id, batch.id, to_import, index_of)
+            await queries.write_rows(uow.conn, vault, cohort.id, batch_id, to_import, index_of)
             if to_import
             else 0
         )
         if accepted != len(to_import):  # only if another path enrolled someone meanwhile
-            batch.accepted = accepted
-            await batch.save(using_db=uow.conn, update_fields=["accepted"])
+            await queries.set_accepted(uow.conn, batch_id, accepted)
         report = ImportReport(
-            batch_id=batch.id,
+            batch_id=batch_id,
             cohort_id=cohort.id,
             file_name=file_name,
             sha256=digest,
@@ -288,12 +266,12 @@ async def import_roster(
             skipped=skipped_dicts,
             notes=parsed.notes,
             refused_rows_file=keep_refused,
-            created_at=batch.created_at,
+            created_at=created_at,
         )
         await uow.audit(
             "roster.import",
             "import_batch",
-            batch.id,
+            batch_id,
             after={
                 "cohort_id": str(cohort.id),
                 "file_name": file_name,
