@@ -54,7 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http-uploads", type=int, default=400, help="timed uploads over HTTP (default 400)")
     parser.add_argument("--http-rows", type=int, default=60, help="rows in each HTTP upload (default 60)")
     parser.add_argument(
-        "--http-clients", type=int, default=4, help="concurrent uploading clients (default 4)"
+        "--http-clients",
+        type=int,
+        default=2,
+        help="concurrent uploading clients, each sending its next file on the answer (default 2)",
     )
     parser.add_argument(
         "--http-workers", type=int, default=2, help="uvicorn worker processes serving the API (default 2)"
