@@ -143,12 +143,16 @@ async def lookup(
     """The earlier import of this file, the cohort's enrolment count and the people the
     file names, in one query (plus one per further ``LOOKUP_CHUNK`` of people). Call it
     with the cohort locked: nothing can enrol into it meanwhile."""
-    _, rows = await conn.execute_query(_LOOKUP, [list(indexes[:LOOKUP_CHUNK]), cohort_id, sha256, DONE])
-    first = rows[0]
-    known = {r["id_index"]: (r["id"], r["name"], bool(r["enrolled"])) for r in rows if r["id"] is not None}
+    known: dict[str, tuple[uuid.UUID, str, bool]] = {}
+    # The further chunks first: the last read (the one that sets plan_cache_mode back) is _LOOKUP.
     for start in range(LOOKUP_CHUNK, len(indexes), LOOKUP_CHUNK):
         _, more = await conn.execute_query(_KNOWN, [list(indexes[start : start + LOOKUP_CHUNK]), cohort_id])
         known.update({r["id_index"]: (r["id"], r["name"], bool(r["enrolled"])) for r in more})
+    _, rows = await conn.execute_query(_LOOKUP, [list(indexes[:LOOKUP_CHUNK]), cohort_id, sha256, DONE])
+    first = rows[0]
+    known.update(
+        {r["id_index"]: (r["id"], r["name"], bool(r["enrolled"])) for r in rows if r["id"] is not None}
+    )
     return Lookup(earlier_id=first["earlier_id"], enrolled=int(first["enrolled_count"]), known=known)
 
 
