@@ -4,9 +4,12 @@
 2. ``--rows`` synthetic valid people (``make_number`` with Luoyang address codes), written
    as one CSV roster per cohort, in memory, before the clock starts.
 3. Timed: every file through :func:`registry.training.roster.service.import_roster` (parse,
-   validate, encrypt, blind-index, set-based writes, batch row, audit event) -> rows/s.
+   validate, encrypt, blind-index, set-based writes, batch row, audit event) in
+   ``--processes`` child processes (:mod:`cli.bench.import_worker`, each its own event loop
+   and connection pool, as the API's workers), ``--concurrency`` files at a time each -> rows/s.
 4. Timed, same run: a raw asyncpg COPY of the same number of rows into scratch tables
-   shaped like ``trainee`` and ``enrolment`` (values prepared beforehand) -> the ratio.
+   shaped like ``trainee`` and ``enrolment`` (values prepared beforehand), three times
+   around the import, the median -> the ratio.
 5. A ``--xlsx-rows`` XLSX roster imported by a child process (:mod:`cli.bench.memory_probe`)
    whose peak RSS (``ru_maxrss``) is the memory figure.
 """
