@@ -20,6 +20,8 @@ class Figure:
     higher_is_better: bool
     compared_with: str = ""
     ratio: float | None = None
+    baseline: str = ""
+    """The baseline measured in the same run, as printed (e.g. ``59,067 rows/s``)."""
 
     @property
     def passed(self) -> bool | None:
@@ -29,7 +31,7 @@ class Figure:
 
 
 def format_table(figures: list[Figure]) -> str:
-    header = ("metric", "measured", "budget", "ratio", "result")
+    header = ("metric", "measured", "budget", "baseline (same run)", "ratio", "result")
     rows = [header]
     for f in figures:
         budget = (
@@ -37,7 +39,8 @@ def format_table(figures: list[Figure]) -> str:
         )
         ratio = "-" if f.ratio is None else f"{f.ratio:.2f}x {f.compared_with}".strip()
         result = {True: "PASS", False: "FAIL", None: "info"}[f.passed]
-        rows.append((f.metric, f"{f.measured:,.1f} {f.unit}", budget, ratio, result))
+        measured = f"{f.measured:,.2f} {f.unit}" if f.unit == "x" else f"{f.measured:,.1f} {f.unit}"
+        rows.append((f.metric, measured, budget, f.baseline or "-", ratio, result))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -4,9 +4,12 @@
 2. ``--rows`` synthetic valid people (``make_number`` with Luoyang address codes), written
    as one CSV roster per cohort, in memory, before the clock starts.
 3. Timed: every file through :func:`registry.training.roster.service.import_roster` (parse,
-   validate, encrypt, blind-index, set-based writes, batch row, audit event) -> rows/s.
+   validate, encrypt, blind-index, set-based writes, batch row, audit event) in
+   ``--processes`` child processes (:mod:`cli.bench.import_worker`, each its own event loop
+   and connection pool, as the API's workers), ``--concurrency`` files at a time each -> rows/s.
 4. Timed, same run: a raw asyncpg COPY of the same number of rows into scratch tables
-   shaped like ``trainee`` and ``enrolment`` (values prepared beforehand) -> the ratio.
+   shaped like ``trainee`` and ``enrolment`` (values prepared beforehand), three times
+   around the import, the median -> the ratio.
 5. A ``--xlsx-rows`` XLSX roster imported by a child process (:mod:`cli.bench.memory_probe`)
    whose peak RSS (``ru_maxrss``) is the memory figure.
 """
@@ -20,6 +23,7 @@ import datetime as dt
 import io
 import json
 import os
+import pickle
 import random
 import subprocess
 import sys
@@ -34,7 +38,10 @@ from typing import Any
 from cli.bench import Figure
 from registry.core.clock import business_today
 
-IMPORT_BUDGET_ROWS_PER_S = 20_000
+IMPORT_BUDGET_ROWS_PER_S = 5_000
+"""DESIGN.md section 10: the city year at >= 5,000 rows/s ..."""
+IMPORT_BUDGET_RATIO_TO_COPY = 10
+"""... and at most 10x the time of a raw asyncpg COPY of the same rows in the same run."""
 MEMORY_BUDGET_MB = 300
 
 # Luoyang address codes as they appear in ID numbers, retired ones included (410381 偃师市,
@@ -217,6 +224,59 @@ async def _raw_copy(rows: int, vault: Any) -> float:
     return elapsed
 
 
+def _import_in_processes(
+    url: str,
+    keys: dict[str, str],
+    shares: list[list[tuple[uuid.UUID, uuid.UUID | None, bytes, str]]],
+    concurrency: int,
+) -> tuple[list[dict[str, Any]], float]:
+    """Start one :mod:`cli.bench.import_worker` per share, wait until every one is connected,
+    start them together and return their reports and the seconds until the last finished."""
+    env = {**os.environ, **keys, "DATABASE_URL": url}
+    children: list[subprocess.Popen[str]] = []
+    with tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp:
+        try:
+            for n, share in enumerate(shares):
+                spec = Path(tmp) / f"share-{n}.pickle"
+                spec.write_bytes(pickle.dumps({"concurrency": concurrency, "files": share}))
+                children.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "cli.bench.import_worker", str(spec)],
+                        env=env,
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                )
+            for child in children:
+                assert child.stdout is not None
+                if child.stdout.readline().strip() != "ready":
+                    raise RuntimeError("an import process did not start (see its output above)")
+            started = time.perf_counter()
+            for child in children:
+                assert child.stdin is not None
+                child.stdin.write("go\n")
+                child.stdin.flush()
+            outputs = [child.communicate(timeout=3600)[0] for child in children]
+            seconds = time.perf_counter() - started
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
+    if any(child.returncode != 0 for child in children):
+        raise RuntimeError("an import process failed (see its output above)")
+    return [json.loads(out.strip().splitlines()[-1]) for out in outputs], seconds
+
+
+async def _close_tortoise() -> None:
+    """Close the pool and forget Tortoise's global context, so that the next benchmark
+    (another ``asyncio.run``) can initialise it again."""
+    from tortoise import Tortoise
+
+    await Tortoise.close_connections()
+
+
 def _memory_probe(url: str, keys: dict[str, str], cohort_id: uuid.UUID, path: Path) -> dict[str, Any]:
     env = {**os.environ, **keys, "DATABASE_URL": url}
     result = subprocess.run(
@@ -240,6 +300,7 @@ async def run_import_bench(
     cohorts: int,
     institutions: int,
     xlsx_rows: int,
+    processes: int,
     concurrency: int,
     say: Callable[[str], None],
 ) -> list[Figure]:
@@ -309,43 +370,71 @@ async def run_import_bench(
         await db.close_db()  # fresh connections: no plan cached before the ANALYZE
         await db.init_db(scratch.url, pool_max_size=max(4, concurrency + 1))
 
-        say(f"importing {rows:,} rows through the import service ({concurrency} at a time) ...")
-        queue = iter(files)
-        accepted = 0
-
-        async def worker() -> None:
-            nonlocal accepted
-            for cohort_id, principal, data, name in queue:
-                report = await import_roster(principal, vault, cohort_id, data, name)
-                if report.status != "imported":
-                    raise RuntimeError(f"bench roster {name} was not imported: {report.errors[:3]}")
-                accepted += report.accepted
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        service_seconds = time.perf_counter() - started
+        # The baseline is timed three times, once before and twice after the import, and its
+        # median is used: a shared machine's load changes over a minute, a 3-second COPY
+        # alone would catch a quiet or a busy moment.
+        say(f"raw asyncpg COPY of {rows:,} trainee + enrolment rows (the baseline, 1 of 3) ...")
+        copy_runs = [await _raw_copy(rows, vault)]
+        say(
+            f"importing {rows:,} rows through the import service: {processes} processes, "
+            f"{concurrency} files at a time each ..."
+        )
+        share = [
+            [
+                (cohort_id, principal.institution_id, data, name)
+                for cohort_id, principal, data, name in files[n::processes]
+            ]
+            for n in range(processes)
+        ]
+        results, service_seconds = await asyncio.to_thread(
+            _import_in_processes, scratch.url, keys, share, concurrency
+        )
+        accepted = sum(r["accepted"] for r in results)
         if accepted != rows:
             raise RuntimeError(f"{accepted} rows imported, expected {rows}")
         service_rate = rows / service_seconds
-        say(f"  {rows:,} rows in {service_seconds:.2f} s")
+        worker_cpu = sum(r["cpu_seconds"] for r in results)
+        say(f"  {rows:,} rows in {service_seconds:.2f} s ({worker_cpu:.1f} s CPU in the import processes)")
 
-        say(f"raw asyncpg COPY of {rows:,} trainee + enrolment rows ...")
-        copy_seconds = await _raw_copy(rows, vault)
+        say("raw asyncpg COPY again (2 and 3 of 3) ...")
+        copy_runs += [await _raw_copy(rows, vault) for _ in range(2)]
+        copy_seconds = sorted(copy_runs)[1]
         copy_rate = rows / copy_seconds
-        say(f"  {rows:,} rows in {copy_seconds:.2f} s")
+        say(f"  {rows:,} rows in {', '.join(f'{s:.2f}' for s in copy_runs)} s: median {copy_seconds:.2f} s")
 
+        slower = copy_rate / service_rate
         figures = [
             Figure(
-                "roster import (service), rows/s",
+                f"roster import, {rows:,} rows in {cohorts:,} files, rows/s",
                 service_rate,
                 "rows/s",
                 IMPORT_BUDGET_ROWS_PER_S,
                 True,
-                compared_with="slower than raw COPY",
-                ratio=copy_rate / service_rate,
+                compared_with="raw COPY's time",
+                ratio=slower,
+                baseline=f"{copy_rate:,.0f} rows/s",
             ),
-            Figure("raw asyncpg COPY, rows/s", copy_rate, "rows/s", None, True),
-            Figure("roster import, seconds", service_seconds, "s", None, False),
+            Figure(
+                "roster import, time against raw COPY",
+                slower,
+                "x",
+                IMPORT_BUDGET_RATIO_TO_COPY,
+                False,
+                compared_with="raw COPY's time",
+                ratio=slower,
+                baseline=f"{copy_seconds:.2f} s",
+            ),
+            Figure("  roster import, seconds", service_seconds, "s", None, False),
+            Figure(
+                f"  CPU of the {processes} import processes a file (PostgreSQL's not included)",
+                1000 * worker_cpu / cohorts,
+                "ms",
+                None,
+                False,
+            ),
+            Figure(
+                "  raw asyncpg COPY of the same rows, seconds (median of 3)", copy_seconds, "s", None, False
+            ),
         ]
 
         if xlsx_rows > 0:
@@ -373,12 +462,13 @@ async def run_import_bench(
                     False,
                     compared_with="of the RSS before the import",
                     ratio=probe["peak_rss_mb"] / probe["start_rss_mb"],
+                    baseline=f"{probe['start_rss_mb']:.1f} MB before the import",
                 ),
                 Figure(f"  XLSX import time ({size_mb:.1f} MB file)", probe["seconds"], "s", None, False),
             ]
         return figures
     finally:
-        await db.close_db()
+        await _close_tortoise()
 
 
 def scratch_trail() -> None:

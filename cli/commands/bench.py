@@ -1,6 +1,8 @@
-"""``registry bench [import]``: the performance budgets of DESIGN.md section 10.
+"""``registry bench [import|http]``: the performance budgets of DESIGN.md section 10.
 
-``make bench`` runs every benchmark (today: ``import``). Each run creates a scratch
+``make bench`` runs every benchmark (``import``: the city year through the import service
+and a 100,000-row XLSX's peak RSS; ``http``: a 60-row roster upload over HTTP), in one
+scratch database, ``http`` after ``import`` (a registry holding the city year). Each run creates a scratch
 database on the server ``DATABASE_OWNER_URL`` (or else ``DATABASE_URL``) names, as that
 role, which must be allowed to create databases (or on an embedded PostgreSQL started for
 the run when both are unset), fills it, measures, prints a table (metric, measured, budget,
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from cli.bench import Figure, format_table
 
-BENCHMARKS = ("import",)
+BENCHMARKS = ("import", "http")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +44,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--xlsx-rows", type=int, default=100_000, help="rows of the XLSX whose import's peak RSS is measured"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=2, help="roster files imported at the same time (default 2)"
+        "--processes",
+        type=int,
+        default=4,
+        help="import processes (each its own event loop and connection pool, as the API's workers; default 4)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="roster files in flight in each import process (default 1)"
+    )
+    parser.add_argument("--http-uploads", type=int, default=400, help="timed uploads over HTTP (default 400)")
+    parser.add_argument("--http-rows", type=int, default=60, help="rows in each HTTP upload (default 60)")
+    parser.add_argument(
+        "--http-clients",
+        type=int,
+        default=2,
+        help="concurrent uploading clients, each sending its next file on the answer (default 2)",
+    )
+    parser.add_argument(
+        "--http-workers", type=int, default=2, help="uvicorn worker processes serving the API (default 2)"
     )
     parser.add_argument("--database", help="scratch database name (default registry_bench_<random>)")
     parser.add_argument("--report-only", action="store_true", help="exit 0 even when a budget is missed")
@@ -78,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
         scratch = Scratch(
             admin_url=server_url, database=database, url=url_with_database(server_url, database)
         )
+        from cli.bench.roster import scratch_trail
+
+        scratch_trail()  # this process writes the scratch database's audit events too
         try:
             if args.which in ("import", "all"):
                 figures += asyncio.run(
@@ -87,7 +109,23 @@ def run(args: argparse.Namespace) -> int:
                         cohorts=args.cohorts,
                         institutions=args.institutions,
                         xlsx_rows=args.xlsx_rows,
+                        processes=max(1, args.processes),
                         concurrency=max(1, args.concurrency),
+                        say=_say,
+                    )
+                )
+            if args.which in ("http", "all"):
+                from cli.bench.http import run_http_bench
+
+                figures += asyncio.run(
+                    run_http_bench(
+                        scratch,
+                        migrate=args.which == "http",
+                        uploads=max(1, args.http_uploads),
+                        rows=max(1, args.http_rows),
+                        clients=max(1, args.http_clients),
+                        workers=max(1, args.http_workers),
+                        institutions=20,
                         say=_say,
                     )
                 )

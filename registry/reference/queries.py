@@ -275,14 +275,18 @@ async def list_priority_trades(on: dt.date, *, limit: int = 50, offset: int = 0)
     )
 
 
+DIVISION_KEYS = (
+    "SELECT code AS key, code FROM division UNION ALL SELECT name, code FROM division "
+    "UNION ALL SELECT alias, division_id FROM division_alias"
+)
+"""Every way a division is written (code, name, alias) with today's code: ``key, code``."""
+
+
 async def division_lookup() -> dict[str, str]:
     """Division names, codes and aliases -> today's code, for reading what people write
     (户籍县区 涧西区 or 410305; 偃师市 or 410381, retired in 2021, -> 410307; 瀍河 -> 410304).
     One small query: the catalogue changes only by ``registry load-reference``."""
-    _, rows = await connections.get("default").execute_query(
-        "SELECT code AS key, code FROM division UNION ALL SELECT name, code FROM division "
-        "UNION ALL SELECT alias, division_id FROM division_alias"
-    )
+    _, rows = await connections.get("default").execute_query(DIVISION_KEYS)
     return {row["key"]: row["code"] for row in rows}
 
 

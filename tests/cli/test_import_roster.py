@@ -81,6 +81,24 @@ async def test_bench_smoke(test_env: dict[str, str], database: None) -> None:
         "--xlsx-rows", "2000", "--report-only", timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "roster import (service), rows/s" in result.stdout
-    assert "raw asyncpg COPY" in result.stdout
-    assert "peak RSS, importing a 2,000-row XLSX" in result.stdout
+    out = result.stdout
+    assert "roster import, 2,000 rows in 20 files, rows/s" in out
+    assert "roster import, time against raw COPY" in out
+    assert "raw asyncpg COPY of the same rows, seconds (median of 3)" in out
+    assert "peak RSS, importing a 2,000-row XLSX" in out
+    assert "baseline (same run)" in out
+    assert ">= 5,000 rows/s" in out and "<= 10 x" in out
+
+
+async def test_bench_http_smoke(test_env: dict[str, str], database: None) -> None:
+    """The HTTP upload benchmark at a tiny scale: uvicorn, the load generator, the figures."""
+    result = registry(
+        test_env, "bench", "http", "--http-uploads", "6", "--http-clients", "2", "--http-workers", "1",
+        "--report-only", timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "roster upload over HTTP, 60 rows, p95 (n=6, 2 clients, 1 workers)" in out
+    assert "<= 150 ms" in out and "the service call alone" in out
+    assert "upload over HTTP, p50" in out and "upload over HTTP, p99" in out
+    assert "load generator's CPU" in out

@@ -39,17 +39,18 @@ import uuid
 from pathlib import Path
 from typing import Literal
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from registry.core.crypto import Vault
-from registry.core.errors import NotFound, PermissionDenied, ValidationFailed
+from registry.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from registry.core.offload import run_off_loop
 from registry.core.principal import Principal
 from registry.core.tabular import file_kind, iter_table
 from registry.core.tenancy import visible_cohorts
-from registry.core.uow import UnitOfWork, unit_of_work
+from registry.core.uow import unit_of_work
 from registry.enums import CohortStatus, ImportStatus, Role
 from registry.models.training import Cohort, ImportBatch
 from registry.people.queries import id_index
-from registry.reference.queries import division_lookup
 from registry.training.roster import queries, refused
 from registry.training.roster.report import ImportReport, report_of
 from registry.training.roster.rules import (
@@ -62,7 +63,8 @@ from registry.training.roster.rules import (
     judge_rows,
     parse_roster,
 )
-from registry.training.service import check_capacity, cohort_for_enrolment
+from registry.training.rules import capacity_refusal
+from registry.training.service import cohort_for_enrolment
 
 Mode = Literal["all_or_nothing", "valid_rows"]
 MODES: tuple[str, ...] = ("all_or_nothing", "valid_rows")
@@ -120,6 +122,11 @@ async def _visible_cohort(principal: Principal, cohort_id: uuid.UUID) -> Cohort:
     return cohort
 
 
+async def _unchanged(batch_id: uuid.UUID, conn: BaseDBAsyncClient | None = None) -> ImportReport:
+    query = ImportBatch.filter(id=batch_id)
+    return report_of(await (query.using_db(conn) if conn is not None else query).get(), unchanged=True)
+
+
 def _checked_upload(
     source: bytes | Path, file_name: str, mode: str, max_bytes: int
 ) -> tuple[bytes, str, str]:
@@ -132,10 +139,9 @@ def _checked_upload(
     return data, file_name, hashlib.sha256(data).hexdigest()
 
 
-async def _judge(uow: UnitOfWork, vault: Vault, cohort: Cohort, parsed: RosterParse) -> Judgement:
+def _judge(cohort: Cohort, parsed: RosterParse, indexes: list[str], found: queries.Lookup) -> Judgement:
     """The parsed rows against the cohort and the people the registry already knows."""
-    indexes = [id_index(vault, row.id.number) for row in parsed.rows]
-    known = await queries.registered(uow.conn, cohort.id, indexes)
+    known = found.known
     return judge_rows(
         parsed,
         [
@@ -182,12 +188,13 @@ async def import_roster(
     is ``refused`` when nothing was written."""
     data, file_name, digest = _checked_upload(source, file_name, mode, max_bytes)
     # Tenancy first: a cohort the caller may not see is 404, whatever the file holds.
-    await _visible_cohort(principal, cohort_id)
+    if not await visible_cohorts(principal).filter(id=cohort_id).exists():
+        raise NotFound("no such cohort")
     if principal.role not in (Role.INSTITUTION, Role.ADMIN):
         raise PermissionDenied("only the cohort's institution enrols people from a roster")
-    earlier = await queries.earlier_import(cohort_id, digest)
-    if earlier is not None:
-        return report_of(earlier, unchanged=True)
+    earlier_id, divisions = await queries.upload_context(cohort_id, digest)
+    if earlier_id is not None:
+        return await _unchanged(earlier_id)
     # Parsing is CPU work: off the event loop (a thread, or a memory-capped process for a
     # large file), so that one upload never holds up other users' requests.
     parsed = await run_off_loop(
@@ -195,55 +202,66 @@ async def import_roster(
         parse_file,
         data,
         file_name,
-        await division_lookup(),
+        divisions,
         max_rows=max_rows,
         keep_refused_cells=mode == "valid_rows",
         today=today,
     )
     if parsed.rows_read == 0:
         raise ValidationFailed("the roster has a header row but no rows of people", code="empty_roster")
+    index_of = {row.id.number: id_index(vault, row.id.number) for row in parsed.rows}
+    indexes = [index_of[row.id.number] for row in parsed.rows]
 
     async with unit_of_work(principal) as uow:
         # Plans cached on a pooled connection while a table was small (a fresh registry) would
-        # keep scanning it whole; plan this transaction's statements for the values they get.
+        # keep scanning it whole: plan the reads for the values they get. queries.lookup sets
+        # the mode back to auto for the writes, whose per-row foreign-key checks keep their
+        # cached plans (re-planning ~150 of them a file doubled the enrolment insert).
         await uow.conn.execute_script("SET LOCAL plan_cache_mode = force_custom_plan")
         cohort = await cohort_for_enrolment(uow, principal, cohort_id)
-        earlier = await queries.earlier_import(cohort_id, digest, uow.conn)  # again, under the lock
-        if earlier is not None:
-            return report_of(earlier, unchanged=True)
-        judgement = await _judge(uow, vault, cohort, parsed)
+        # One statement under the lock: the earlier import again (a concurrent upload of the
+        # same file may have committed), the capacity count and the people look-up.
+        found = await queries.lookup(uow.conn, cohort.id, digest, indexes)
+        if found.earlier_id is not None:
+            return await _unchanged(found.earlier_id, uow.conn)
+        judgement = _judge(cohort, parsed, indexes, found)
         status = import_status(judgement.refused, len(judgement.to_import), mode)
         to_import = judgement.to_import if status is not ImportStatus.REFUSED else []
         if to_import:
-            await check_capacity(uow.conn, cohort, len(to_import))
+            refusal = capacity_refusal(cohort.capacity, found.enrolled, len(to_import))
+            if refusal is not None:
+                raise Conflict(refusal.message, code=refusal.code)
         keep_refused = bool(judgement.refused and mode == "valid_rows")
         error_dicts = [e.as_dict() for e in judgement.errors]
         skipped_dicts = [e.as_dict() for e in judgement.skipped]
-        batch = await ImportBatch.create(
-            using_db=uow.conn,
-            cohort_id=cohort.id,
-            actor=principal.actor,
-            file_name=file_name,
-            sha256=digest,
-            mode=mode,
-            rows_read=parsed.rows_read,
-            accepted=len(to_import),
-            refused=judgement.refused,
-            already_enrolled=len(judgement.skipped),
-            errors=error_dicts + skipped_dicts,
-            refused_cells=await _sealed_refused_rows(vault, data, file_name, parsed, judgement)
-            if keep_refused
-            else None,
-            status=status,
+        batch_id, created_at = await queries.insert_batch(
+            uow.conn,
+            queries.NewBatch(
+                cohort_id=cohort.id,
+                actor=principal.actor,
+                file_name=file_name,
+                sha256=digest,
+                mode=mode,
+                rows_read=parsed.rows_read,
+                accepted=len(to_import),
+                refused=judgement.refused,
+                already_enrolled=len(judgement.skipped),
+                errors=error_dicts + skipped_dicts,
+                refused_cells=await _sealed_refused_rows(vault, data, file_name, parsed, judgement)
+                if keep_refused
+                else None,
+                status=status,
+            ),
         )
         accepted = (
-            await queries.write_rows(uow.conn, vault, cohort.id, batch.id, to_import) if to_import else 0
+            await queries.write_rows(uow.conn, vault, cohort.id, batch_id, to_import, index_of)
+            if to_import
+            else 0
         )
         if accepted != len(to_import):  # only if another path enrolled someone meanwhile
-            batch.accepted = accepted
-            await batch.save(using_db=uow.conn, update_fields=["accepted"])
+            await queries.set_accepted(uow.conn, batch_id, accepted)
         report = ImportReport(
-            batch_id=batch.id,
+            batch_id=batch_id,
             cohort_id=cohort.id,
             file_name=file_name,
             sha256=digest,
@@ -258,12 +276,12 @@ async def import_roster(
             skipped=skipped_dicts,
             notes=parsed.notes,
             refused_rows_file=keep_refused,
-            created_at=batch.created_at,
+            created_at=created_at,
         )
         await uow.audit(
             "roster.import",
             "import_batch",
-            batch.id,
+            batch_id,
             after={
                 "cohort_id": str(cohort.id),
                 "file_name": file_name,

@@ -376,3 +376,25 @@ async def test_a_large_file_goes_through_copy(
     report = await service.import_roster(principal, vault, cohort.id, xlsx_bytes(rows), "big.xlsx")
     assert report.accepted == 30 and await enrolled_count(cohort) == 30
     assert await Enrolment.filter(cohort_id=cohort.id, outcome="completed").count() == 30
+
+
+async def test_the_people_look_up_in_several_chunks(
+    setting: tuple[Institution, Cohort, Principal], vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Known people, people already enrolled and a name mismatch found in every chunk of
+    the look-up, not only in the first (the one that also answers the capacity count)."""
+    from registry.training.roster import queries as roster_queries
+
+    _, cohort, principal = setting
+    monkeypatch.setattr(roster_queries, "LOOKUP_CHUNK", 4)
+    numbers = [new_number() for _ in range(10)]
+    first = [["姓名", "身份证号"], *[["黄蓉", n] for n in numbers[:3]], ["黄蓉", numbers[8]]]
+    report = await service.import_roster(principal, vault, cohort.id, csv_bytes(first), "a.csv")
+    assert report.accepted == 4
+    again = [["姓名", "身份证号"], *[["黄蓉", n] for n in numbers[:8]], ["洪七公", numbers[8]]]
+    report = await service.import_roster(
+        principal, vault, cohort.id, csv_bytes(again), "b.csv", mode="valid_rows"
+    )
+    assert (report.accepted, report.already_enrolled, report.refused) == (5, 3, 1)
+    assert report.errors[0]["row"] == 10 and report.errors[0]["column"] == "姓名"
+    assert await enrolled_count(cohort) == 9
