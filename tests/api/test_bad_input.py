@@ -21,7 +21,7 @@ from registry.models.audit import AuditEvent
 from registry.models.auth import ApiKey, User
 from registry.models.institution import Institution
 from registry.models.training import Cohort, Enrolment
-from tests.api.support import Api, Make, body, item, owner, problem
+from tests.api.support import Api, Make, body, item, new_number, owner, problem, roster_csv
 from tests.factories import make_uscc
 
 NUL = "\x00"
@@ -325,3 +325,15 @@ async def test_parallel_users_with_one_username_are_one_201_and_409s(
         if response.status_code == 409:
             assert "username" in fields_of(problem(response, 409, "duplicate_username"))
     assert await User.filter(username=username).count() == 1
+
+
+async def test_a_nul_in_a_roster_file_name_is_not_a_500(client: httpx.AsyncClient, sign_in: Make) -> None:
+    inst = await owner(client, sign_in)
+    cohort = await inst.cohort()
+    response = await client.post(
+        f"/api/v1/cohorts/{cohort['id']}/roster",
+        files={"file": (f"名单{NUL}.csv", roster_csv(("李四", new_number())), "text/csv")},
+        headers=inst.actor.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert NUL not in response.json()["file_name"]
