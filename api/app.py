@@ -19,10 +19,12 @@ from api import health
 from api.accounts import auth, institutions, users
 from api.audit import events as audit
 from api.certificates import certificates, verify
+from api.openapi import finish_openapi
 from api.people import trainees
 from api.problems import EXCEPTION_HANDLERS
 from api.reference import catalogue as reference
 from api.security import LoginLimiter, WindowLimiter, provide_principal
+from api.strict import StrictRequest, refuse_nul_characters
 from api.training import cohorts, roster
 from registry.audit import service as audit_trail
 from registry.core import db, offload
@@ -99,12 +101,14 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             redis, "verify", settings.verify_max_requests, settings.verify_window_seconds
         ),
     }
-    return Litestar(
+    app = Litestar(
         route_handlers=[health.healthz, health.readyz, *verify.PAGE_HANDLERS, v1],
         template_config=verify.TEMPLATE_CONFIG,
         lifespan=[lifespan],
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=StrictRequest,
+        guards=[refuse_nul_characters],
         request_max_body_size=MAX_REQUEST_BODY,
         cors_config=CORSConfig(allow_origins=[]),
         openapi_config=OpenAPIConfig(
@@ -122,3 +126,5 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
         ),
         debug=False,
     )
+    finish_openapi(app)
+    return app

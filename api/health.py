@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.openapi import ResponseSpec
 from redis.asyncio import Redis
 
 from registry.core import db, heartbeat
@@ -47,6 +48,7 @@ async def _check(check: Callable[[], Awaitable[str]]) -> str:
     "/readyz",
     summary="Readiness: the database and the broker answer, a worker's heartbeat is fresh",
     tags=["health"],
+    responses={503: ResponseSpec(Health, description="Not ready: `checks` names what failed")},
 )
 async def readyz(request: Request[Any, Any, Any]) -> Annotated[Response[Health], "readiness"]:
     settings: Settings = request.app.state.settings

@@ -14,7 +14,9 @@ T = TypeVar("T")
 S = TypeVar("S")
 
 Limit = Annotated[int, Parameter(ge=1, le=paging.MAX_LIMIT, description=f"at most {paging.MAX_LIMIT}")]
-Offset = Annotated[int, Parameter(ge=0)]
+MAX_OFFSET = 2**31 - 1
+"""Past any real list, and inside PostgreSQL's ``bigint`` OFFSET."""
+Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET, description=f"at most {MAX_OFFSET}")]
 
 
 class Page(msgspec.Struct, Generic[T]):

@@ -11,7 +11,10 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from tortoise.exceptions import IntegrityError
 
+from api.strict import MalformedBody
+from registry.core.db import unique_violation
 from registry.core.errors import (
     AuthenticationFailed,
     Conflict,
@@ -107,15 +110,45 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     if isinstance(exc, NotFoundException):
         return problem(404, "not_found", "Not found", "nothing here", request)
+    if isinstance(exc, MalformedBody) or (
+        exc.status_code == 400 and not isinstance(exc, ValidationException)
+    ):
+        # Litestar's own 400s are bodies it could not read (truncated, not UTF-8...).
+        return problem(
+            400, "malformed_body", "Malformed body", exc.detail or "the body cannot be read", request
+        )
     code = {
         401: "authentication_required",
         403: "permission_denied",
         405: "method_not_allowed",
         413: "payload_too_large",
+        415: "unsupported_media_type",
         429: "rate_limited",
     }.get(exc.status_code, "http_error")
     return problem(
         exc.status_code, code, exc.detail or "Error", exc.detail or "", request, headers=exc.headers
+    )
+
+
+def _api_field(column: str) -> str:
+    """The API's name of a column: ``division_id`` is ``division_code``, ``x_id`` is ``x_id``."""
+    return "division_code" if column == "division_id" else column
+
+
+def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
+    """A unique constraint that a service did not catch (two requests raced past its check)
+    is a 409 naming the constraint's fields; any other integrity error is a bug (500)."""
+    columns = unique_violation(exc)
+    if columns is None:
+        return internal_error_handler(request, exc)
+    fields = [_api_field(c) for c in columns] or ["body"]
+    return problem(
+        409,
+        "duplicate",
+        "Conflict",
+        f"another record already has this {', '.join(fields)}",
+        request,
+        [{"field": f, "code": "duplicate", "message": "already taken"} for f in fields],
     )
 
 
@@ -134,6 +167,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     RegistryError: registry_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
+    IntegrityError: integrity_error_handler,
     Exception: internal_error_handler,
 }
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 
+from api.fields import DivisionCode, DivisionQuery, SmallInt
 from api.idempotency import idempotent
 from api.pagination import Limit, Offset, Page
 from registry.accounts import institutions as service
@@ -20,9 +21,11 @@ from registry.models.institution import Institution
 class InstitutionCreate(msgspec.Struct, forbid_unknown_fields=True):
     uscc: Annotated[str, msgspec.Meta(min_length=1, max_length=32, description="统一社会信用代码")]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    division_code: Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")]
+    division_code: DivisionCode
     kinds: Annotated[list[InstitutionKind], msgspec.Meta(min_length=1, max_length=2)]
-    approved_years: Annotated[list[int], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
+    approved_years: Annotated[list[SmallInt], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
     status: InstitutionStatus = InstitutionStatus.ACTIVE
 
 
@@ -53,7 +56,7 @@ class InstitutionController(Controller):
     @post("/", summary="Register an institution (admin)", status_code=201)
     async def create(
         self, request: Request[Any, Any, Any], principal: Principal, data: InstitutionCreate
-    ) -> Response[Any]:
+    ) -> Response[InstitutionRead]:
         async def run() -> tuple[int, InstitutionRead]:
             inst = await service.create_institution(
                 principal,
@@ -70,7 +73,7 @@ class InstitutionController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
         kind: InstitutionKind | None = None,
-        division_code: str | None = None,
+        division_code: DivisionQuery = None,
     ) -> Page[InstitutionRead]:
         page = await service.list_institutions(
             principal, limit=limit, offset=offset, kind=kind, division_code=division_code

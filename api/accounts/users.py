@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, delete, post
 
+from api.fields import DivisionCode
 from api.idempotency import idempotent
 from registry.accounts import api_keys
 from registry.accounts import users as service
@@ -21,7 +22,7 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
     role: Role
     institution_id: uuid.UUID | None = None
-    division_code: Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")] | None = None
+    division_code: DivisionCode | None = None
     display_name: Annotated[str, msgspec.Meta(max_length=100)] = ""
 
 
@@ -59,7 +60,7 @@ class UserController(Controller):
     @post("/", summary="Create a user (admin)", status_code=201)
     async def create(
         self, request: Request[Any, Any, Any], principal: Principal, data: UserCreate
-    ) -> Response[Any]:
+    ) -> Response[UserRead]:
         async def run() -> tuple[int, UserRead]:
             user = await service.create_user(
                 principal,
@@ -85,7 +86,7 @@ class ApiKeyController(Controller):
     @post("/", summary="Create an API key (shown once)", status_code=201)
     async def create(
         self, request: Request[Any, Any, Any], principal: Principal, data: ApiKeyCreate
-    ) -> Response[Any]:
+    ) -> Response[ApiKeyRead]:
         async def run() -> tuple[int, ApiKeyRead]:
             created = await api_keys.create_api_key(
                 principal, name=data.name, institution_id=data.institution_id

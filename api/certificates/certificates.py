@@ -15,6 +15,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
+from api.fields import SmallInt
 from api.idempotency import idempotent
 from api.pagination import Limit, Offset, Page
 from registry.certificates import rules, service
@@ -38,7 +39,7 @@ class CertificateCreate(msgspec.Struct, forbid_unknown_fields=True):
     occupation_code: (
         Annotated[str, msgspec.Meta(max_length=16, description="职业编码, e.g. 6-31-01-03")] | None
     ) = None
-    level: int | None = None
+    level: SmallInt | None = None
     trainee_id: uuid.UUID | None = None
     id_number: (
         Annotated[str, msgspec.Meta(max_length=40, description="居民身份号码 (never in a URL)")] | None
@@ -118,7 +119,7 @@ class CertificateController(Controller):
     @post("/", summary="Issue a certificate (assessment body)", status_code=201)
     async def create(
         self, request: Request[Any, Any, Any], principal: Principal, data: CertificateCreate
-    ) -> Response[Any]:
+    ) -> Response[CertificateRead]:
         async def run() -> tuple[int, CertificateRead]:
             cert = await service.issue_certificate(
                 principal,

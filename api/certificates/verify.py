@@ -34,6 +34,7 @@ from litestar.template.config import TemplateConfig
 
 from api.problems import PROBLEM_JSON, problem
 from api.security import WindowLimiter, client_address
+from api.strict import ANSWERS_ANY_TEXT
 from registry.certificates import rules, service
 
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
@@ -178,6 +179,7 @@ def _page(cert: service.PublicCertificate | None) -> Template:
     include_in_schema=False,
     sync_to_thread=False,
     before_request=limit_page,
+    opt={ANSWERS_ANY_TEXT: True},
 )
 def verify_form(number: str | None = None) -> Template | Redirect:
     if number is not None and number.strip():
@@ -194,6 +196,7 @@ def verify_form(number: str | None = None) -> Template | Redirect:
     summary="Certificate verification page",
     include_in_schema=False,
     before_request=limit_page,
+    opt={ANSWERS_ANY_TEXT: True},
 )
 async def verify_page(number: str) -> Template:
     return _page(await service.verify_certificate(_number(number)))
@@ -218,6 +221,7 @@ async def verify_page_post(
     summary="Verify a certificate by its number (anyone)",
     tags=["verify"],
     before_request=limit_api,
+    opt={ANSWERS_ANY_TEXT: True},
 )
 async def verify_json(number: str = "") -> Response[Any]:
     return _answer(await service.verify_certificate(_number(number)))

@@ -10,9 +10,11 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from msgspec import UNSET, UnsetType
 
+from api.fields import DivisionCode, DivisionQuery, Int32, SmallInt
 from api.idempotency import idempotent
 from api.pagination import Limit, Offset, Page
 from registry.core.crypto import Vault
@@ -40,17 +42,17 @@ Code = Annotated[str, msgspec.Meta(max_length=16)]
 class CohortCreate(msgspec.Struct, forbid_unknown_fields=True):
     reference: Reference
     kind: CohortKind
-    division_code: Annotated[str, msgspec.Meta(max_length=16, description="where the cohort is held")]
-    planned_hours: int
+    division_code: Annotated[DivisionCode, msgspec.Meta(description="where the cohort is held")]
+    planned_hours: Int32
     start_date: dt.date
     end_date: dt.date
-    capacity: int
+    capacity: Int32
     name: Name = ""
     occupation_code: Annotated[str, msgspec.Meta(max_length=16, description="X-XX-XX-XX (2022)")] | None = (
         None
     )
     certificate_kind: CertificateKind | None = None
-    certificate_level: int | None = None
+    certificate_level: SmallInt | None = None
     startup_course: StartupCourse | None = None
     training_mode: TrainingMode = TrainingMode.GENERAL
     delivery: Delivery = Delivery.IN_PERSON
@@ -68,15 +70,15 @@ class CohortPatch(msgspec.Struct, forbid_unknown_fields=True):
 
     reference: Reference | UnsetType = UNSET
     kind: CohortKind | UnsetType = UNSET
-    division_code: Code | UnsetType = UNSET
-    planned_hours: int | UnsetType = UNSET
+    division_code: DivisionCode | UnsetType = UNSET
+    planned_hours: Int32 | UnsetType = UNSET
     start_date: dt.date | UnsetType = UNSET
     end_date: dt.date | UnsetType = UNSET
-    capacity: int | UnsetType = UNSET
+    capacity: Int32 | UnsetType = UNSET
     name: Name | UnsetType = UNSET
     occupation_code: Code | UnsetType | None = UNSET
     certificate_kind: CertificateKind | UnsetType | None = UNSET
-    certificate_level: int | UnsetType | None = UNSET
+    certificate_level: SmallInt | UnsetType | None = UNSET
     startup_course: StartupCourse | UnsetType | None = UNSET
     training_mode: TrainingMode | UnsetType = UNSET
     delivery: Delivery | UnsetType = UNSET
@@ -193,6 +195,10 @@ class EnrolmentRead(msgspec.Struct, omit_defaults=True):
         return msgspec.convert(view, cls, from_attributes=True, strict=False)
 
 
+EnrolmentAnswer = EnrolmentRead | list[EnrolmentRead]
+"""One enrolment for one sent, a list for a list."""
+
+
 class EnrolmentPatch(msgspec.Struct, forbid_unknown_fields=True):
     attended_hours: Decimal | UnsetType = UNSET
     outcome: EnrolmentOutcome | UnsetType = UNSET
@@ -202,10 +208,15 @@ class CohortController(Controller):
     path = "/cohorts"
     tags = ["cohorts"]
 
-    @post("/", summary="Register a cohort (201), or find it again by its reference (200)", status_code=201)
+    @post(
+        "/",
+        summary="Register a cohort (201), or find it again by its reference (200)",
+        status_code=201,
+        responses={200: ResponseSpec(CohortRead, description="A cohort with this reference exists: it")},
+    )
     async def create(
         self, request: Request[Any, Any, Any], principal: Principal, data: CohortCreate
-    ) -> Response[Any]:
+    ) -> Response[CohortRead]:
         async def run() -> tuple[int, CohortRead]:
             view, created = await service.create_cohort(
                 principal, data.facts(), institution_id=data.institution_id
@@ -223,7 +234,7 @@ class CohortController(Controller):
         status: CohortStatus | None = None,
         kind: CohortKind | None = None,
         year: Annotated[int | None, Parameter(ge=2000, le=2100)] = None,
-        division: Annotated[str | None, Parameter(max_length=16)] = None,
+        division: DivisionQuery = None,
     ) -> Page[CohortRead]:
         page = await service.list_cohorts(
             principal, limit=limit, offset=offset, status=status, kind=kind, year=year, division_code=division
@@ -266,7 +277,7 @@ class CohortController(Controller):
         principal: Principal,
         cohort_id: uuid.UUID,
         data: EnrolmentCreate | EnrolmentList,
-    ) -> Response[Any]:
+    ) -> Response[EnrolmentAnswer]:
         vault: Vault = request.app.state.vault
 
         async def run() -> tuple[int, EnrolmentRead | list[EnrolmentRead]]:

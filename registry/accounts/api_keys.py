@@ -24,6 +24,9 @@ class CreatedApiKey:
 async def create_api_key(
     principal: Principal, *, name: str, institution_id: uuid.UUID | None
 ) -> CreatedApiKey:
+    if principal.kind != "user":
+        # A key is created by a person (``created_by``): a machine client cannot mint keys.
+        raise PermissionDenied("an API key cannot create API keys: sign in as a user")
     if principal.role in (Role.INSTITUTION, Role.ASSESSOR):
         if institution_id is not None and institution_id != principal.institution_id:
             raise NotFound("no such institution")

@@ -6,9 +6,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 
 from registry.accounts.rules import kinds_errors, normalise_uscc, uscc_error, years_errors
+from registry.core.db import unique_violation
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.core.paging import Page, page_of
 from registry.core.principal import Principal
@@ -63,22 +65,32 @@ async def create_institution(principal: Principal, data: InstitutionInput) -> In
         raise ValidationFailed("the institution is not valid", errors=errors)
     async with unit_of_work(principal) as uow:
         if await Institution.filter(uscc=uscc).using_db(uow.conn).exists():
-            raise Conflict(
-                "an institution with this unified social credit code is already registered",
-                code="duplicate_institution",
-                errors=[FieldError("uscc", "duplicate", "already registered")],
+            raise _duplicate_uscc()
+        try:
+            inst = await Institution.create(
+                uscc=uscc,
+                name=name,
+                division_id=data.division_code,
+                kinds=sorted(set(data.kinds)),
+                approved_years=sorted(set(data.approved_years)),
+                status=InstitutionStatus(data.status),
+                using_db=uow.conn,
             )
-        inst = await Institution.create(
-            uscc=uscc,
-            name=name,
-            division_id=data.division_code,
-            kinds=sorted(set(data.kinds)),
-            approved_years=sorted(set(data.approved_years)),
-            status=InstitutionStatus(data.status),
-            using_db=uow.conn,
-        )
+        except IntegrityError as exc:
+            # Another request registered the same code between the check and the insert.
+            if unique_violation(exc) == ("uscc",):
+                raise _duplicate_uscc() from None
+            raise
         await uow.audit("institution.create", "institution", inst.id, after=snapshot(inst))
     return inst
+
+
+def _duplicate_uscc() -> Conflict:
+    return Conflict(
+        "an institution with this unified social credit code is already registered",
+        code="duplicate_institution",
+        errors=[FieldError("uscc", "duplicate", "already registered")],
+    )
 
 
 def visible_institutions(principal: Principal) -> QuerySet[Institution]:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from tortoise.exceptions import IntegrityError
+
 from registry.accounts.rules import ROLE_INSTITUTION_KIND, password_errors, username_errors
 from registry.accounts.security import hash_password
+from registry.core.db import unique_violation
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.core.principal import Principal
 from registry.core.uow import unit_of_work
@@ -78,6 +81,14 @@ async def _user_errors(data: UserInput) -> list[FieldError]:
     return errors
 
 
+def _username_taken() -> Conflict:
+    return Conflict(
+        "the username is taken",
+        code="duplicate_username",
+        errors=[FieldError("username", "duplicate", "already taken")],
+    )
+
+
 async def create_user(principal: Principal, data: UserInput) -> User:
     if principal.role is not Role.ADMIN:
         raise PermissionDenied("only an administrator creates users")
@@ -86,20 +97,22 @@ async def create_user(principal: Principal, data: UserInput) -> User:
         raise ValidationFailed("the user is not valid", errors=errors)
     async with unit_of_work(principal) as uow:
         if await User.filter(username=data.username).using_db(uow.conn).exists():
-            raise Conflict(
-                "the username is taken",
-                code="duplicate_username",
-                errors=[FieldError("username", "duplicate", "already taken")],
+            raise _username_taken()
+        try:
+            user = await User.create(
+                username=data.username,
+                display_name=data.display_name,
+                role=Role(data.role),
+                institution_id=data.institution_id,
+                division_id=data.division_code,
+                password_hash=hash_password(data.password),
+                using_db=uow.conn,
             )
-        user = await User.create(
-            username=data.username,
-            display_name=data.display_name,
-            role=Role(data.role),
-            institution_id=data.institution_id,
-            division_id=data.division_code,
-            password_hash=hash_password(data.password),
-            using_db=uow.conn,
-        )
+        except IntegrityError as exc:
+            # Another request took the name between the check and the insert.
+            if unique_violation(exc) == ("username",):
+                raise _username_taken() from None
+            raise
         await uow.audit(
             "user.create",
             "user",

@@ -7,6 +7,7 @@ commands, which are the composition root).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -141,3 +142,27 @@ async def ensure_application_role(owner_url: str, app_url: str) -> str | None:
 async def ping() -> None:
     conn = connections.get("default")
     await conn.execute_query("SELECT 1")
+
+
+_UNIQUE_VIOLATION = "23505"
+_KEY_COLUMNS = re.compile(r"^Key \(([^)]*)\)=")
+
+
+def unique_violation(exc: BaseException) -> tuple[str, ...] | None:
+    """The columns of the unique constraint ``exc`` (a Tortoise ``IntegrityError`` or the
+    asyncpg error under it) violates, or None when it is not a unique violation.
+
+    Only the column names are read from PostgreSQL's detail, never the value (which may be
+    personal: a certificate number can be an ID number)."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "sqlstate", None) == _UNIQUE_VIOLATION:
+            match = _KEY_COLUMNS.match(str(getattr(error, "detail", "") or ""))
+            if match is None:
+                return ()
+            return tuple(c.strip().strip('"') for c in match.group(1).split(","))
+        nested = error.args[0] if error.args and isinstance(error.args[0], BaseException) else None
+        error = nested or error.__cause__
+    return None

@@ -522,16 +522,17 @@ def max_attended_hours(planned_hours: int) -> Decimal:
 def attendance_errors(hours: Decimal, planned_hours: int) -> list[FieldError]:
     if not hours.is_finite():
         return [FieldError("attended_hours", "invalid", "attended hours are a number")]
-    errors = []
+    errors: list[FieldError] = []
     limit = max_attended_hours(planned_hours)
     if not Decimal(0) <= hours <= limit:
-        errors.append(
+        # (and no quantize: 1E+30 has more digits than the context holds)
+        return [
             FieldError(
                 "attended_hours",
                 "out_of_range",
                 f"attended hours are between 0 and {limit.normalize():f} (1.5 x planned hours)",
             )
-        )
+        ]
     if hours != hours.quantize(Decimal("0.1")):
         errors.append(FieldError("attended_hours", "too_precise", "record hours to one decimal place"))
     return errors

@@ -1,0 +1,134 @@
+"""Input is refused at the boundary, never by the database (issue 7 §2).
+
+* :class:`StrictRequest` decodes a JSON body straight into the handler's ``data`` type with
+  msgspec in strict mode (``"5"`` is not an integer), only when the body is sent as JSON
+  (``application/json`` or ``*/*+json``; anything else is a 415), and refuses a NUL character
+  in any string of it (PostgreSQL's text cannot hold one), naming the field.
+* :func:`refuse_nul_characters`, a guard on every route, refuses a NUL in a query or path
+  parameter, naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import ClientException, HTTPException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Empty
+
+NUL = "\x00"
+NUL_MESSAGE = "a NUL character is not allowed"
+_decoders: dict[int, msgspec.json.Decoder[Any]] = {}
+
+
+class UnsupportedMediaType(HTTPException):
+    status_code = 415
+    detail = "the body is JSON: send it as application/json"
+
+
+def is_json(media_type: str) -> bool:
+    media_type = media_type.strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def nul_path(value: Any, path: str = "") -> str | None:
+    """Where the first NUL character in ``value`` is (``name``, ``[0].name``), or None."""
+    if isinstance(value, str):
+        return (path or "body") if NUL in value else None
+    if isinstance(value, msgspec.Struct):
+        for field in value.__struct_fields__:
+            found = nul_path(getattr(value, field), f"{path}.{field}" if path else field)
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple | set | frozenset):
+        for i, item in enumerate(value):
+            if (found := nul_path(item, f"{path}[{i}]")) is not None:
+                return found
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if (
+                found := nul_path(key, path) or nul_path(item, f"{path}.{key}" if path else str(key))
+            ) is not None:
+                return found
+    return None
+
+
+def _refuse(field: str, message: str, source: str) -> ValidationException:
+    return ValidationException(
+        detail="the request is not valid", extra=[{"message": message, "key": field, "source": source}]
+    )
+
+
+def _split(error: str) -> tuple[str, str]:
+    """msgspec's ``message - at `$.path``` as (message, field): ``a.b``, ``[0].name``, or
+    the field a message about an object names (a missing or unknown field)."""
+    message, _, where = error.partition(" - at `")
+    path = where.rstrip("`").removeprefix("$").removeprefix(".")
+    named = re.search(r"(?:missing required|unknown) field `([^`]+)`", message)
+    if named is not None:
+        path = f"{path}.{named.group(1)}" if path else named.group(1)
+    return message, path or "body"
+
+
+def _decoder(handler: BaseRouteHandler) -> msgspec.json.Decoder[Any]:
+    decoder = _decoders.get(id(handler))
+    if decoder is None:
+        field = handler.parsed_data_field
+        target: Any = field.raw if field is not None else Any
+        decoder = _decoders[id(handler)] = msgspec.json.Decoder(target, strict=True)
+    return decoder
+
+
+class StrictRequest(Request[Any, Any, Any]):
+    async def json(self) -> Any:
+        if self._json is not Empty:
+            return self._json
+        if (cached := self._connection_state.json) is not Empty:
+            self._json = cached
+            return cached
+        body = await self.body()
+        if not body:
+            return None
+        if not is_json(self.content_type[0]):
+            raise UnsupportedMediaType()
+        try:
+            value = _decoder(self.route_handler).decode(body)
+        except msgspec.ValidationError as exc:
+            message, where = _split(str(exc))
+            raise _refuse(where, message, "body") from None
+        except msgspec.DecodeError as exc:
+            raise MalformedBody(f"the body is not valid JSON: {exc}") from None
+        if (path := nul_path(value)) is not None:
+            raise _refuse(path, NUL_MESSAGE, "body")
+        self._json = self._connection_state.json = value
+        return value
+
+
+class MalformedBody(ClientException):
+    """400: the body could not be read as JSON at all."""
+
+
+ANSWERS_ANY_TEXT = "answers_any_text"
+"""A handler's ``opt`` key: it answers any path and query text itself (the public certificate
+check, where every miss, a NUL included, gets the same 404)."""
+
+
+def refuse_nul_characters(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """A guard on every route: no NUL in a path or query parameter."""
+    if handler.opt.get(ANSWERS_ANY_TEXT):
+        return
+    for name, value in connection.path_params.items():
+        if isinstance(value, str) and NUL in value:
+            raise _refuse(name, NUL_MESSAGE, "path")
+    raw = connection.scope.get("query_string", b"")
+    if b"%00" in raw or b"\x00" in raw:
+        for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+            if NUL in name or NUL in value:
+                raise _refuse(name.replace(NUL, ""), NUL_MESSAGE, "query")
