@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -47,7 +48,7 @@ from registry.core.offload import run_off_loop
 from registry.core.principal import Principal
 from registry.core.tabular import file_kind, iter_table
 from registry.core.tenancy import visible_cohorts
-from registry.core.uow import unit_of_work
+from registry.core.uow import UnitOfWork, unit_of_work
 from registry.enums import CohortStatus, ImportStatus, Role
 from registry.models.training import Cohort, ImportBatch
 from registry.people.queries import id_index
@@ -167,25 +168,34 @@ async def _sealed_refused_rows(
     return refused.seal_cells(vault, header, cells)
 
 
-async def import_roster(
+@dataclass(frozen=True)
+class _Upload:
+    """A roster file read, bounded and parsed, before the transaction."""
+
+    data: bytes
+    file_name: str
+    digest: str
+    mode: str
+    parsed: RosterParse
+    index_of: dict[str, str]
+    """ID number -> blind index, computed once per person."""
+    indexes: list[str]
+    """The parsed rows' blind indexes, in order."""
+
+
+async def _prepare(
     principal: Principal,
     vault: Vault,
     cohort_id: uuid.UUID,
     source: bytes | Path,
     file_name: str,
     *,
-    mode: Mode | str = "all_or_nothing",
-    max_rows: int = MAX_ROWS,
-    max_bytes: int = MAX_BYTES,
-    today: dt.date | None = None,
-) -> ImportReport:
-    """Import a roster file into a cohort (see the module's documentation).
-
-    Raises ``NotFound`` (cohort not visible), ``ValidationFailed`` for a file-level problem
-    (``file_too_large``, ``too_many_rows``, ``no_header``, ``unsupported_file_type``,
-    ``bad_csv``, ``bad_xlsx``, ``empty_roster``...), ``Conflict`` (``capacity_exceeded``, a cohort
-    that does not take enrolments). Row-level problems are in the report, whose ``status``
-    is ``refused`` when nothing was written."""
+    mode: str,
+    max_rows: int,
+    max_bytes: int,
+    today: dt.date | None,
+) -> _Upload | ImportReport:
+    """The upload read and parsed; or the earlier report when this file was imported before."""
     data, file_name, digest = _checked_upload(source, file_name, mode, max_bytes)
     # Tenancy first: a cohort the caller may not see is 404, whatever the file holds.
     if not await visible_cohorts(principal).filter(id=cohort_id).exists():
@@ -210,8 +220,106 @@ async def import_roster(
     if parsed.rows_read == 0:
         raise ValidationFailed("the roster has a header row but no rows of people", code="empty_roster")
     index_of = {row.id.number: id_index(vault, row.id.number) for row in parsed.rows}
-    indexes = [index_of[row.id.number] for row in parsed.rows]
+    return _Upload(
+        data=data,
+        file_name=file_name,
+        digest=digest,
+        mode=mode,
+        parsed=parsed,
+        index_of=index_of,
+        indexes=[index_of[row.id.number] for row in parsed.rows],
+    )
 
+
+async def _record(
+    uow: UnitOfWork, vault: Vault, cohort: Cohort, upload: _Upload, judgement: Judgement, status: ImportStatus
+) -> ImportReport:
+    """The batch row, the people and enrolments of the accepted rows, and the report."""
+    to_import = judgement.to_import if status is not ImportStatus.REFUSED else []
+    keep_refused = bool(judgement.refused and upload.mode == "valid_rows")
+    error_dicts = [e.as_dict() for e in judgement.errors]
+    skipped_dicts = [e.as_dict() for e in judgement.skipped]
+    sealed = (
+        await _sealed_refused_rows(vault, upload.data, upload.file_name, upload.parsed, judgement)
+        if keep_refused
+        else None
+    )
+    batch_id, created_at = await queries.insert_batch(
+        uow.conn,
+        queries.NewBatch(
+            cohort_id=cohort.id,
+            actor=uow.principal.actor,
+            file_name=upload.file_name,
+            sha256=upload.digest,
+            mode=upload.mode,
+            rows_read=upload.parsed.rows_read,
+            accepted=len(to_import),
+            refused=judgement.refused,
+            already_enrolled=len(judgement.skipped),
+            errors=error_dicts + skipped_dicts,
+            refused_cells=sealed,
+            status=status,
+        ),
+    )
+    accepted = (
+        await queries.write_rows(uow.conn, vault, cohort.id, batch_id, to_import, upload.index_of)
+        if to_import
+        else 0
+    )
+    if accepted != len(to_import):  # only if another path enrolled someone meanwhile
+        await queries.set_accepted(uow.conn, batch_id, accepted)
+    return ImportReport(
+        batch_id=batch_id,
+        cohort_id=cohort.id,
+        file_name=upload.file_name,
+        sha256=upload.digest,
+        mode=upload.mode,
+        status=status.value,
+        rows_read=upload.parsed.rows_read,
+        accepted=accepted,
+        refused=judgement.refused,
+        already_enrolled=len(judgement.skipped),
+        duplicate_in_file=sum(1 for e in judgement.errors if e.code == DUPLICATE_IN_FILE),
+        errors=error_dicts,
+        skipped=skipped_dicts,
+        notes=upload.parsed.notes,
+        refused_rows_file=keep_refused,
+        created_at=created_at,
+    )
+
+
+async def import_roster(
+    principal: Principal,
+    vault: Vault,
+    cohort_id: uuid.UUID,
+    source: bytes | Path,
+    file_name: str,
+    *,
+    mode: Mode | str = "all_or_nothing",
+    max_rows: int = MAX_ROWS,
+    max_bytes: int = MAX_BYTES,
+    today: dt.date | None = None,
+) -> ImportReport:
+    """Import a roster file into a cohort (see the module's documentation).
+
+    Raises ``NotFound`` (cohort not visible), ``ValidationFailed`` for a file-level problem
+    (``file_too_large``, ``too_many_rows``, ``no_header``, ``unsupported_file_type``,
+    ``bad_csv``, ``bad_xlsx``, ``empty_roster``...), ``Conflict`` (``capacity_exceeded``, a cohort
+    that does not take enrolments). Row-level problems are in the report, whose ``status``
+    is ``refused`` when nothing was written."""
+    upload = await _prepare(
+        principal,
+        vault,
+        cohort_id,
+        source,
+        file_name,
+        mode=mode,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        today=today,
+    )
+    if isinstance(upload, ImportReport):
+        return upload
     async with unit_of_work(principal) as uow:
         # Plans cached on a pooled connection while a table was small (a fresh registry) would
         # keep scanning it whole: plan the reads for the values they get. queries.lookup sets
@@ -221,73 +329,26 @@ async def import_roster(
         cohort = await cohort_for_enrolment(uow, principal, cohort_id)
         # One statement under the lock: the earlier import again (a concurrent upload of the
         # same file may have committed), the capacity count and the people look-up.
-        found = await queries.lookup(uow.conn, cohort.id, digest, indexes)
+        found = await queries.lookup(uow.conn, cohort.id, upload.digest, upload.indexes)
         if found.earlier_id is not None:
             return await _unchanged(found.earlier_id, uow.conn)
-        judgement = _judge(cohort, parsed, indexes, found)
-        status = import_status(judgement.refused, len(judgement.to_import), mode)
-        to_import = judgement.to_import if status is not ImportStatus.REFUSED else []
-        if to_import:
-            refusal = capacity_refusal(cohort.capacity, found.enrolled, len(to_import))
+        judgement = _judge(cohort, upload.parsed, upload.indexes, found)
+        status = import_status(judgement.refused, len(judgement.to_import), upload.mode)
+        if status is not ImportStatus.REFUSED and judgement.to_import:
+            refusal = capacity_refusal(cohort.capacity, found.enrolled, len(judgement.to_import))
             if refusal is not None:
                 raise Conflict(refusal.message, code=refusal.code)
-        keep_refused = bool(judgement.refused and mode == "valid_rows")
-        error_dicts = [e.as_dict() for e in judgement.errors]
-        skipped_dicts = [e.as_dict() for e in judgement.skipped]
-        batch_id, created_at = await queries.insert_batch(
-            uow.conn,
-            queries.NewBatch(
-                cohort_id=cohort.id,
-                actor=principal.actor,
-                file_name=file_name,
-                sha256=digest,
-                mode=mode,
-                rows_read=parsed.rows_read,
-                accepted=len(to_import),
-                refused=judgement.refused,
-                already_enrolled=len(judgement.skipped),
-                errors=error_dicts + skipped_dicts,
-                refused_cells=await _sealed_refused_rows(vault, data, file_name, parsed, judgement)
-                if keep_refused
-                else None,
-                status=status,
-            ),
-        )
-        accepted = (
-            await queries.write_rows(uow.conn, vault, cohort.id, batch_id, to_import, index_of)
-            if to_import
-            else 0
-        )
-        if accepted != len(to_import):  # only if another path enrolled someone meanwhile
-            await queries.set_accepted(uow.conn, batch_id, accepted)
-        report = ImportReport(
-            batch_id=batch_id,
-            cohort_id=cohort.id,
-            file_name=file_name,
-            sha256=digest,
-            mode=mode,
-            status=status.value,
-            rows_read=parsed.rows_read,
-            accepted=accepted,
-            refused=judgement.refused,
-            already_enrolled=len(judgement.skipped),
-            duplicate_in_file=sum(1 for e in judgement.errors if e.code == DUPLICATE_IN_FILE),
-            errors=error_dicts,
-            skipped=skipped_dicts,
-            notes=parsed.notes,
-            refused_rows_file=keep_refused,
-            created_at=created_at,
-        )
+        report = await _record(uow, vault, cohort, upload, judgement, status)
         await uow.audit(
             "roster.import",
             "import_batch",
-            batch_id,
+            report.batch_id,
             after={
                 "cohort_id": str(cohort.id),
-                "file_name": file_name,
-                "sha256": digest,
-                "mode": mode,
-                "status": status.value,
+                "file_name": report.file_name,
+                "sha256": report.sha256,
+                "mode": report.mode,
+                "status": report.status,
                 "rows_read": report.rows_read,
                 "accepted": report.accepted,
                 "refused": report.refused,
