@@ -62,17 +62,7 @@ async def enrol(
     the cohort's institution has enrolled that person before. For a person it never
     enrolled the answer does not depend on the registered name: the enrolment keeps the
     name as given and is flagged ``name_differs`` for the auditors."""
-    if not requests:
-        raise ValidationFailed(
-            "nobody to enrol", errors=[FieldError("items", "required", "send at least one")]
-        )
-    if len(requests) > rules.MAX_ENROLMENTS_PER_REQUEST:
-        raise ValidationFailed(
-            "too many people in one request",
-            errors=[
-                FieldError("items", "too_many", f"at most {rules.MAX_ENROLMENTS_PER_REQUEST} per request")
-            ],
-        )
+    _check_count(requests)
     items, errors = rules.parse_enrolments(
         requests, divisions=await division_lookup(), today=business_today(), as_list=as_list
     )
@@ -84,49 +74,10 @@ async def enrol(
         where = [index if as_list else None for index in range(len(items))]
         indexes = [id_index(vault, item.id.number) for item in items]
         known = await known_names(uow.conn, indexes)
-        present = await queries.already_enrolled(
-            uow.conn, cohort.id, [known[i][0] for i in indexes if i in known]
-        )
-        duplicates = [
-            FieldError(
-                rules.item_field(where[i], "id_number"), "already_enrolled", "already enrolled in this cohort"
-            )
-            for i, index in enumerate(indexes)
-            if index in known and known[index][0] in present
-        ]
-        if duplicates:
-            raise Conflict(
-                "some people are already enrolled in this cohort; nothing was enrolled",
-                code="already_enrolled",
-                errors=duplicates,
-            )
+        await _refuse_duplicates(uow, cohort, indexes, known, where)
         # The capacity before the names: its answer never depends on who the people are.
         await check_capacity(uow.conn, cohort, len(items))
-        differing = [
-            i
-            for i, (item, index) in enumerate(zip(items, indexes, strict=True))
-            if index in known and known[index][1] != item.name
-        ]
-        # Only a caller that has enrolled the person is told the name differs; for anyone
-        # else the answer is the one a right name or an unknown number gets, and the
-        # enrolment keeps the name as given, flagged for the auditors.
-        ours = await queries.enrolled_by_institution(
-            uow.conn,
-            cohort.institution_id,  # type: ignore[attr-defined]
-            [known[indexes[i]][0] for i in differing],
-        )
-        mismatched = [
-            FieldError(
-                rules.item_field(where[i], "name"),
-                "name_mismatch",
-                "the name differs from the name registered for this ID number",
-            )
-            for i in differing
-            if known[indexes[i]][0] in ours
-        ]
-        if mismatched:
-            raise ValidationFailed("some enrolments are not valid; nothing was enrolled", errors=mismatched)
-        flagged = set(differing)
+        flagged = await _names_that_differ(uow, cohort, items, indexes, known, where)
         views = await _insert(uow, vault, cohort, items, indexes, flagged)
         await uow.audit(
             "enrolment.create",
@@ -138,6 +89,83 @@ async def enrol(
             },
         )
     return [shown_to(principal, view) for view in views]
+
+
+def _check_count(requests: Sequence[EnrolmentRequest]) -> None:
+    if not requests:
+        raise ValidationFailed(
+            "nobody to enrol", errors=[FieldError("items", "required", "send at least one")]
+        )
+    if len(requests) > rules.MAX_ENROLMENTS_PER_REQUEST:
+        raise ValidationFailed(
+            "too many people in one request",
+            errors=[
+                FieldError("items", "too_many", f"at most {rules.MAX_ENROLMENTS_PER_REQUEST} per request")
+            ],
+        )
+
+
+async def _refuse_duplicates(
+    uow: UnitOfWork,
+    cohort: Cohort,
+    indexes: list[str],
+    known: dict[str, tuple[uuid.UUID, str]],
+    where: list[int | None],
+) -> None:
+    """Conflict ``already_enrolled`` naming the items already in the cohort."""
+    present = await queries.already_enrolled(
+        uow.conn, cohort.id, [known[i][0] for i in indexes if i in known]
+    )
+    duplicates = [
+        FieldError(
+            rules.item_field(where[i], "id_number"), "already_enrolled", "already enrolled in this cohort"
+        )
+        for i, index in enumerate(indexes)
+        if index in known and known[index][0] in present
+    ]
+    if duplicates:
+        raise Conflict(
+            "some people are already enrolled in this cohort; nothing was enrolled",
+            code="already_enrolled",
+            errors=duplicates,
+        )
+
+
+async def _names_that_differ(
+    uow: UnitOfWork,
+    cohort: Cohort,
+    items: list[EnrolmentItem],
+    indexes: list[str],
+    known: dict[str, tuple[uuid.UUID, str]],
+    where: list[int | None],
+) -> set[int]:
+    """The items whose name differs from the registered one, to flag for the auditors.
+
+    Only a caller that has enrolled the person is told the name differs (ValidationFailed
+    ``name_mismatch``); for anyone else the answer is the one a right name or an unknown
+    number gets, and the enrolment keeps the name as given."""
+    differing = [
+        i
+        for i, (item, index) in enumerate(zip(items, indexes, strict=True))
+        if index in known and known[index][1] != item.name
+    ]
+    ours = await queries.enrolled_by_institution(
+        uow.conn,
+        cohort.institution_id,  # type: ignore[attr-defined]
+        [known[indexes[i]][0] for i in differing],
+    )
+    mismatched = [
+        FieldError(
+            rules.item_field(where[i], "name"),
+            "name_mismatch",
+            "the name differs from the name registered for this ID number",
+        )
+        for i in differing
+        if known[indexes[i]][0] in ours
+    ]
+    if mismatched:
+        raise ValidationFailed("some enrolments are not valid; nothing was enrolled", errors=mismatched)
+    return set(differing)
 
 
 async def _insert(
