@@ -44,7 +44,7 @@ class CertificateCreate(msgspec.Struct, forbid_unknown_fields=True):
     id_number: (
         Annotated[str, msgspec.Meta(max_length=40, description="居民身份号码 (never in a URL)")] | None
     ) = None
-    name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    name: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     cohort_id: uuid.UUID | None = None
     is_renewal: bool = False
     direct_recognition: bool = False

@@ -138,7 +138,7 @@ class EnrolmentCreate(msgspec.Struct, forbid_unknown_fields=True):
     id_number: Annotated[
         str, msgspec.Meta(max_length=64, description="sent in the body only, never in a URL")
     ]
-    name: Annotated[str, msgspec.Meta(max_length=100)]
+    name: Annotated[str, msgspec.Meta(max_length=50, description="as on the identity card")]
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     household_division: (
         Annotated[
