@@ -185,3 +185,27 @@ async def test_another_institution_never_changes_what_the_first_sees_nor_who_has
     assert (await household.get(f"/trainees/{person}")).status_code == 200
     reveal = await household.post(f"/trainees/{person}/reveal", {"reason": "核对补贴申请"})
     assert reveal.status_code == 200, reveal.text
+
+
+async def test_an_id_number_in_a_url_is_masked_in_the_answer_and_the_access_log(
+    client: httpx.AsyncClient, sign_in: Make
+) -> None:
+    """``GET /api/v1/trainees/<ID number>`` (a caller's mistake): the problem's ``instance``
+    and the access log line show the number masked (issue 7, section 6)."""
+    import logging
+
+    from api.app import mask_id_numbers_in_access_log
+
+    auditor = await sign_in("auditor")
+    number = new_number()
+    response = await client.get(f"/api/v1/trainees/{number}", headers=auditor.headers)
+    assert response.status_code == 404
+    assert number not in response.text
+    assert response.json()["instance"] == f"/api/v1/trainees/{number[:6]}********{number[-4:]}"
+    # uvicorn's access log record, as uvicorn makes it (its arguments hold the path).
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:1", "GET", f"/api/v1/trainees/{number}", "1.1", 404), None,
+    )  # fmt: skip
+    assert mask_id_numbers_in_access_log(record)
+    assert number not in record.getMessage()
