@@ -47,16 +47,8 @@ class AuditEventRead(msgspec.Struct):
 
     @classmethod
     def of(cls, row: queries.AuditEventRow) -> AuditEventRead:
-        return cls(
-            id=row.id,
-            at=row.at,
-            actor=row.actor,
-            action=row.action,
-            entity_type=row.entity_type,
-            entity_id=row.entity_id,
-            before=row.before,
-            after=row.after,
-        )
+        read: AuditEventRead = msgspec.convert(row, cls, from_attributes=True)
+        return read
 
 
 class AuditEventController(Controller):
