@@ -76,6 +76,15 @@ class CertificateStatus(StrEnum):
     REVOKED = "revoked"
 
 
+class SubsidyKind(StrEnum):
+    """Who a subsidy is paid to: a claim's and a grant's kind."""
+
+    TRAINING = "training"
+    """The training subsidy (to the institution or the trainee)."""
+    ASSESSMENT = "assessment"
+    """The assessment subsidy (to the assessment body)."""
+
+
 class EnrolmentOutcome(StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"

@@ -5,6 +5,7 @@ from registry.models.auth import ApiKey, User
 from registry.models.certificate import Certificate
 from registry.models.idempotency import IdempotencyKey
 from registry.models.institution import Institution
+from registry.models.ledger import SubsidyGrant
 from registry.models.outbox import OutboxJob
 from registry.models.reference import Division, DivisionAlias, Occupation, PriorityList, PriorityListEntry
 from registry.models.training import Cohort, Enrolment, ImportBatch, Trainee
@@ -25,6 +26,7 @@ __all__ = [
     "OutboxJob",
     "PriorityList",
     "PriorityListEntry",
+    "SubsidyGrant",
     "Trainee",
     "User",
 ]

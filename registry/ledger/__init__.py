@@ -1,0 +1,1 @@
+"""The grant ledger: what each person has been granted (``subsidy_grant``)."""
