@@ -7,6 +7,7 @@ from registry.models.idempotency import IdempotencyKey
 from registry.models.institution import Institution
 from registry.models.outbox import OutboxJob
 from registry.models.reference import Division, DivisionAlias, Occupation, PriorityList, PriorityListEntry
+from registry.models.subsidy import SubsidyPolicy
 from registry.models.training import Cohort, Enrolment, ImportBatch, Trainee
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "OutboxJob",
     "PriorityList",
     "PriorityListEntry",
+    "SubsidyPolicy",
     "Trainee",
     "User",
 ]
