@@ -304,6 +304,11 @@ def _node_at(root: yaml.Node | None, path: str) -> yaml.Node | None:
 
 
 def _line_of(root: yaml.Node | None, path: str, key: str | None = None) -> int | None:
+    """The line of the key (or item) a path names, as deep as the document has it."""
+    if key is None:
+        last = re.search(r"\.([^.\[\]]+)$", path)
+        if last is not None:
+            path, key = path[: last.start()], last.group(1)
     node = _node_at(root, path)
     if node is None:
         return None
@@ -367,6 +372,9 @@ def parse_policy(text: str, name: str = "policy") -> Policy:
         mark = getattr(exc, "problem_mark", None)
         line = int(mark.line) + 1 if mark is not None else None
         raise _refused([FieldError("$", "invalid_yaml", str(exc).splitlines()[0], row=line)], name) from exc
+    except ValueError as exc:
+        # A value YAML itself cannot build (a date such as 2022-02-30).
+        raise _refused([FieldError("$", "invalid_value", str(exc))], name) from exc
     return convert_policy(data, name, root)
 
 
