@@ -52,6 +52,11 @@ Decided where the design is silent:
 - **The history** (`kind`: `vocational` or `startup`, the kind of cohort the grant was for) and
   the earlier lines of the same batch (by line date, then the ID blind index; a blocked line is
   never granted, a review line is counted as if approved) are what repeats and the cap count.
+- **Publishing.** A published policy never changes; periods are inclusive and never overlap, so
+  an open-ended policy (`effective_to: null`, as henan-2022) must be the last one. A successor
+  policy needs an end date for its predecessor, which cannot be edited: the bureau's procedure for
+  that (a new code for the remaining period of the old one, or a successor that supersedes) is
+  still to be decided.
 - **Direct recognition** pays the policy's share (50%) of the assessment amount, rounded to whole
   yuan half up.
 """
