@@ -25,6 +25,8 @@ from api.problems import EXCEPTION_HANDLERS
 from api.reference import catalogue as reference
 from api.security import LoginLimiter, WindowLimiter, provide_principal
 from api.strict import StrictRequest, refuse_nul_characters
+from api.subsidy import evaluate as subsidy_evaluate
+from api.subsidy import policies as subsidy_policies
 from api.training import cohorts, roster
 from registry.audit import service as audit_trail
 from registry.core import db, offload
@@ -80,6 +82,8 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             health.healthz,
             health.readyz,
             *reference.HANDLERS,
+            *subsidy_policies.HANDLERS,
+            *subsidy_evaluate.HANDLERS,
             institutions.InstitutionController,
             users.UserController,
             users.ApiKeyController,

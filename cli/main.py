@@ -18,6 +18,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-migrations": ("cli.commands.check_migrations", "fail when the models and the migrations disagree"),
     "load-reference": ("cli.commands.reference", "load the reference catalogue (idempotent)"),
     "import-priority-list": ("cli.commands.priority_list", "replace the priority-trade list by the bureau's"),
+    "load-policy": ("cli.commands.policy", "validate and publish a subsidy policy document (YAML)"),
+    "policy-doc": (
+        "cli.commands.policy_doc",
+        "the policy reference (Markdown) from a catalogue policy document",
+    ),
     "create-user": ("cli.commands.users", "create a user who signs in"),
     "verify-audit": ("cli.commands.audit", "walk the audit chain and name the first broken row"),
     "relay-outbox": ("cli.commands.outbox", "send the queued jobs still unsent in the outbox, once"),

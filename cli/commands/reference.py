@@ -1,4 +1,4 @@
-"""``registry load-reference``: load the shipped reference catalogue (idempotent)."""
+"""``registry load-reference``: load the shipped reference catalogue and subsidy policies (idempotent)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from cli.runtime import run_with_db
 from registry.core.principal import system
 from registry.core.settings import Settings
 from registry.reference.service import ReferenceLoadReport, load_reference
+from registry.subsidy.service import PolicyLoadReport, load_shipped_policies
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     del parser
 
 
-def format_report(report: ReferenceLoadReport) -> str:
+def format_report(report: ReferenceLoadReport, policies: list[PolicyLoadReport] | None = None) -> str:
     lines = [
         f"occupations: {report.occupations} in the catalogue, "
         f"{report.occupations_inserted} inserted, {report.occupations_updated} updated",
@@ -25,15 +26,19 @@ def format_report(report: ReferenceLoadReport) -> str:
         lines.append(f"priority list: reference selection created with {report.priority_trades} trades")
     else:
         lines.append("priority list: a list already exists, left as it is")
-    lines.append("changed" if report.changed else "nothing changed")
+    for policy in policies or []:
+        lines.append(f"subsidy policy {policy.code}: {policy.status}")
+    changed = report.changed or any(p.status == "loaded" for p in policies or [])
+    lines.append("changed" if changed else "nothing changed")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     del args
 
-    async def work(_settings: Settings) -> ReferenceLoadReport:
-        return await load_reference(system("cli"))
+    async def work(_settings: Settings) -> tuple[ReferenceLoadReport, list[PolicyLoadReport]]:
+        report = await load_reference(system("cli"))
+        return report, await load_shipped_policies(system("cli"))
 
-    print(format_report(run_with_db(work)))
+    print(format_report(*run_with_db(work)))
     return 0

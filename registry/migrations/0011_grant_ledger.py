@@ -143,7 +143,7 @@ REVERSE = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0009_enrolment_facts')]
+    dependencies = [('registry', '0010_subsidy_policy')]
 
     initial = False
 

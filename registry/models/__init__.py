@@ -8,6 +8,7 @@ from registry.models.institution import Institution
 from registry.models.ledger import SubsidyGrant
 from registry.models.outbox import OutboxJob
 from registry.models.reference import Division, DivisionAlias, Occupation, PriorityList, PriorityListEntry
+from registry.models.subsidy import SubsidyPolicy
 from registry.models.training import Cohort, Enrolment, ImportBatch, Trainee
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "PriorityList",
     "PriorityListEntry",
     "SubsidyGrant",
+    "SubsidyPolicy",
     "Trainee",
     "User",
 ]

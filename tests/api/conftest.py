@@ -113,3 +113,12 @@ async def catalogue(divisions: None) -> None:
     from registry.reference.service import load_reference
 
     await load_reference(system("test"))
+
+
+@pytest.fixture(scope="session")
+async def subsidy_policies(catalogue: None) -> None:
+    """The catalogue and its shipped subsidy policies (what ``registry load-reference`` loads):
+    henan-2022 from 2022-03-31, the reference priority list from 2025-01-01."""
+    from registry.subsidy.service import load_shipped_policies
+
+    await load_shipped_policies(system("test"))

@@ -154,3 +154,77 @@ async def addressed(app: Any, address: str) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
     async with watched_client(transport, base_url="http://testserver") as client:
         yield client
+
+
+# --- the subsidy calculator ------------------------------------------------------------
+
+EVALUATE = "/api/v1/subsidy/evaluate"
+PRIORITY_OCCUPATION = "4-02-04-06"  # 无人机驾驶员: on the shipped reference priority list (2025-)
+PLAIN_OCCUPATION = "6-02-06-04"  # 啤酒酿造工: not on it
+
+
+def evaluate_body(**overrides: Any) -> dict[str, Any]:
+    """A clean skill-level 4 line of a non-priority trade in 2025; keys set to ``...`` are dropped;
+    ``cohort`` and ``certificate`` given as dicts update the defaults."""
+    data: dict[str, Any] = {
+        "cohort": {
+            "kind": "vocational",
+            "occupation_code": PLAIN_OCCUPATION,
+            "certificate_kind": "skill_level",
+            "certificate_level": 4,
+            "startup_course": None,
+            "planned_hours": 80,
+            "start_date": "2025-03-03",
+            "end_date": "2025-04-30",
+            "training_mode": "general",
+        },
+        "institution_approved": True,
+        "birth_date": "1990-06-15",
+        "attended_hours": 80,
+        "outcome": "completed",
+        "certificate": {
+            "kind": "skill_level",
+            "level": 4,
+            "occupation_code": PLAIN_OCCUPATION,
+            "startup_course": None,
+            "issue_date": "2025-05-20",
+            "status": "valid",
+            "is_renewal": False,
+            "direct_recognition": False,
+        },
+        "history": [],
+        "claim_date": "2025-06-10",
+    }
+    for key in ("cohort", "certificate"):
+        if isinstance(overrides.get(key), dict):
+            data[key] = {**data[key], **overrides.pop(key)}
+    data.update(overrides)
+    for part in (data, data.get("cohort"), data.get("certificate")):
+        if not isinstance(part, dict):
+            continue
+        for key in [k for k, v in part.items() if v is ...]:
+            del part[key]
+    return data
+
+
+def startup_body(course: str = "SYB", **overrides: Any) -> dict[str, Any]:
+    cohort = {
+        "kind": "startup",
+        "occupation_code": None,
+        "certificate_kind": None,
+        "certificate_level": None,
+        "startup_course": course,
+        **overrides.pop("cohort", {}),
+    }
+    return evaluate_body(cohort=cohort, **{"certificate": None, **overrides})
+
+
+def line_of(response: httpx.Response, kind: str = "training") -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    lines = [line for line in response.json()["lines"] if line["kind"] == kind]
+    assert len(lines) == 1, response.text
+    return lines[0]
+
+
+def flag_codes(line: dict[str, Any]) -> set[str]:
+    return {flag["code"] for flag in line["flags"]}

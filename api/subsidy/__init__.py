@@ -1,0 +1,1 @@
+"""Subsidy endpoints: the policies and the calculator."""

@@ -1,0 +1,850 @@
+"""The subsidy rule, pure: a person's lines from plain facts and a policy document.
+
+One function computes the lines of one person's enrolment, :func:`evaluate`; the calculator
+endpoint calls it for one person, and the claims engine calls :func:`evaluate_batch` for the
+people of a claim, so every yuan is computed by the same code. Nothing here reads the
+database: the caller resolves the policy in force on the cohort's end date
+(:func:`registry.subsidy.policy.in_force`) and whether the occupation is on the priority list
+in force on the cohort's start date.
+
+Lines (DESIGN.md section 5):
+
+- a ``training`` line, always: the base from the policy's table for the cohort's target
+  (vocational: skill level 5..1, special ability, special operation first/renewal, completion
+  per attended hour capped; startup: the course), plus the uplifts that match (vocational
+  lines only, where the policy says so), total rounded to whole yuan half up, in fen;
+- an ``assessment`` line (to the assessment body) where the certificate is a skill-level or a
+  special-ability certificate: the amount for its level, the policy's share of it for direct
+  recognition (直接认定), no uplift.
+
+Each line carries its flags (the rule's code, the severity the policy gives it, a message) and
+its trace: one step per rule, with its inputs and result, so anyone can read why. The outcome
+is ``blocked`` with any ``block`` flag, ``review`` with only ``review`` flags, else ``clean``;
+the amounts are computed either way.
+
+Which rules apply to which line:
+
+========================  ==============  ================
+rule                      training line   assessment line
+========================  ==============  ================
+NOT_COMPLETED             yes             no
+ATTENDANCE                yes             no
+HOURS_MINIMUM             vocational      no
+AGE_RANGE                 yes             yes
+INSTITUTION_NOT_APPROVED  yes             no (the training institution's approval)
+NO_CERTIFICATE            vocational      yes (the certificate must be the cohort's)
+CERT_NOT_VALID            with a cert.    yes
+CERT_WINDOW               with a cert.    yes
+CLAIM_WINDOW              yes             yes
+SAME_LEVEL_REPEAT         vocational      no (the history holds training grants)
+LOWER_LEVEL               skill level     no
+STARTUP_REPEAT            startup         no
+ANNUAL_CAP                yes             no (the cap counts training grants)
+========================  ==============  ================
+
+Decided where the design is silent (also in docs/subsidy-policy.md):
+
+- NO_CERTIFICATE fires when there is no certificate or it is not of the cohort's occupation,
+  kind and level; a matching certificate that is suspended or revoked is CERT_NOT_VALID
+  (one flag per fault). A completion certificate without an occupation matches any cohort
+  occupation (the certificate rules make its occupation optional).
+- The training base is the cohort's target (its certificate kind and level), so a mismatched
+  certificate still shows what was at stake; special operation uses the renewal amount when
+  the certificate is a renewal.
+- A line's date is its certificate's issue date, else the cohort's end date: it gives the
+  line's year (ANNUAL_CAP) and the start of CLAIM_WINDOW.
+- Repeats: a grant is ``(occupation, level)``; levels compare as given, so a level-less
+  vocational grant (special ability, special operation, completion) repeats a level-less grant
+  of the same occupation. A special-operation renewal is never a repeat (renewing is its
+  purpose and it has its own amount).
+- Within a batch, an earlier line of the same person counts as a grant unless it is blocked
+  (a review line may be approved: the cap and the repeats assume it will be).
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+from registry.core.errors import FieldError
+from registry.enums import (
+    CertificateKind,
+    CertificateStatus,
+    CohortKind,
+    EnrolmentOutcome,
+    StartupCourse,
+    TrainingMode,
+)
+from registry.subsidy.policy import Policy, Uplift
+
+Outcome = Literal["clean", "review", "blocked"]
+LineKind = Literal["training", "assessment"]
+
+VOCATIONAL_KINDS = frozenset(
+    {
+        CertificateKind.SKILL_LEVEL,
+        CertificateKind.SPECIAL_ABILITY,
+        CertificateKind.SPECIAL_OPERATION,
+        CertificateKind.COMPLETION,
+    }
+)
+ASSESSED_KINDS = frozenset({CertificateKind.SKILL_LEVEL, CertificateKind.SPECIAL_ABILITY})
+PASS, FLAG, NOT_APPLICABLE = "pass", "flag", "not_applicable"
+
+
+# ---------------------------------------------------------------------------
+# Facts in
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CohortFacts:
+    kind: CohortKind
+    planned_hours: int
+    start_date: dt.date
+    end_date: dt.date
+    occupation_code: str | None = None
+    certificate_kind: CertificateKind | None = None
+    certificate_level: int | None = None
+    startup_course: StartupCourse | None = None
+    training_mode: TrainingMode | None = None
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    kind: CertificateKind
+    issue_date: dt.date
+    level: int | None = None
+    occupation_code: str | None = None
+    startup_course: StartupCourse | None = None
+    status: CertificateStatus = CertificateStatus.VALID
+    is_renewal: bool = False
+    direct_recognition: bool = False
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A training grant the person already has (the ledger), or an earlier line of the same
+    batch. ``kind`` is the cohort kind it was granted for."""
+
+    kind: CohortKind
+    year: int
+    occupation_code: str | None = None
+    level: int | None = None
+    startup_course: StartupCourse | None = None
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    cohort: CohortFacts
+    birth_date: dt.date
+    attended_hours: Decimal
+    outcome: EnrolmentOutcome
+    claim_date: dt.date
+    certificate: CertificateFacts | None = None
+    history: tuple[Grant, ...] = ()
+    institution_approved: bool = True
+
+
+# ---------------------------------------------------------------------------
+# Lines out
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Step:
+    rule: str
+    inputs: dict[str, Any]
+    result: Any
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: LineKind
+    base_fen: int
+    uplift_fen: int
+    total_fen: int
+    outcome: Outcome
+    flags: tuple[Flag, ...]
+    trace: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    policy_code: str
+    priority_trade: bool
+    lines: tuple[Line, ...]
+
+    def line(self, kind: LineKind) -> Line | None:
+        return next((line for line in self.lines if line.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One person's facts in a batch; ``person_key`` is the ID blind index (it orders the
+    batch and tells whose earlier lines count as grants)."""
+
+    person_key: str
+    facts: PersonFacts
+    policy: Policy
+    priority_trade: bool
+
+
+# ---------------------------------------------------------------------------
+# Arithmetic and dates
+# ---------------------------------------------------------------------------
+
+
+def round_half_up_to_yuan(fen: Fraction | int) -> int:
+    """A non-negative amount in fen rounded to whole yuan, half up (150 fen -> 200 fen)."""
+    value = Fraction(fen)
+    if value < 0:
+        raise ValueError("amounts are never negative")
+    return math.floor(value / 100 + Fraction(1, 2)) * 100
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later; the month's last day where it is shorter (01-31 + 1 =
+    02-28 or 02-29)."""
+    years, month0 = divmod(day.month - 1 + months, 12)
+    year = day.year + years
+    month = month0 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def age_on(birth_date: dt.date, day: dt.date) -> int:
+    """Completed years on ``day``: a person born 1965-03-01 is 60 on 2025-03-01."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def _fraction_text(value: Fraction) -> str:
+    return (
+        str(value.numerator) if value.denominator == 1 else str(Decimal(value.numerator) / value.denominator)
+    )
+
+
+# ---------------------------------------------------------------------------
+# Facts that contradict each other (the caller answers 422)
+# ---------------------------------------------------------------------------
+
+
+def fact_errors(facts: PersonFacts) -> list[FieldError]:
+    """What makes the facts impossible to judge: fields that must or must not be there for the
+    cohort's kind, dates out of order, negative hours. Empty when the facts are coherent."""
+    errors: list[FieldError] = []
+    cohort = facts.cohort
+
+    def err(path: str, code: str, message: str) -> None:
+        errors.append(FieldError(path, code, message))
+
+    if cohort.planned_hours <= 0:
+        err("cohort.planned_hours", "out_of_range", "planned hours are a positive number")
+    if cohort.end_date < cohort.start_date:
+        err("cohort.end_date", "before_start", "the cohort ends before it starts")
+    if cohort.kind is CohortKind.VOCATIONAL:
+        if cohort.occupation_code is None:
+            err("cohort.occupation_code", "required", "a vocational cohort names its occupation")
+        if cohort.certificate_kind is None:
+            err("cohort.certificate_kind", "required", "a vocational cohort names its certificate kind")
+        elif cohort.certificate_kind not in VOCATIONAL_KINDS:
+            err("cohort.certificate_kind", "invalid", "a vocational cohort leads to a vocational certificate")
+        elif cohort.certificate_kind is CertificateKind.SKILL_LEVEL and cohort.certificate_level is None:
+            err("cohort.certificate_level", "required", "a skill-level cohort names its level (1-5)")
+        elif (
+            cohort.certificate_kind is not CertificateKind.SKILL_LEVEL
+            and cohort.certificate_level is not None
+        ):
+            err("cohort.certificate_level", "not_applicable", "only a skill-level cohort has a level")
+        if cohort.startup_course is not None:
+            err("cohort.startup_course", "not_applicable", "a vocational cohort has no startup course")
+    else:
+        if cohort.startup_course is None:
+            err("cohort.startup_course", "required", "a startup cohort names its course (GYB, SYB, IYB, EYB)")
+        if cohort.occupation_code is not None:
+            err("cohort.occupation_code", "not_applicable", "a startup cohort has no occupation")
+        if cohort.certificate_kind not in (None, CertificateKind.STARTUP):
+            err(
+                "cohort.certificate_kind", "not_applicable", "a startup cohort leads to a startup certificate"
+            )
+        if cohort.certificate_level is not None:
+            err("cohort.certificate_level", "not_applicable", "a startup cohort has no skill level")
+    if facts.attended_hours < 0:
+        err("attended_hours", "out_of_range", "attended hours are not negative")
+    if facts.birth_date > cohort.start_date:
+        err("birth_date", "after_start", "the person was born after the cohort started")
+    certificate = facts.certificate
+    if certificate is not None:
+        if certificate.kind is CertificateKind.SKILL_LEVEL and certificate.level is None:
+            err("certificate.level", "required", "a skill-level certificate has a level (1-5)")
+        if certificate.kind is not CertificateKind.SKILL_LEVEL and certificate.level is not None:
+            err("certificate.level", "not_applicable", "only a skill-level certificate has a level")
+        if certificate.is_renewal and certificate.kind is not CertificateKind.SPECIAL_OPERATION:
+            err("certificate.is_renewal", "not_applicable", "only a special-operation certificate is renewed")
+        if certificate.kind is CertificateKind.STARTUP:
+            if cohort.kind is CohortKind.VOCATIONAL:
+                err(
+                    "certificate.kind",
+                    "invalid",
+                    "a vocational cohort does not lead to a startup certificate",
+                )
+            if certificate.startup_course is None:
+                err("certificate.startup_course", "required", "a startup certificate names its course")
+            elif (
+                cohort.startup_course is not None and certificate.startup_course is not cohort.startup_course
+            ):
+                err("certificate.startup_course", "mismatch", "the certificate is not of the cohort's course")
+            if certificate.occupation_code is not None:
+                err(
+                    "certificate.occupation_code", "not_applicable", "a startup certificate has no occupation"
+                )
+        else:
+            if cohort.kind is CohortKind.STARTUP:
+                err("certificate.kind", "invalid", "a startup cohort leads to a startup certificate")
+            if certificate.startup_course is not None:
+                err("certificate.startup_course", "not_applicable", "only a startup certificate has a course")
+            if certificate.occupation_code is None and certificate.kind is not CertificateKind.COMPLETION:
+                err("certificate.occupation_code", "required", "the certificate names its occupation")
+    for index, grant in enumerate(facts.history):
+        where = f"history[{index}]"
+        if grant.kind is CohortKind.VOCATIONAL:
+            if grant.occupation_code is None:
+                err(f"{where}.occupation_code", "required", "a vocational grant names its occupation")
+            if grant.startup_course is not None:
+                err(f"{where}.startup_course", "not_applicable", "a vocational grant has no startup course")
+        else:
+            if grant.startup_course is None:
+                err(f"{where}.startup_course", "required", "a startup grant names its course")
+            if grant.occupation_code is not None or grant.level is not None:
+                err(f"{where}.level", "not_applicable", "a startup grant has no occupation or level")
+    return errors
+
+
+# ---------------------------------------------------------------------------
+# Computing one person's lines
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Judge:
+    """Collects one line's flags and trace."""
+
+    policy: Policy
+    flags: list[Flag] = field(default_factory=list)
+    trace: list[Step] = field(default_factory=list)
+
+    def step(self, rule: str, inputs: dict[str, Any], result: Any) -> None:
+        self.trace.append(Step(rule, inputs, result))
+
+    def check(self, code: str, inputs: dict[str, Any], failed: bool | None, message: str = "") -> None:
+        """A rule's step: ``failed`` None = the rule does not apply to this line."""
+        if failed is None:
+            self.step(code, inputs, NOT_APPLICABLE)
+            return
+        self.step(code, inputs, FLAG if failed else PASS)
+        if failed:
+            self.flags.append(Flag(code, self.policy.rule(code).severity, message))
+
+    def outcome(self) -> Outcome:
+        severities = {flag.severity for flag in self.flags}
+        return "blocked" if "block" in severities else "review" if severities else "clean"
+
+    def line(self, kind: LineKind, base_fen: int, total_fen: int) -> Line:
+        outcome = self.outcome()
+        self.step(
+            "OUTCOME",
+            {"flags": [f"{flag.code}:{flag.severity}" for flag in self.flags]},
+            outcome,
+        )
+        return Line(
+            kind, base_fen, total_fen - base_fen, total_fen, outcome, tuple(self.flags), tuple(self.trace)
+        )
+
+
+def line_date(facts: PersonFacts) -> dt.date:
+    """The certificate's issue date, else the cohort's end date."""
+    return facts.certificate.issue_date if facts.certificate is not None else facts.cohort.end_date
+
+
+def _is_renewal(facts: PersonFacts) -> bool:
+    certificate = facts.certificate
+    return (
+        facts.cohort.certificate_kind is CertificateKind.SPECIAL_OPERATION
+        and certificate is not None
+        and certificate.kind is CertificateKind.SPECIAL_OPERATION
+        and certificate.is_renewal
+    )
+
+
+def _whole_yuan_base(judge: _Judge, raw: Fraction, inputs: dict[str, Any]) -> int:
+    base = int(raw) if raw.denominator == 1 and int(raw) % 100 == 0 else round_half_up_to_yuan(raw)
+    inputs = {**inputs, "amount_fen": _fraction_text(raw)}
+    if base != raw:
+        inputs["rounding"] = "whole yuan, half up"
+    judge.step("BASE", inputs, base)
+    return base
+
+
+def _training_base(judge: _Judge, facts: PersonFacts) -> int:
+    cohort, policy, training = facts.cohort, judge.policy, judge.policy.training
+    if cohort.kind is CohortKind.STARTUP:
+        entry = next(e for e in training.startup if e.course is cohort.startup_course)
+        return _whole_yuan_base(
+            judge,
+            Fraction(entry.amount_fen),
+            {"kind": "startup", "course": str(entry.course), **_provenance(entry.source, entry.assumed)},
+        )
+    kind = cohort.certificate_kind
+    if kind is CertificateKind.SKILL_LEVEL:
+        level = next(e for e in training.skill_level if e.level == cohort.certificate_level)
+        inputs: dict[str, Any] = {"certificate_kind": str(kind), "level": level.level}
+        return _whole_yuan_base(
+            judge, Fraction(level.amount_fen), {**inputs, **_provenance(level.source, level.assumed)}
+        )
+    if kind is CertificateKind.SPECIAL_ABILITY:
+        ability = training.special_ability
+        return _whole_yuan_base(
+            judge,
+            Fraction(ability.amount_fen),
+            {"certificate_kind": str(kind), **_provenance(ability.source, ability.assumed)},
+        )
+    if kind is CertificateKind.SPECIAL_OPERATION:
+        operation = training.special_operation
+        renewal = _is_renewal(facts)
+        amount = operation.renewal_fen if renewal else operation.first_fen
+        return _whole_yuan_base(
+            judge,
+            Fraction(amount),
+            {
+                "certificate_kind": str(kind),
+                "renewal": renewal,
+                **_provenance(operation.source, operation.assumed),
+            },
+        )
+    completion = training.completion
+    counted = min(facts.attended_hours, Decimal(cohort.planned_hours))
+    raw = (counted * completion.per_hour_fen).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    capped = min(int(raw), completion.cap_fen)
+    del policy
+    return _whole_yuan_base(
+        judge,
+        Fraction(capped),
+        {
+            "certificate_kind": "completion",
+            "attended_hours": str(facts.attended_hours),
+            "planned_hours": cohort.planned_hours,
+            "counted_hours": str(counted),
+            "per_hour_fen": completion.per_hour_fen,
+            "before_cap_fen": int(raw),
+            "cap_fen": completion.cap_fen,
+            **_provenance(completion.source, completion.assumed),
+        },
+    )
+
+
+def _provenance(source: str | None, assumed: bool) -> dict[str, Any]:
+    return {"source": source, "assumed": assumed}
+
+
+def _uplift_matches(uplift: Uplift, facts: PersonFacts, priority_trade: bool) -> bool:
+    if facts.cohort.kind not in uplift.applies_to:
+        return False
+    if uplift.priority_trade is not None and uplift.priority_trade != priority_trade:
+        return False
+    mode = facts.cohort.training_mode or TrainingMode.GENERAL
+    return uplift.training_modes is None or mode in uplift.training_modes
+
+
+def _total_with_uplift(judge: _Judge, facts: PersonFacts, base: int, priority_trade: bool) -> int:
+    matching = [u for u in judge.policy.uplifts if _uplift_matches(u, facts, priority_trade)]
+    percent = sum(u.percent for u in matching)
+    exact = Fraction(base * percent, 100)
+    judge.step(
+        "UPLIFT",
+        {
+            "base_fen": base,
+            "cohort_kind": str(facts.cohort.kind),
+            "priority_trade": priority_trade,
+            "priority_list_date": facts.cohort.start_date.isoformat(),
+            "training_mode": str(facts.cohort.training_mode or TrainingMode.GENERAL),
+            "matching": [
+                {"code": u.code, "percent": u.percent, **_provenance(u.source, u.assumed)} for u in matching
+            ],
+            "percent": percent,
+        },
+        _fraction_text(exact),
+    )
+    total = round_half_up_to_yuan(base + exact)
+    judge.step(
+        "TOTAL",
+        {"base_fen": base, "uplift_fen": _fraction_text(exact), "rounding": "whole yuan, half up"},
+        total,
+    )
+    return total
+
+
+def _certificate_matches(facts: PersonFacts) -> bool:
+    cohort, certificate = facts.cohort, facts.certificate
+    if certificate is None or certificate.kind is not cohort.certificate_kind:
+        return False
+    if certificate.kind is CertificateKind.SKILL_LEVEL and certificate.level != cohort.certificate_level:
+        return False
+    if certificate.kind is CertificateKind.COMPLETION and certificate.occupation_code is None:
+        return True
+    return certificate.occupation_code == cohort.occupation_code
+
+
+def _certificate_checks(judge: _Judge, facts: PersonFacts) -> None:
+    """NO_CERTIFICATE, CERT_NOT_VALID, CERT_WINDOW (all need the certificate, or its absence)."""
+    cohort, certificate = facts.cohort, facts.certificate
+    limits = judge.policy.limits
+    if cohort.kind is CohortKind.VOCATIONAL:
+        wanted = {
+            "occupation_code": cohort.occupation_code,
+            "certificate_kind": str(cohort.certificate_kind),
+            "certificate_level": cohort.certificate_level,
+        }
+        given = (
+            None
+            if certificate is None
+            else {
+                "occupation_code": certificate.occupation_code,
+                "kind": str(certificate.kind),
+                "level": certificate.level,
+            }
+        )
+        matches = _certificate_matches(facts)
+        judge.check(
+            "NO_CERTIFICATE",
+            {"cohort": wanted, "certificate": given},
+            not matches,
+            "no certificate"
+            if certificate is None
+            else "the certificate is not of the cohort's occupation and kind/level",
+        )
+    else:
+        judge.check("NO_CERTIFICATE", {"cohort_kind": "startup"}, None)
+    if certificate is None:
+        judge.check("CERT_NOT_VALID", {"certificate": None}, None)
+        judge.check("CERT_WINDOW", {"certificate": None}, None)
+        return
+    judge.check(
+        "CERT_NOT_VALID",
+        {"status": str(certificate.status)},
+        certificate.status is not CertificateStatus.VALID,
+        f"the certificate is {certificate.status}",
+    )
+    latest = add_months(cohort.end_date, limits.certificate_window.months)
+    early = certificate.issue_date < cohort.start_date
+    judge.check(
+        "CERT_WINDOW",
+        {
+            "issue_date": certificate.issue_date.isoformat(),
+            "cohort_start": cohort.start_date.isoformat(),
+            "latest": latest.isoformat(),
+            "months_after_end": limits.certificate_window.months,
+        },
+        early or certificate.issue_date > latest,
+        f"the certificate was issued on {certificate.issue_date}, before the cohort started ({cohort.start_date})"
+        if early
+        else f"the certificate was issued on {certificate.issue_date}, more than "
+        f"{limits.certificate_window.months} months after the cohort ended ({cohort.end_date})",
+    )
+
+
+def _age_check(judge: _Judge, facts: PersonFacts) -> None:
+    limits = judge.policy.limits.age
+    age = age_on(facts.birth_date, facts.cohort.start_date)
+    judge.check(
+        "AGE_RANGE",
+        {
+            "birth_date": facts.birth_date.isoformat(),
+            "on": facts.cohort.start_date.isoformat(),
+            "age": age,
+            "min_age": limits.min_age,
+            "max_age": limits.max_age,
+        },
+        not limits.min_age <= age <= limits.max_age,
+        f"age {age} on the cohort's start ({facts.cohort.start_date}) is outside "
+        f"{limits.min_age}-{limits.max_age}",
+    )
+
+
+def _claim_window_check(judge: _Judge, facts: PersonFacts) -> None:
+    months = judge.policy.limits.claim_window.months
+    since = line_date(facts)
+    latest = add_months(since, months)
+    judge.check(
+        "CLAIM_WINDOW",
+        {
+            "claim_date": facts.claim_date.isoformat(),
+            "since": since.isoformat(),
+            "since_what": "certificate issue date" if facts.certificate is not None else "cohort end date",
+            "latest": latest.isoformat(),
+            "months": months,
+        },
+        facts.claim_date > latest,
+        f"the claim ({facts.claim_date}) is more than {months} months after {since}",
+    )
+
+
+def _grant_of(facts: PersonFacts) -> Grant:
+    """The training grant a line would become."""
+    cohort = facts.cohort
+    return Grant(
+        kind=cohort.kind,
+        year=line_date(facts).year,
+        occupation_code=cohort.occupation_code,
+        level=cohort.certificate_level,
+        startup_course=cohort.startup_course,
+    )
+
+
+def _history_checks(judge: _Judge, facts: PersonFacts, earlier: Sequence[Grant]) -> None:
+    """SAME_LEVEL_REPEAT, LOWER_LEVEL, STARTUP_REPEAT, ANNUAL_CAP against the history and the
+    earlier lines of the same batch (``earlier``)."""
+    cohort = facts.cohort
+    line = _grant_of(facts)
+    history = facts.history
+    sources = {"history": history, "earlier_lines": tuple(earlier)}
+
+    def count(pred: Any) -> dict[str, int]:
+        return {name: sum(1 for g in grants if pred(g)) for name, grants in sources.items()}
+
+    if cohort.kind is CohortKind.VOCATIONAL:
+        renewal = _is_renewal(facts)
+        same = count(
+            lambda g: (
+                g.kind is CohortKind.VOCATIONAL
+                and g.occupation_code == line.occupation_code
+                and g.level == line.level
+            )
+        )
+        inputs: dict[str, Any] = {
+            "occupation_code": line.occupation_code,
+            "level": line.level,
+            "special_operation_renewal": renewal,
+            "matching_grants": same,
+        }
+        judge.check(
+            "SAME_LEVEL_REPEAT",
+            inputs,
+            None if renewal else sum(same.values()) > 0,
+            f"already granted {line.occupation_code}"
+            + (f" at level {line.level}" if line.level is not None else " (no level)"),
+        )
+        if line.level is not None:
+            level = line.level
+            higher = count(
+                lambda g: (
+                    g.kind is CohortKind.VOCATIONAL
+                    and g.occupation_code == line.occupation_code
+                    and g.level is not None
+                    and g.level < level
+                )
+            )
+            judge.check(
+                "LOWER_LEVEL",
+                {"occupation_code": line.occupation_code, "level": level, "higher_level_grants": higher},
+                sum(higher.values()) > 0,
+                f"already granted a higher level of {line.occupation_code} than level {level} "
+                "(level 1 is the highest)",
+            )
+        else:
+            judge.check("LOWER_LEVEL", {"level": None}, None)
+        judge.check("STARTUP_REPEAT", {"cohort_kind": "vocational"}, None)
+    else:
+        judge.check("SAME_LEVEL_REPEAT", {"cohort_kind": "startup"}, None)
+        judge.check("LOWER_LEVEL", {"cohort_kind": "startup"}, None)
+        same_course = count(
+            lambda g: g.kind is CohortKind.STARTUP and g.startup_course is cohort.startup_course
+        )
+        judge.check(
+            "STARTUP_REPEAT",
+            {"course": str(cohort.startup_course), "matching_grants": same_course},
+            sum(same_course.values()) > 0,
+            f"already granted the {cohort.startup_course} course",
+        )
+    cap = judge.policy.limits.annual_cap.count
+    in_year = count(lambda g: g.year == line.year)
+    judge.check(
+        "ANNUAL_CAP",
+        {"year": line.year, "grants_in_year": in_year, "cap": cap},
+        sum(in_year.values()) >= cap,
+        f"already {sum(in_year.values())} training grants in {line.year} (at most {cap} a year)",
+    )
+
+
+def _training_line(
+    facts: PersonFacts, policy: Policy, priority_trade: bool, earlier: Sequence[Grant]
+) -> Line:
+    judge = _Judge(policy)
+    cohort = facts.cohort
+    judge.step(
+        "POLICY",
+        {
+            "cohort_end_date": cohort.end_date.isoformat(),
+            "effective_from": policy.effective_from.isoformat(),
+            "effective_to": None if policy.effective_to is None else policy.effective_to.isoformat(),
+        },
+        policy.code,
+    )
+    base = _training_base(judge, facts)
+    total = _total_with_uplift(judge, facts, base, priority_trade)
+    judge.check(
+        "NOT_COMPLETED",
+        {"outcome": str(facts.outcome)},
+        facts.outcome is not EnrolmentOutcome.COMPLETED,
+        f"the enrolment's outcome is {facts.outcome}, not completed",
+    )
+    percent = policy.limits.attendance.percent
+    judge.check(
+        "ATTENDANCE",
+        {
+            "attended_hours": str(facts.attended_hours),
+            "planned_hours": cohort.planned_hours,
+            "min_percent": percent,
+        },
+        facts.attended_hours * 100 < Decimal(cohort.planned_hours) * percent,
+        f"attended {facts.attended_hours} of {cohort.planned_hours} planned hours, below {percent}%",
+    )
+    minimum = (
+        {
+            CertificateKind.SPECIAL_ABILITY: policy.training.special_ability.min_hours,
+            CertificateKind.COMPLETION: policy.training.completion.min_hours,
+        }.get(cohort.certificate_kind)
+        if cohort.kind is CohortKind.VOCATIONAL and cohort.certificate_kind
+        else None
+    )
+    judge.check(
+        "HOURS_MINIMUM",
+        {
+            "certificate_kind": None if cohort.certificate_kind is None else str(cohort.certificate_kind),
+            "planned_hours": cohort.planned_hours,
+            "min_hours": minimum,
+        },
+        None if minimum is None else cohort.planned_hours < minimum,
+        f"the cohort is planned for {cohort.planned_hours} hours, under {minimum}",
+    )
+    _age_check(judge, facts)
+    judge.check(
+        "INSTITUTION_NOT_APPROVED",
+        {"institution_approved": facts.institution_approved},
+        not facts.institution_approved,
+        "the institution is not on the approved list for the cohort's year, or is suspended",
+    )
+    _certificate_checks(judge, facts)
+    _claim_window_check(judge, facts)
+    _history_checks(judge, facts, earlier)
+    return judge.line("training", base, total)
+
+
+def _assessment_line(facts: PersonFacts, policy: Policy) -> Line | None:
+    certificate = facts.certificate
+    if (
+        certificate is None
+        or certificate.kind not in ASSESSED_KINDS
+        or facts.cohort.kind is not CohortKind.VOCATIONAL
+    ):
+        return None
+    judge = _Judge(policy)
+    judge.step(
+        "POLICY",
+        {
+            "cohort_end_date": facts.cohort.end_date.isoformat(),
+            "effective_from": policy.effective_from.isoformat(),
+            "effective_to": None if policy.effective_to is None else policy.effective_to.isoformat(),
+        },
+        policy.code,
+    )
+    assessment = policy.assessment
+    if certificate.kind is CertificateKind.SKILL_LEVEL:
+        entry = next(e for e in assessment.skill_level if e.level == certificate.level)
+        amount, inputs = entry.amount_fen, {"level": entry.level, **_provenance(entry.source, entry.assumed)}
+    else:
+        ability = assessment.special_ability
+        amount, inputs = ability.amount_fen, _provenance(ability.source, ability.assumed)
+    share = assessment.direct_recognition.percent if certificate.direct_recognition else 100
+    base = _whole_yuan_base(
+        judge,
+        Fraction(amount * share, 100),
+        {
+            "certificate_kind": str(certificate.kind),
+            **inputs,
+            "full_amount_fen": amount,
+            "direct_recognition": certificate.direct_recognition,
+            "percent": share,
+        },
+    )
+    judge.step("UPLIFT", {"line": "assessment"}, NOT_APPLICABLE)
+    judge.step("TOTAL", {"base_fen": base, "uplift_fen": "0"}, base)
+    _age_check(judge, facts)
+    _certificate_checks(judge, facts)
+    _claim_window_check(judge, facts)
+    return judge.line("assessment", base, base)
+
+
+def evaluate(
+    facts: PersonFacts,
+    policy: Policy,
+    *,
+    priority_trade: bool,
+    earlier: Sequence[Grant] = (),
+) -> Evaluation:
+    """One person's lines. ``policy`` is the policy in force on the cohort's end date;
+    ``priority_trade`` whether the occupation is on the list in force on its start date;
+    ``earlier`` the grants earlier lines of the same batch would become. The facts must be
+    coherent (:func:`fact_errors` empty)."""
+    priority = priority_trade and facts.cohort.kind is CohortKind.VOCATIONAL
+    lines = [_training_line(facts, policy, priority, earlier)]
+    assessment = _assessment_line(facts, policy)
+    if assessment is not None:
+        lines.append(assessment)
+    return Evaluation(policy.code, priority, tuple(lines))
+
+
+def _canonical(facts: PersonFacts) -> str:
+    history = tuple(sorted(facts.history, key=repr))
+    return repr(dataclasses.replace(facts, history=history))
+
+
+def batch_order(items: Sequence[BatchItem]) -> list[int]:
+    """The order a batch is judged in: by line date (certificate date, else cohort end date),
+    then the person's blind index, then the facts themselves (so equal keys never depend on
+    the order given)."""
+    return sorted(
+        range(len(items)),
+        key=lambda i: (line_date(items[i].facts), items[i].person_key, _canonical(items[i].facts)),
+    )
+
+
+def evaluate_batch(items: Sequence[BatchItem]) -> list[Evaluation]:
+    """The lines of a claim's people (or any batch), in the order given. Repeats and the
+    annual cap count, for each person, the grants their earlier lines (in :func:`batch_order`)
+    would become, unless those lines are blocked."""
+    results: dict[int, Evaluation] = {}
+    pending: dict[str, list[Grant]] = {}
+    for index in batch_order(items):
+        item = items[index]
+        earlier = pending.setdefault(item.person_key, [])
+        evaluation = evaluate(
+            item.facts, item.policy, priority_trade=item.priority_trade, earlier=tuple(earlier)
+        )
+        results[index] = evaluation
+        training = evaluation.lines[0]
+        if training.outcome != "blocked":
+            earlier.append(_grant_of(item.facts))
+    return [results[i] for i in range(len(items))]
