@@ -25,6 +25,7 @@ from api.problems import EXCEPTION_HANDLERS
 from api.reference import catalogue as reference
 from api.security import LoginLimiter, WindowLimiter, provide_principal
 from api.strict import StrictRequest, refuse_nul_characters
+from api.subsidy import claims as subsidy_claims
 from api.subsidy import evaluate as subsidy_evaluate
 from api.subsidy import policies as subsidy_policies
 from api.training import cohorts, roster
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             *reference.HANDLERS,
             *subsidy_policies.HANDLERS,
             *subsidy_evaluate.HANDLERS,
+            *subsidy_claims.HANDLERS,
             institutions.InstitutionController,
             users.UserController,
             users.ApiKeyController,

@@ -85,6 +85,32 @@ class SubsidyKind(StrEnum):
     """The assessment subsidy (to the assessment body)."""
 
 
+class ClaimStatus(StrEnum):
+    """A subsidy claim's life (DESIGN.md section 6)."""
+
+    SUBMITTED = "submitted"
+    """Filed; a worker is to compute its lines."""
+    COMPUTED = "computed"
+    IN_REVIEW = "in_review"
+    DECIDED = "decided"
+    NOTICED = "noticed"
+    PAYABLE = "payable"
+    PAID = "paid"
+    WITHDRAWN = "withdrawn"
+    FAILED = "failed"
+    """The worker could not compute it (the reason is on the claim); file it again."""
+
+
+CLOSED_CLAIM_STATUSES = frozenset({ClaimStatus.WITHDRAWN, ClaimStatus.FAILED})
+"""A claim in these no longer holds its cohort's slot: the cohort may be claimed again."""
+
+
+class LineOutcome(StrEnum):
+    CLEAN = "clean"
+    REVIEW = "review"
+    BLOCKED = "blocked"
+
+
 class EnrolmentOutcome(StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"

@@ -45,10 +45,16 @@ _institutions = itertools.count(1)
 _EARLIEST_BIRTH = dt.date(1965, 1, 1)
 
 
-def new_id_number(address: str = "410305") -> str:
-    """A valid ID number no other call in this run returns (distinct birth date and sequence)."""
+_WORKING_AGE_BIRTH = dt.date(1988, 1, 1)
+
+
+def new_id_number(address: str = "410305", *, working_age: bool = False) -> str:
+    """A valid ID number no other call in this run returns (distinct birth date and sequence).
+    Born in the late 1960s (around 60 today), or with ``working_age`` in the late 1980s
+    (the two ranges never meet within a run)."""
     n = next(_people)
-    birth = _EARLIEST_BIRTH + dt.timedelta(days=(n // 1000) % 15000)
+    earliest = _WORKING_AGE_BIRTH if working_age else _EARLIEST_BIRTH
+    birth = earliest + dt.timedelta(days=(n // 1000) % 5000)
     return make_number(address, birth, n % 1000)
 
 
@@ -195,3 +201,95 @@ def with_sheet(xml_body: bytes | None = None, *, repeat: int = 0, chunk: bytes =
                     member.write(block)
                 member.write(b"</sheetData></worksheet>")
     return out.getvalue()
+
+
+# --- claims ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Trainee:
+    """One person of a claimable cohort: attendance, outcome, a certificate or not, a phone."""
+
+    hours: int = 80
+    outcome: str = "completed"
+    certified: bool = True
+    phone: str | None = None
+    id_number: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimableCohort:
+    cohort_id: uuid.UUID
+    institution: Institution
+    assessor_body: Institution
+    owner: Principal
+    assessor: Principal
+    enrolment_ids: list[uuid.UUID]
+    trainee_ids: list[uuid.UUID]
+
+
+async def claimable_cohort(
+    vault: Any,
+    people: list[Trainee],
+    *,
+    institution: Institution | None = None,
+    assessor_body: Institution | None = None,
+    close: bool = True,
+    **overrides: Any,
+) -> ClaimableCohort:
+    """A vocational cohort (无人机驾驶员, skill level 5, 80 hours, started three days ago) run
+    through the services: the people enrolled, their hours and outcomes recorded, the cohort
+    closed (unless ``close=False``), and a level-5 certificate issued today by an assessment
+    body for the cohort to each person ``certified``."""
+    from decimal import Decimal
+
+    from registry.certificates.service import CertificateInput, issue_certificate
+    from registry.training.enrolments import EnrolmentChanges, enrol, update_enrolment
+    from registry.training.rules import EnrolmentRequest
+
+    await ensure_catalogue()
+    institution = institution or await new_institution()
+    assessor_body = assessor_body or await new_institution(kinds=["assessment"])
+    owner = acting_for(institution)
+    assessor = acting_for(assessor_body, Role.ASSESSOR)
+    cohort_id = await new_cohort(owner, capacity=max(5, len(people)), **overrides)
+    requests = [
+        EnrolmentRequest(
+            id_number=p.id_number or new_id_number(working_age=True),
+            name="张" + "伟芳娜敏静丽强磊军洋"[i % 10],
+            phone=p.phone,
+        )
+        for i, p in enumerate(people)
+    ]
+    views = await enrol(owner, vault, cohort_id, requests, as_list=True)
+    for person, view in zip(people, views, strict=True):
+        await update_enrolment(
+            owner, view.id, EnrolmentChanges(attended_hours=Decimal(person.hours), outcome=person.outcome)
+        )
+    if close:
+        await cohorts.close_cohort(owner, cohort_id)
+    for person, request in zip(people, requests, strict=True):
+        if person.certified:
+            await issue_certificate(
+                assessor,
+                vault,
+                CertificateInput(
+                    number=f"CERT{uuid.uuid4().hex[:12].upper()}",
+                    kind="skill_level",
+                    issue_date=TODAY,
+                    occupation_code=OCCUPATION,
+                    level=5,
+                    id_number=request.id_number,
+                    name=request.name,
+                    cohort_id=cohort_id,
+                ),
+            )
+    return ClaimableCohort(
+        cohort_id=cohort_id,
+        institution=institution,
+        assessor_body=assessor_body,
+        owner=owner,
+        assessor=assessor,
+        enrolment_ids=[view.id for view in views],
+        trainee_ids=[view.trainee_id for view in views],
+    )

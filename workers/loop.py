@@ -67,6 +67,13 @@ def configure(settings: Settings, app: Celery | None = None) -> None:
         _app = app
 
 
+def settings() -> Settings:
+    """The settings this worker was configured with (keys for the tasks that decrypt)."""
+    if _settings is None:
+        raise RuntimeError("workers.loop is not configured: build the app with create_celery(settings)")
+    return _settings
+
+
 def _current_runner() -> asyncio.Runner:
     global _runner, _runner_pid
     pid = os.getpid()

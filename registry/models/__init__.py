@@ -8,7 +8,7 @@ from registry.models.institution import Institution
 from registry.models.ledger import SubsidyGrant
 from registry.models.outbox import OutboxJob
 from registry.models.reference import Division, DivisionAlias, Occupation, PriorityList, PriorityListEntry
-from registry.models.subsidy import SubsidyPolicy
+from registry.models.subsidy import PolicySimulation, SubsidyClaim, SubsidyLine, SubsidyPolicy
 from registry.models.training import Cohort, Enrolment, ImportBatch, Trainee
 
 __all__ = [
@@ -25,9 +25,12 @@ __all__ = [
     "Institution",
     "Occupation",
     "OutboxJob",
+    "PolicySimulation",
     "PriorityList",
     "PriorityListEntry",
+    "SubsidyClaim",
     "SubsidyGrant",
+    "SubsidyLine",
     "SubsidyPolicy",
     "Trainee",
     "User",

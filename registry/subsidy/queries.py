@@ -1,5 +1,7 @@
-"""SQL of the subsidy area: the policy rows and whether an occupation is a priority trade on
-a date (the priority list in force, :data:`registry.reference.queries.IN_FORCE`)."""
+"""SQL of the subsidy area: the policy rows, whether an occupation is a priority trade on a
+date (the priority list in force, :data:`registry.reference.queries.IN_FORCE`), and the
+claims: the people of a claim with their certificates, the set-based OVERLAP and
+SHARED_PHONE checks, the lines written by COPY, and the scoped reads."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from registry.core.paging import Page, page_of_sql
 from registry.reference.queries import IN_FORCE
 
 POLICY_LOCK_KEY = 0x5_0B51_D7
@@ -102,3 +105,294 @@ async def is_priority_trade(occupation_code: str, on: dt.date, conn: BaseDBAsync
         [occupation_code, on],
     )
     return bool(rows[0]["on_list"])
+
+
+# ---------------------------------------------------------------------------
+# Claims
+# ---------------------------------------------------------------------------
+
+OPEN_CLAIM_INDEX = "subsidy_claim_open_once"
+"""One open claim per cohort and kind (migration 0012)."""
+
+
+async def lock_cohort_for_claim(conn: BaseDBAsyncClient, cohort_id: uuid.UUID) -> dict[str, Any] | None:
+    """The cohort (with its institution's approval facts), locked: two filings for one
+    cohort run one after the other."""
+    rows = await conn.execute_query_dict(
+        "SELECT c.id, c.institution_id, c.division_id, c.kind, c.status, c.occupation_id, c.certificate_kind, "
+        "c.certificate_level, c.startup_course, c.planned_hours, c.start_date, c.end_date, c.training_mode, "
+        "i.status AS institution_status, i.approved_years "
+        "FROM cohort AS c JOIN institution AS i ON i.id = c.institution_id WHERE c.id = $1 FOR UPDATE OF c",
+        [cohort_id],
+    )
+    return rows[0] if rows else None
+
+
+async def certificates_issued_to(conn: BaseDBAsyncClient, cohort_id: uuid.UUID, issuer_id: uuid.UUID) -> int:
+    rows = await conn.execute_query_dict(
+        "SELECT count(*) AS n FROM certificate WHERE cohort_id = $1 AND issuer_id = $2",
+        [cohort_id, issuer_id],
+    )
+    return int(rows[0]["n"])
+
+
+async def open_claim_of(conn: BaseDBAsyncClient, cohort_id: uuid.UUID, kind: str) -> uuid.UUID | None:
+    rows = await conn.execute_query_dict(
+        "SELECT id FROM subsidy_claim WHERE cohort_id = $1 AND kind = $2 "
+        "AND status NOT IN ('withdrawn', 'failed')",
+        [cohort_id, kind],
+    )
+    return rows[0]["id"] if rows else None
+
+
+async def lock_claim(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> dict[str, Any] | None:
+    rows = await conn.execute_query_dict("SELECT * FROM subsidy_claim WHERE id = $1 FOR UPDATE", [claim_id])
+    return rows[0] if rows else None
+
+
+_PEOPLE = """
+SELECT e.id AS enrolment_id, e.trainee_id, t.id_index AS person_key, t.id_cipher, t.birth_date,
+       e.attended_hours, e.outcome, e.groups, e.household_division_id,
+       cert.id AS certificate_id, cert.kind AS certificate_kind, cert.level AS certificate_level,
+       cert.occupation_id AS certificate_occupation, cert.issue_date, cert.status AS certificate_status,
+       cert.is_renewal, cert.direct_recognition
+FROM enrolment AS e
+JOIN trainee AS t ON t.id = e.trainee_id
+JOIN cohort AS c ON c.id = e.cohort_id
+{join} JOIN LATERAL (
+    SELECT x.* FROM certificate AS x
+    WHERE x.trainee_id = e.trainee_id
+      AND {which}
+    ORDER BY (x.cohort_id IS NOT DISTINCT FROM c.id) DESC, (x.status = 'valid') DESC, x.issue_date DESC, x.id
+    LIMIT 1
+) AS cert ON true
+WHERE e.cohort_id = $1
+ORDER BY e.id
+"""
+
+_TRAINING_CERTIFICATE = (
+    "(x.cohort_id = c.id OR (x.cohort_id IS NULL AND x.kind = c.certificate_kind "
+    "AND x.occupation_id IS NOT DISTINCT FROM c.occupation_id AND x.issue_date >= c.start_date))"
+)
+"""A training line's certificate: one issued for the cohort, else one of the cohort's
+occupation and kind issued since it started (an assessment body that did not name it)."""
+
+_ASSESSED_CERTIFICATE = "x.cohort_id = c.id AND x.issuer_id = $2"
+"""An assessment line's certificate: one the claimant issued for the cohort."""
+
+
+async def claim_people(
+    conn: BaseDBAsyncClient, cohort_id: uuid.UUID, kind: str, issuer_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """The people of a claim, one row per enrolment with the certificate its line is judged
+    on: every enrolment for a training claim (a line without a certificate is still shown,
+    blocked), the enrolments holding a certificate the claimant issued for an assessment one."""
+    if kind == "training":
+        sql = _PEOPLE.format(join="LEFT", which=_TRAINING_CERTIFICATE)
+        return await conn.execute_query_dict(sql, [cohort_id])
+    sql = _PEOPLE.format(join="", which=_ASSESSED_CERTIFICATE)
+    return await conn.execute_query_dict(sql, [cohort_id, issuer_id])
+
+
+async def overlaps_of(
+    conn: BaseDBAsyncClient, cohort_id: uuid.UUID
+) -> dict[uuid.UUID, list[tuple[Any, Any]]]:
+    """OVERLAP, set-based: per enrolment of the cohort, the periods of the other cohorts,
+    at other institutions and not cancelled, the same person was enrolled in (and did not
+    withdraw from) at the same time."""
+    rows = await conn.execute_query_dict(
+        "SELECT e.id AS enrolment_id, c2.start_date, c2.end_date "
+        "FROM enrolment AS e JOIN cohort AS c ON c.id = e.cohort_id "
+        "JOIN enrolment AS e2 ON e2.trainee_id = e.trainee_id AND e2.cohort_id <> e.cohort_id "
+        "JOIN cohort AS c2 ON c2.id = e2.cohort_id "
+        "WHERE e.cohort_id = $1 AND c2.institution_id <> c.institution_id AND c2.status <> 'cancelled' "
+        "AND e2.outcome <> 'withdrawn' AND c2.start_date <= c.end_date AND c2.end_date >= c.start_date "
+        "ORDER BY e.id, c2.start_date, c2.end_date",
+        [cohort_id],
+    )
+    out: dict[uuid.UUID, list[tuple[Any, Any]]] = {}
+    for row in rows:
+        out.setdefault(row["enrolment_id"], []).append((row["start_date"], row["end_date"]))
+    return out
+
+
+async def shared_phones_of(conn: BaseDBAsyncClient, cohort_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, int]]:
+    """SHARED_PHONE, set-based, on the phone given at enrolment (``enrolment.phone_index``):
+    per enrolment of the cohort, how many people, at how many institutions, were enrolled
+    anywhere with the same phone number (enrolments without a phone are left out)."""
+    rows = await conn.execute_query_dict(
+        "WITH phones AS (SELECT DISTINCT phone_index FROM enrolment WHERE cohort_id = $1 AND phone_index IS NOT NULL), "
+        "counted AS (SELECT e.phone_index, count(DISTINCT e.trainee_id) AS people, "
+        "count(DISTINCT c.institution_id) AS institutions "
+        "FROM enrolment AS e JOIN cohort AS c ON c.id = e.cohort_id "
+        "WHERE e.phone_index IN (SELECT phone_index FROM phones) GROUP BY e.phone_index) "
+        "SELECT e.id AS enrolment_id, counted.people, counted.institutions "
+        "FROM enrolment AS e JOIN counted ON counted.phone_index = e.phone_index WHERE e.cohort_id = $1",
+        [cohort_id],
+    )
+    return {row["enrolment_id"]: (int(row["people"]), int(row["institutions"])) for row in rows}
+
+
+LINE_COLUMNS = (
+    "id",
+    "claim_id",
+    "kind",
+    "enrolment_id",
+    "trainee_id",
+    "certificate_id",
+    "seq",
+    "cohort_kind",
+    "occupation_code",
+    "level",
+    "certificate_kind",
+    "startup_course",
+    "year",
+    "base_fen",
+    "uplift_fen",
+    "total_fen",
+    "outcome",
+    "flags",
+    "trace",
+    "policy_code",
+    "reason",
+)
+
+LINE_COPY_THRESHOLD = 64
+"""Fewer lines go in one multi-row INSERT; more go by COPY."""
+
+
+async def insert_lines(conn: BaseDBAsyncClient, records: list[tuple[Any, ...]]) -> None:
+    """Write a claim's lines (tuples in :data:`LINE_COLUMNS` order; flags and trace as JSON
+    text) in the caller's transaction: COPY for a big claim, one INSERT from arrays else."""
+    if not records:
+        return
+    async with conn.acquire_connection() as raw:
+        if len(records) >= LINE_COPY_THRESHOLD:
+            await raw.copy_records_to_table("subsidy_line", records=records, columns=list(LINE_COLUMNS))
+            return
+        types = (
+            "uuid", "uuid", "text", "uuid", "uuid", "uuid", "int", "text", "text", "smallint", "text", "text",
+            "smallint", "bigint", "bigint", "bigint", "text", "jsonb", "jsonb", "text", "text",
+        )  # fmt: skip
+        columns = list(zip(*records, strict=True))
+        names = [f"c{n}" for n in range(1, len(types) + 1)]
+        picked = ", ".join(
+            f"{name}::jsonb" if t == "jsonb" else name for name, t in zip(names, types, strict=True)
+        )
+        arrays = ", ".join(f"${n}::{'text' if t == 'jsonb' else t}[]" for n, t in enumerate(types, start=1))
+        await raw.execute(
+            f"INSERT INTO subsidy_line ({', '.join(LINE_COLUMNS)}) "
+            f"SELECT {picked} FROM unnest({arrays}) AS u({', '.join(names)})",
+            *columns,
+        )
+
+
+async def store_computed(
+    conn: BaseDBAsyncClient, claim_id: uuid.UUID, totals: dict[str, int], snapshot_json: str
+) -> None:
+    await conn.execute_query(
+        "UPDATE subsidy_claim SET status = 'computed', computed_at = now(), updated_at = now(), "
+        "snapshot = $2::jsonb, line_count = $3, clean_lines = $4, review_lines = $5, blocked_lines = $6, "
+        "total_fen = $7, clean_fen = $8, review_fen = $9, blocked_fen = $10 WHERE id = $1",
+        [
+            claim_id,
+            snapshot_json,
+            totals["line_count"],
+            totals["clean_lines"],
+            totals["review_lines"],
+            totals["blocked_lines"],
+            totals["total_fen"],
+            totals["clean_fen"],
+            totals["review_fen"],
+            totals["blocked_fen"],
+        ],
+    )
+
+
+async def store_status(conn: BaseDBAsyncClient, claim_id: uuid.UUID, status: str, **columns: Any) -> None:
+    """Set a claim's status (and the named columns among error, withdrawn_at/by/reason)."""
+    allowed = {"error", "withdrawn_at", "withdrawn_by", "withdraw_reason"}
+    unknown = set(columns) - allowed
+    if unknown:
+        raise ValueError(f"not a status column: {sorted(unknown)}")
+    names = sorted(columns)
+    sets = "".join(f", {name} = ${n}" for n, name in enumerate(names, start=3))
+    await conn.execute_query(
+        f"UPDATE subsidy_claim SET status = $2, updated_at = now(){sets} WHERE id = $1",
+        [claim_id, status, *(columns[name] for name in names)],
+    )
+
+
+def claim_scope(
+    principal_role: str, institution_id: uuid.UUID | None, division_code: str | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (on ``subsidy_claim AS s``) of what a principal may see: an
+    institution or an assessment body its own claims, a county auditor its division's, the
+    city's auditors and admins every claim; anyone else nothing."""
+    if principal_role == "admin" or (principal_role == "auditor" and division_code is None):
+        return "true", []
+    if principal_role == "auditor":
+        return "s.division_id = {p}", [division_code]
+    if principal_role in ("institution", "assessor") and institution_id is not None:
+        return "s.institution_id = {p}", [institution_id]
+    return "false", []
+
+
+CLAIM_COLUMNS = (
+    "s.id, s.cohort_id, s.kind, s.institution_id, s.division_id, s.status, s.policy_code, s.line_count, "
+    "s.clean_lines, s.review_lines, s.blocked_lines, s.total_fen, s.clean_fen, s.review_fen, s.blocked_fen, "
+    "s.error, s.filed_by, s.filed_at, s.computed_at, s.withdrawn_at, s.withdrawn_by, s.withdraw_reason, "
+    "c.reference AS cohort_reference, c.name AS cohort_name, i.name AS institution_name"
+)
+_CLAIM_FROM = "FROM subsidy_claim AS s JOIN cohort AS c ON c.id = s.cohort_id JOIN institution AS i ON i.id = s.institution_id"
+
+
+async def claim_page(
+    scope: tuple[str, list[Any]],
+    *,
+    limit: int,
+    offset: int,
+    status: str | None = None,
+    kind: str | None = None,
+    cohort_id: uuid.UUID | None = None,
+) -> Page[dict[str, Any]]:
+    clause, params = scope
+    where = [clause.format(p=f"${len(params)}") if params else clause]
+    values: list[Any] = list(params)
+    for column, value in (("s.status", status), ("s.kind", kind), ("s.cohort_id", cohort_id)):
+        if value is not None:
+            values.append(value)
+            where.append(f"{column} = ${len(values)}")
+    condition = " AND ".join(where)
+    return await page_of_sql(
+        f"SELECT {CLAIM_COLUMNS}, count(*) OVER () AS total {_CLAIM_FROM} WHERE {condition} "
+        "ORDER BY s.filed_at DESC, s.id",
+        f"SELECT count(*) AS total FROM subsidy_claim AS s WHERE {condition}",
+        values,
+        limit,
+        offset,
+    )
+
+
+async def claim_row(scope: tuple[str, list[Any]], claim_id: uuid.UUID) -> dict[str, Any] | None:
+    clause, params = scope
+    condition = clause.format(p="$2") if params else clause
+    rows = await connections.get("default").execute_query_dict(
+        f"SELECT {CLAIM_COLUMNS} {_CLAIM_FROM} WHERE s.id = $1 AND {condition}", [claim_id, *params]
+    )
+    return rows[0] if rows else None
+
+
+async def claim_lines(claim_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A claim's lines in judging order, with the person's masked ID number and the name
+    as given at enrolment."""
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
+        "SELECT l.id, l.kind, l.enrolment_id, l.trainee_id, l.certificate_id, l.seq, l.cohort_kind, "
+        "l.occupation_code, l.level, l.certificate_kind, l.startup_course, l.year, l.base_fen, l.uplift_fen, "
+        "l.total_fen, l.outcome, l.flags, l.trace, l.policy_code, l.decision, l.decided_by, l.decided_at, l.reason, "
+        "t.id_masked, coalesce(e.name_as_given, t.name) AS name "
+        "FROM subsidy_line AS l JOIN trainee AS t ON t.id = l.trainee_id JOIN enrolment AS e ON e.id = l.enrolment_id "
+        "WHERE l.claim_id = $1 ORDER BY l.seq",
+        [claim_id],
+    )
+    return rows

@@ -40,7 +40,13 @@ SAME_LEVEL_REPEAT         vocational      no (the history holds training grants)
 LOWER_LEVEL               skill level     no
 STARTUP_REPEAT            startup         no
 ANNUAL_CAP                yes             no (the cap counts training grants)
+ID_INVALID                claims          claims
+OVERLAP                   claims          claims
+SHARED_PHONE              claims          claims
 ========================  ==============  ================
+
+"claims": judged from what the claims engine found in the database (:class:`Findings`); the
+calculator has no such facts and its lines carry no such step.
 
 Decided where the design is silent (also in docs/subsidy-policy.md):
 
@@ -139,6 +145,9 @@ class Grant:
     occupation_code: str | None = None
     level: int | None = None
     startup_course: StartupCourse | None = None
+    counts_towards_cap: bool = True
+    """False for a grant the ledger has clawed back: it keeps its slot (the repeat rules
+    still see it) but no longer counts towards ANNUAL_CAP."""
 
 
 @dataclass(frozen=True)
@@ -194,14 +203,42 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Overlap:
+    """Another institution's cohort the person was enrolled in at the same time."""
+
+    start_date: dt.date
+    end_date: dt.date
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the claims engine found in the database about one person (the checks the
+    calculator cannot make): whether the ID number is valid (``id_problem``: why not), the
+    overlapping enrolments at other institutions, and how many people (at how many
+    institutions) were enrolled with the same phone number."""
+
+    id_problem: str | None = None
+    overlaps: tuple[Overlap, ...] = ()
+    shared_phone_trainees: int = 0
+    shared_phone_institutions: int = 0
+
+
+SHARED_PHONE_MIN_TRAINEES = 5
+"""SHARED_PHONE: a phone number given for this many people or more (the rule's title in the
+policy document says 5; the rule has no amount to keep in the document)."""
+
+
+@dataclass(frozen=True)
 class BatchItem:
     """One person's facts in a batch; ``person_key`` is the ID blind index (it orders the
-    batch and tells whose earlier lines count as grants)."""
+    batch and tells whose earlier lines count as grants). ``findings`` (claims only) adds
+    the database checks ID_INVALID, OVERLAP and SHARED_PHONE to every line."""
 
     person_key: str
     facts: PersonFacts
     policy: Policy
     priority_trade: bool
+    findings: Findings | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -601,7 +638,7 @@ def _claim_window_check(judge: _Judge, facts: PersonFacts) -> None:
     )
 
 
-def _grant_of(facts: PersonFacts) -> Grant:
+def grant_of(facts: PersonFacts) -> Grant:
     """The training grant a line would become."""
     cohort = facts.cohort
     return Grant(
@@ -617,7 +654,7 @@ def _history_checks(judge: _Judge, facts: PersonFacts, earlier: Sequence[Grant])
     """SAME_LEVEL_REPEAT, LOWER_LEVEL, STARTUP_REPEAT, ANNUAL_CAP against the history and the
     earlier lines of the same batch (``earlier``)."""
     cohort = facts.cohort
-    line = _grant_of(facts)
+    line = grant_of(facts)
     history = facts.history
     sources = {"history": history, "earlier_lines": tuple(earlier)}
 
@@ -679,7 +716,7 @@ def _history_checks(judge: _Judge, facts: PersonFacts, earlier: Sequence[Grant])
             f"already granted the {cohort.startup_course} course",
         )
     cap = judge.policy.limits.annual_cap.count
-    in_year = count(lambda g: g.year == line.year)
+    in_year = count(lambda g: g.year == line.year and g.counts_towards_cap)
     judge.check(
         "ANNUAL_CAP",
         {"year": line.year, "grants_in_year": in_year, "cap": cap},
@@ -689,7 +726,11 @@ def _history_checks(judge: _Judge, facts: PersonFacts, earlier: Sequence[Grant])
 
 
 def _training_line(
-    facts: PersonFacts, policy: Policy, priority_trade: bool, earlier: Sequence[Grant]
+    facts: PersonFacts,
+    policy: Policy,
+    priority_trade: bool,
+    earlier: Sequence[Grant],
+    findings: Findings | None,
 ) -> Line:
     judge = _Judge(policy)
     cohort = facts.cohort
@@ -749,10 +790,43 @@ def _training_line(
     _certificate_checks(judge, facts)
     _claim_window_check(judge, facts)
     _history_checks(judge, facts, earlier)
+    _database_checks(judge, findings)
     return judge.line("training", base, total)
 
 
-def _assessment_line(facts: PersonFacts, policy: Policy) -> Line | None:
+def _database_checks(judge: _Judge, findings: Findings | None) -> None:
+    """ID_INVALID, OVERLAP and SHARED_PHONE from what the claims engine found (nothing in
+    the calculator, which reads no database facts)."""
+    if findings is None:
+        return
+    judge.check(
+        "ID_INVALID",
+        {"id_number": "checked (GB 11643-1999 check digit and birth date)"},
+        findings.id_problem is not None,
+        f"the ID number is not valid: {findings.id_problem}",
+    )
+    periods = sorted(findings.overlaps, key=lambda o: (o.start_date, o.end_date))
+    judge.check(
+        "OVERLAP",
+        {"other_cohorts": [f"{o.start_date.isoformat()}/{o.end_date.isoformat()}" for o in periods]},
+        bool(periods),
+        "also enrolled, at another institution, in "
+        + ", ".join(f"a cohort from {o.start_date.isoformat()} to {o.end_date.isoformat()}" for o in periods),
+    )
+    judge.check(
+        "SHARED_PHONE",
+        {
+            "people_with_this_phone": findings.shared_phone_trainees,
+            "institutions": findings.shared_phone_institutions,
+            "min_people": SHARED_PHONE_MIN_TRAINEES,
+        },
+        findings.shared_phone_trainees >= SHARED_PHONE_MIN_TRAINEES,
+        f"the phone number was given for {findings.shared_phone_trainees} people "
+        f"at {findings.shared_phone_institutions} institutions",
+    )
+
+
+def _assessment_line(facts: PersonFacts, policy: Policy, findings: Findings | None) -> Line | None:
     certificate = facts.certificate
     if (
         certificate is None
@@ -794,6 +868,7 @@ def _assessment_line(facts: PersonFacts, policy: Policy) -> Line | None:
     _age_check(judge, facts)
     _certificate_checks(judge, facts)
     _claim_window_check(judge, facts)
+    _database_checks(judge, findings)
     return judge.line("assessment", base, base)
 
 
@@ -803,14 +878,15 @@ def evaluate(
     *,
     priority_trade: bool,
     earlier: Sequence[Grant] = (),
+    findings: Findings | None = None,
 ) -> Evaluation:
     """One person's lines. ``policy`` is the policy in force on the cohort's end date;
     ``priority_trade`` whether the occupation is on the list in force on its start date;
     ``earlier`` the grants earlier lines of the same batch would become. The facts must be
-    coherent (:func:`fact_errors` empty)."""
+    coherent (:func:`fact_errors` empty). ``findings`` (claims only): the database checks."""
     priority = priority_trade and facts.cohort.kind is CohortKind.VOCATIONAL
-    lines = [_training_line(facts, policy, priority, earlier)]
-    assessment = _assessment_line(facts, policy)
+    lines = [_training_line(facts, policy, priority, earlier, findings)]
+    assessment = _assessment_line(facts, policy, findings)
     if assessment is not None:
         lines.append(assessment)
     return Evaluation(policy.code, priority, tuple(lines))
@@ -841,10 +917,14 @@ def evaluate_batch(items: Sequence[BatchItem]) -> list[Evaluation]:
         item = items[index]
         earlier = pending.setdefault(item.person_key, [])
         evaluation = evaluate(
-            item.facts, item.policy, priority_trade=item.priority_trade, earlier=tuple(earlier)
+            item.facts,
+            item.policy,
+            priority_trade=item.priority_trade,
+            earlier=tuple(earlier),
+            findings=item.findings,
         )
         results[index] = evaluation
         training = evaluation.lines[0]
         if training.outcome != "blocked":
-            earlier.append(_grant_of(item.facts))
+            earlier.append(grant_of(item.facts))
     return [results[i] for i in range(len(items))]

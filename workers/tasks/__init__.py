@@ -14,6 +14,7 @@ TASK_MODULES: tuple[str, ...] = (
     "workers.tasks.training",
     "workers.tasks.outbox",
     "workers.tasks.idempotency",
+    "workers.tasks.subsidy",
     # "workers.tasks.rollups",  <- the nightly rollup task module goes here
 )
 
