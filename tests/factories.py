@@ -293,3 +293,18 @@ async def claimable_cohort(
         enrolment_ids=[view.id for view in views],
         trainee_ids=[view.trainee_id for view in views],
     )
+
+
+async def computed_line_ids(vault: Any, count: int = 1) -> list[uuid.UUID]:
+    """The ids of ``count`` lines of a computed training claim (for ledger rows that name
+    the line they were granted on)."""
+    from registry.models.subsidy import SubsidyLine
+    from registry.subsidy import claims
+    from registry.subsidy.service import load_shipped_policies
+
+    await ensure_catalogue()
+    await load_shipped_policies(system("test"))
+    cohort = await claimable_cohort(vault, [Trainee() for _ in range(count)])
+    filed = await claims.file_claim(cohort.owner, cohort.cohort_id, claims.SubsidyKind.TRAINING)
+    await claims.compute_claim(filed.id, vault=vault)
+    return [line.id for line in await SubsidyLine.filter(claim_id=filed.id).order_by("seq")]

@@ -228,8 +228,8 @@ async def test_a_clawed_back_grant_keeps_its_slot(person: uuid.UUID) -> None:
         await insert(startup(person))
 
 
-async def test_a_line_is_granted_once(person: uuid.UUID) -> None:
-    line = uuid.uuid4()
+async def test_a_line_is_granted_once(person: uuid.UUID, vault: Vault) -> None:
+    [line] = await factories.computed_line_ids(vault)
     await insert(grant(person, line_id=line))
     with pytest.raises(Conflict, match=str(line)):
         await insert(grant(person, WELDER, line_id=line))
@@ -367,8 +367,9 @@ async def test_four_in_one_statement_by_a_raw_writer(person: uuid.UUID, app_conn
 # --- reversals ----------------------------------------------------------------------------
 
 
-async def test_a_reversal_is_a_new_row_and_only_once(person: uuid.UUID) -> None:
-    [grant_id] = await insert(grant(person, amount_fen=160000, line_id=uuid.uuid4()))
+async def test_a_reversal_is_a_new_row_and_only_once(person: uuid.UUID, vault: Vault) -> None:
+    [line] = await factories.computed_line_ids(vault)
+    [grant_id] = await insert(grant(person, amount_fen=160000, line_id=line))
     reversal_id = await reverse(grant_id)
     original = await SubsidyGrant.get(id=grant_id)
     row = await SubsidyGrant.get(id=reversal_id)
