@@ -1116,7 +1116,8 @@ def build_plan(inputs: PlanInputs, *, year: int, scale: Scale, seed: int = 1) ->
     for c in cohorts:
         if c.cancelled:
             c.capacity = rng.randint(20, 50)
-    anomalies = _plant_anomalies(rng, scale, voc_live, cohorts, people, last_end)
+    showcase = next((c for c in voc_live if c.institution == demo_key and c.enrolments), None)
+    anomalies = _plant_anomalies(rng, scale, voc_live, cohorts, people, last_end, showcase)
     certificates = _certify(rng, scale, cohorts, people.people, last_day, year)
     return Plan(
         year=year,
@@ -1151,7 +1152,11 @@ def _plant_anomalies(
     cohorts: list[Cohort],
     people: _People,
     last_end: dt.date,
+    showcase: Cohort | None = None,
 ) -> Anomalies:
+    """Plant the anomalies the claims' checks find. ``showcase`` (the demo institution's
+    first cohort, when there is one) gets one of each first, so that the demo institution's
+    own claim shows an overlap, a shared phone and an attendance shortfall."""
     anomalies = Anomalies()
     by_start = sorted(voc, key=lambda c: c.start_date)
     # 1. The same person in two overlapping cohorts at two institutions (both completed):
@@ -1161,7 +1166,7 @@ def _plant_anomalies(
     attempts = 0
     while len(anomalies.overlap_people) < scale.overlap_people and attempts < 200 * scale.overlap_people:
         attempts += 1
-        a = rng.choice(by_start)
+        a = showcase if showcase is not None and not anomalies.overlap_people else rng.choice(by_start)
         elsewhere = [b for b in by_start if b.institution != a.institution]
         if not elsewhere:
             break
@@ -1199,6 +1204,14 @@ def _plant_anomalies(
     institution_order = list(by_institution)
     rng.shuffle(institution_order)
     chosen: set[int] = set(anomalies.overlap_people)
+    if showcase is not None:
+        for e in showcase.enrolments:
+            if len(anomalies.shared_phone_people) >= min(2, scale.shared_phone_trainees):
+                break
+            if e.person not in chosen:
+                chosen.add(e.person)
+                people.people[e.person] = replace(people.people[e.person], phone=phone)
+                anomalies.shared_phone_people.append(e.person)
     k = 0
     while (
         len(anomalies.shared_phone_people) < scale.shared_phone_trainees
@@ -1214,12 +1227,19 @@ def _plant_anomalies(
         anomalies.shared_phone_people.append(person)
     # 3. Completions with attendance below 80% of the planned hours.
     overlap_people = set(anomalies.overlap_people)
-    for c in rng.sample(voc, len(voc)):
+    order = rng.sample(voc, len(voc))
+    if showcase is not None:
+        order = [showcase, *(c for c in order if c is not showcase)]
+    for c in order:
         if len(anomalies.attendance_shortfalls) >= scale.attendance_shortfalls:
             break
         per_cohort = 0
         for e in c.enrolments:
-            if e.outcome == "completed" and e.person not in overlap_people and rng.random() < 0.25:
+            if (
+                e.outcome == "completed"
+                and e.person not in overlap_people
+                and (c is showcase or rng.random() < 0.25)
+            ):
                 e.attended_hours = _attended(rng, c.planned_hours, 0.45, 0.75)
                 anomalies.attendance_shortfalls.append((c.index, e.person))
                 per_cohort += 1

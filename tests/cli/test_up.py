@@ -130,6 +130,7 @@ def test_up_serves_then_stops_everything_on_ctrl_c_and_finds_its_data_again(home
         assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
         ready = httpx.get(f"{base}/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
+        demo_institution_claims_are_computed_in_seconds(base, password.group(1))
 
         took = first.interrupt()
     finally:
@@ -153,6 +154,32 @@ def test_up_serves_then_stops_everything_on_ctrl_c_and_finds_its_data_again(home
         second.kill()
     assert took < STOP_BUDGET_SECONDS, f"stopping took {took:.1f} s"
     assert_nothing_left(home)
+
+
+def demo_institution_claims_are_computed_in_seconds(base: str, password: str) -> None:
+    """The demo institution files a training claim for each of its closed vocational demo
+    cohorts; the worker computes each in seconds, and the lines show amounts, traces and the
+    anomalies the demo planted (an overlap, a shared phone, an attendance shortfall)."""
+    token = httpx.post(
+        f"{base}/api/v1/auth/token", json={"username": "demo-institution", "password": password}, timeout=30
+    ).json()["access_token"]
+    api = httpx.Client(base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    cohorts = api.get("/cohorts", params={"status": "closed", "kind": "vocational", "limit": 500}).json()[
+        "items"
+    ]
+    assert cohorts, "the demo institution has no closed vocational cohort"
+    flags: set[str] = set()
+    for cohort in cohorts:
+        filed = api.post(f"/cohorts/{cohort['id']}/claims", json={"kind": "training"})
+        assert filed.status_code == 202, filed.text
+        started = time.monotonic()
+        while (claim := api.get(f"/claims/{filed.json()['id']}").json())["status"] == "submitted":
+            assert time.monotonic() - started < 20, claim
+            time.sleep(0.2)
+        assert claim["status"] == "computed", claim
+        assert claim["lines"] and all(line["trace"] and line["base_fen"] > 0 for line in claim["lines"])
+        flags |= {flag["code"] for line in claim["lines"] for flag in line["flags"]}
+    assert {"OVERLAP", "SHARED_PHONE", "ATTENDANCE"} <= flags, flags
 
 
 # --- restart policy and readiness -------------------------------------------------------

@@ -219,3 +219,21 @@ def test_a_year_still_running_ends_before_the_last_day() -> None:
     )
     assert max(c.end_date for c in plan.cohorts) <= last - dt.timedelta(days=15)
     assert max(c.issue_date for c in plan.certificates) <= last
+
+
+@pytest.mark.parametrize("scale", ["small", "mid"])
+def test_the_demo_institutions_first_cohort_shows_one_of_each_anomaly(scale: str) -> None:
+    """What the demo institution's own claim shows (an overlap, a shared phone, an
+    attendance shortfall), whatever the scale."""
+    plan = mid_plan() if scale == "mid" else build_plan(inputs(), year=YEAR, scale=SCALES["small"], seed=1)
+    demo = next(i.key for i in plan.institutions if i.uscc == inputs().demo_training_uscc)
+    showcase = next(
+        c
+        for c in plan.cohorts
+        if c.institution == demo and c.kind == "vocational" and not c.cancelled and c.enrolments
+    )
+    people = {e.person for e in showcase.enrolments}
+    a = plan.anomalies
+    assert people & set(a.overlap_people)
+    assert len(people & set(a.shared_phone_people)) >= 2 and len(a.shared_phone_people) >= 5
+    assert any(index == showcase.index for index, _ in a.attendance_shortfalls)
