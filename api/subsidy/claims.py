@@ -29,6 +29,11 @@ from registry.enums import (
     SubsidyKind,
 )
 from registry.subsidy import claims as service
+from registry.subsidy import decisions
+from registry.subsidy.rules import MAX_DECISION_REASON, Decision, DecisionRequest
+
+MAX_LINES = 500
+"""A claim has at most one line per enrolment (a cohort holds at most 500)."""
 
 
 class ClaimCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -39,6 +44,21 @@ class ClaimCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class ClaimWithdraw(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: Annotated[str, msgspec.Meta(max_length=service.MAX_REASON)] = ""
+
+
+class LineDecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    line_id: uuid.UUID
+    decision: Decision
+    reason: Annotated[str, msgspec.Meta(max_length=MAX_DECISION_REASON)] = ""
+    """Required to reject, and to approve a line flagged for review."""
+
+
+class DecisionsIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    lines: Annotated[list[LineDecisionIn], msgspec.Meta(max_length=MAX_LINES)] = []
+    approve_clean: bool = False
+    """Also approve every clean line not yet decided."""
+    reason: Annotated[str, msgspec.Meta(max_length=MAX_DECISION_REASON)] = ""
+    """Kept with the clean lines approved by ``approve_clean`` (optional)."""
 
 
 class LineRead(msgspec.Struct):
@@ -168,6 +188,24 @@ class ClaimController(Controller):
     ) -> ClaimRead:
         reason = "" if data is None else data.reason
         return ClaimRead.of(await service.withdraw_claim(principal, claim_id, reason))
+
+    @post(
+        "/{claim_id:uuid}/decisions",
+        status_code=200,
+        summary="Decide lines (auditor of the claim's scope): approve or reject, or approve every clean line",
+        description=(
+            "A rejection, and approving a `review` line, need a `reason` (422 `reason_required` naming the line); "
+            "approving a `blocked` line is 409 `line_blocked`; after the notice is published, 409 "
+            "`claim_not_decidable`. Answers the claim with its lines."
+        ),
+    )
+    async def decide(self, principal: Principal, claim_id: uuid.UUID, data: DecisionsIn) -> ClaimDetail:
+        batch = decisions.DecisionBatch(
+            lines=[DecisionRequest(d.line_id, d.decision, d.reason) for d in data.lines],
+            approve_clean=data.approve_clean,
+            clean_reason=data.reason,
+        )
+        return ClaimDetail.detail(await decisions.decide(principal, claim_id, batch))
 
 
 HANDLERS: list[Any] = [file_claim, ClaimController]

@@ -396,3 +396,44 @@ async def claim_lines(claim_id: uuid.UUID) -> list[dict[str, Any]]:
         [claim_id],
     )
     return rows
+
+
+# ---------------------------------------------------------------------------
+# The audit: decisions
+# ---------------------------------------------------------------------------
+
+
+async def line_outcomes(
+    conn: BaseDBAsyncClient, claim_id: uuid.UUID
+) -> dict[uuid.UUID, tuple[str, str | None]]:
+    """Each line of a claim: (outcome, decision)."""
+    rows = await conn.execute_query_dict(
+        "SELECT id, outcome, decision FROM subsidy_line WHERE claim_id = $1", [claim_id]
+    )
+    return {row["id"]: (row["outcome"], row["decision"]) for row in rows}
+
+
+async def store_decisions(
+    conn: BaseDBAsyncClient, claim_id: uuid.UUID, requests: Any, actor: str, at: dt.datetime
+) -> None:
+    """Write a batch of decisions set-based (one UPDATE from arrays)."""
+    await conn.execute_query(
+        "UPDATE subsidy_line AS l SET decision = d.decision, reason = d.reason, decided_by = $2, decided_at = $3 "
+        "FROM unnest($4::uuid[], $5::text[], $6::text[]) AS d(id, decision, reason) "
+        "WHERE l.id = d.id AND l.claim_id = $1",
+        [
+            claim_id,
+            actor,
+            at,
+            [r.line_id for r in requests],
+            [r.decision.value for r in requests],
+            [r.reason.strip() for r in requests],
+        ],
+    )
+
+
+async def undecided_lines(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> int:
+    rows = await conn.execute_query_dict(
+        "SELECT count(*) AS n FROM subsidy_line WHERE claim_id = $1 AND decision IS NULL", [claim_id]
+    )
+    return int(rows[0]["n"])

@@ -76,6 +76,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -928,3 +929,63 @@ def evaluate_batch(items: Sequence[BatchItem]) -> list[Evaluation]:
         if training.outcome != "blocked":
             earlier.append(grant_of(item.facts))
     return [results[i] for i in range(len(items))]
+
+
+# ---------------------------------------------------------------------------
+# The audit: deciding lines
+# ---------------------------------------------------------------------------
+
+
+class Decision(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+MAX_DECISION_REASON = 2000
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    line_id: Any
+    """The line's id (a UUID)."""
+    decision: Decision
+    reason: str = ""
+
+
+def decision_errors(
+    requests: Sequence[DecisionRequest], outcomes: dict[Any, str]
+) -> tuple[list[FieldError], list[str]]:
+    """What is wrong with a batch of decisions on a claim whose lines have ``outcomes``
+    (line id -> clean/review/blocked): (field errors, 422) and (the fields of blocked lines
+    asked to be approved, 409). A rejection needs a reason; so does approving a ``review``
+    line; a line is decided once per batch; a line must be the claim's."""
+    errors: list[FieldError] = []
+    blocked: list[str] = []
+    seen: set[Any] = set()
+    for index, request in enumerate(requests):
+        field = f"lines[{index}]"
+        reason = request.reason.strip()
+        outcome = outcomes.get(request.line_id)
+        if outcome is None:
+            errors.append(FieldError(f"{field}.line_id", "unknown_line", "not a line of this claim"))
+            continue
+        if request.line_id in seen:
+            errors.append(
+                FieldError(f"{field}.line_id", "duplicate_line", "this line is decided twice in one call")
+            )
+        seen.add(request.line_id)
+        if len(reason) > MAX_DECISION_REASON:
+            errors.append(
+                FieldError(f"{field}.reason", "too_long", f"at most {MAX_DECISION_REASON} characters")
+            )
+        if request.decision is Decision.REJECTED and not reason:
+            errors.append(FieldError(f"{field}.reason", "reason_required", "a rejection needs a reason"))
+        elif request.decision is Decision.APPROVED and outcome == "review" and not reason:
+            errors.append(
+                FieldError(
+                    f"{field}.reason", "reason_required", "approving a flagged (review) line needs a reason"
+                )
+            )
+        if request.decision is Decision.APPROVED and outcome == "blocked":
+            blocked.append(f"{field}.decision")
+    return errors, blocked

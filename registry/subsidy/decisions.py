@@ -1,0 +1,109 @@
+"""The audit of a computed claim: an auditor of the claim's scope decides each line.
+
+DESIGN.md section 6: approve or reject each line, with a reason for every rejection and for
+every approval of a flagged (``review``) line; a ``blocked`` line is never payable, so it
+cannot be approved (409); one call approves every ``clean`` line. The first decision moves
+the claim ``computed -> in_review``; once every line is decided it is ``decided`` (a
+decision may still change until the notice is published). Every call is one unit of work
+with one audit event listing what it decided.
+
+Who: an auditor whose scope holds the claim (the city, or the county the cohort was held
+in). The claim's own institution, or an assessment body, is answered 404 (the decision
+endpoint does not exist for them); an administrator 403 (the bureau's auditors decide).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from registry.core.principal import Principal
+from registry.core.uow import unit_of_work
+from registry.enums import ClaimStatus, Role
+from registry.subsidy import queries
+from registry.subsidy.claims import ClaimView, get_claim
+from registry.subsidy.rules import Decision, DecisionRequest, decision_errors
+
+DECIDABLE = frozenset({ClaimStatus.COMPUTED, ClaimStatus.IN_REVIEW, ClaimStatus.DECIDED})
+
+
+@dataclass(frozen=True)
+class DecisionBatch:
+    lines: Sequence[DecisionRequest] = ()
+    approve_clean: bool = False
+    """Approve every clean line not yet decided (no reason needed)."""
+    clean_reason: str = ""
+
+
+def _auditor_only(principal: Principal) -> None:
+    if principal.role in (Role.INSTITUTION, Role.ASSESSOR):
+        raise NotFound("no such claim")
+    if principal.role is not Role.AUDITOR:
+        raise PermissionDenied("the bureau's auditors decide claims")
+
+
+async def decide(principal: Principal, claim_id: uuid.UUID, batch: DecisionBatch) -> ClaimView:
+    """Record decisions on a claim's lines (see the module's documentation)."""
+    _auditor_only(principal)
+    scope = queries.claim_scope(str(principal.role), principal.institution_id, principal.division_code)
+    async with unit_of_work(principal) as uow:
+        if await queries.claim_row(scope, claim_id) is None:
+            raise NotFound("no such claim")
+        claim = await queries.lock_claim(uow.conn, claim_id)
+        assert claim is not None
+        status = ClaimStatus(claim["status"])
+        if status not in DECIDABLE:
+            raise Conflict(
+                f"the claim is {status.value}: lines are decided on a computed claim, before its notice",
+                code="claim_not_decidable",
+            )
+        lines = await queries.line_outcomes(uow.conn, claim_id)
+        requests = list(batch.lines)
+        if batch.approve_clean:
+            asked = {r.line_id for r in requests}
+            requests += [
+                DecisionRequest(line_id, Decision.APPROVED, batch.clean_reason)
+                for line_id, (outcome, decision) in lines.items()
+                if outcome == "clean" and decision is None and line_id not in asked
+            ]
+        if not requests:
+            raise ValidationFailed(
+                "nothing to decide: give lines, or approve_clean",
+                errors=[FieldError("lines", "required", "give at least one line decision, or approve_clean")],
+            )
+        errors, blocked = decision_errors(requests, {k: v[0] for k, v in lines.items()})
+        if errors:
+            raise ValidationFailed("some decisions are not valid; nothing was decided", errors=errors)
+        if blocked:
+            raise Conflict(
+                f"{len(blocked)} blocked line(s) cannot be approved: a blocked line is never payable "
+                f"({', '.join(blocked[:5])})",
+                code="line_blocked",
+                errors=[
+                    FieldError(field, "line_blocked", "a blocked line cannot be approved")
+                    for field in blocked
+                ],
+            )
+        now = dt.datetime.now(dt.UTC)
+        await queries.store_decisions(uow.conn, claim_id, requests, principal.actor, now)
+        undecided = await queries.undecided_lines(uow.conn, claim_id)
+        new_status = ClaimStatus.DECIDED if undecided == 0 else ClaimStatus.IN_REVIEW
+        if new_status is not status:
+            await queries.store_status(uow.conn, claim_id, new_status.value)
+        await uow.audit(
+            "subsidy_claim.decide",
+            "subsidy_claim",
+            claim_id,
+            before={"status": status.value},
+            after={
+                "status": new_status.value,
+                "decisions": [
+                    {"line_id": str(r.line_id), "decision": r.decision.value, "reason": r.reason.strip()}
+                    for r in requests
+                ],
+            },
+        )
+    return await get_claim(principal, claim_id)
