@@ -99,8 +99,8 @@ async def test_a_review_line_is_approved_only_with_a_reason(
         f"/claims/{claim_id}/decisions",
         {
             "lines": [
-                {"line_id": l["id"], "decision": "approved", "reason": "家庭共用号码, 已电话核实"}
-                for l in review
+                {"line_id": line["id"], "decision": "approved", "reason": "家庭共用号码, 已电话核实"}
+                for line in review
             ]
         },
     )
