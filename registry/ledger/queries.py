@@ -103,14 +103,32 @@ async def insert_grants(conn: BaseDBAsyncClient, rows: Sequence[NewGrant]) -> li
     level, that course, or the line was granted; ``annual_cap``: a 4th training grant in a
     year), naming each offending row by its index, the occupation and level or the course,
     never a person's numbers."""
+    granted, conflicts = await _grant(conn, rows, partial=False)
+    if conflicts:
+        raise _conflict(conflicts)
+    return [granted[i] for i in range(len(rows))]
+
+
+async def grant_what_fits(
+    conn: BaseDBAsyncClient, rows: Sequence[NewGrant]
+) -> tuple[dict[int, uuid.UUID], list[FieldError]]:
+    """Like :func:`insert_grants`, but the rows that do not fit the ledger (judged under the
+    same locks, in order) are left out and returned as errors (``row`` = their index); the
+    others are written. Returns ({row index: grant id}, errors). The notice's end uses it:
+    a line that now conflicts goes back to review, the others are granted."""
+    return await _grant(conn, rows, partial=True)
+
+
+async def _grant(
+    conn: BaseDBAsyncClient, rows: Sequence[NewGrant], *, partial: bool
+) -> tuple[dict[int, uuid.UUID], list[FieldError]]:
     if not rows:
-        return []
+        return {}, []
     shape = rules.shape_errors(rows)
     if shape:
         raise ValidationFailed("these rows cannot be granted", code="invalid_grant", errors=shape)
     people = sorted({row.trainee_id for row in rows})
     lines = [row.line_id for row in rows if row.line_id is not None]
-    ids = [uuid.uuid4() for _ in rows]
     async with conn.acquire_connection() as raw:
         _require_transaction(raw)
         await raw.execute(LOCK_SQL, people)
@@ -128,9 +146,14 @@ async def insert_grants(conn: BaseDBAsyncClient, rows: Sequence[NewGrant]) -> li
                 held[(fact.trainee_id, fact.year)] = held.get((fact.trainee_id, fact.year), 0) + 1
         taken = [slot for slot in map(rules.slot_of_fact, history) if slot is not None]
         conflicts = rules.batch_conflicts(rows, taken=taken, granted_lines=granted_lines, held=held)
-        if conflicts:
-            raise _conflict(conflicts)
-        records = [_record(grant_id, row) for grant_id, row in zip(ids, rows, strict=True)]
+        if conflicts and not partial:
+            return {}, conflicts
+        refused = {error.row for error in conflicts}
+        kept = [i for i in range(len(rows)) if i not in refused]
+        ids = {i: uuid.uuid4() for i in kept}
+        if not kept:
+            return {}, conflicts
+        records = [_record(ids[i], rows[i]) for i in kept]
         try:
             await raw.execute(_INSERT, *[list(column) for column in zip(*records, strict=True)])
         except asyncpg.UniqueViolationError as exc:
@@ -147,7 +170,7 @@ async def insert_grants(conn: BaseDBAsyncClient, rows: Sequence[NewGrant]) -> li
                     )
                 ]
             ) from None
-    return ids
+    return ids, conflicts
 
 
 async def history_of(

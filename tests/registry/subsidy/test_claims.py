@@ -196,3 +196,24 @@ async def test_claims_are_scoped(vault: Vault) -> None:
     assert [c.id for c in mine.items] == [filed.id]
     theirs = await claims.list_claims(stranger, limit=50, offset=0)
     assert theirs.total == 0
+
+
+async def test_a_stored_id_number_that_fails_its_check_digit_is_blocked(vault: Vault) -> None:
+    """ID_INVALID reads the stored number (as a legacy import could have left it)."""
+    from registry.models.training import Trainee as TraineeRow
+    from registry.people.queries import ID_CONTEXT
+
+    cohort = await claimable_cohort(vault, [Trainee(), Trainee()])
+    [number] = await _id_numbers(vault, cohort.trainee_ids[:1])
+    wrong = number[:17] + ("0" if number[17] != "0" else "1")
+    await TraineeRow.filter(id=cohort.trainee_ids[0]).update(
+        id_cipher=vault.encrypt(wrong, context=ID_CONTEXT)
+    )
+    filed = await claims.file_claim(cohort.owner, cohort.cohort_id, SubsidyKind.TRAINING)
+    claim = await computed(vault, filed.id, cohort.owner)
+    assert claim.lines is not None
+    line = {line.trainee_id: line for line in claim.lines}
+    bad = line[cohort.trainee_ids[0]]
+    assert codes(bad) == {"ID_INVALID"} and bad.outcome == "blocked"
+    assert wrong not in str(bad.flags) and wrong not in str(bad.trace)
+    assert line[cohort.trainee_ids[1]].outcome == "clean"
