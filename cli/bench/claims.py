@@ -331,6 +331,43 @@ def running_workers(env: dict[str, str], folder: Path, queue: str, concurrency: 
             process.wait(timeout=10)
 
 
+def _tree_cpu_seconds(pid: int, *, children: bool = True) -> float:
+    """User + system CPU seconds of a process and its children (the worker and its pool)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        if not children:
+            raise OSError
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for one in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+async def _backend_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to this database, where the server
+    runs on this machine (its processes readable in /proc); empty otherwise."""
+    from tortoise import connections
+
+    _, rows = await connections.get("default").execute_query(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'"
+    )
+    return {row["pid"]: _tree_cpu_seconds(row["pid"], children=False) for row in rows}
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (every process, other users' too)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 class _Held:
     """The job port while claims are filed: every send refused, so each outbox row stays
     unsent for the timed relay."""
@@ -553,12 +590,25 @@ async def run_claims_bench(
                     before = jobs.get_job_sender()
                     jobs.set_job_sender(CelerySender(app))
                     logging.getLogger("registry.core.outbox").setLevel(logging.WARNING)
+                    backends_before = await _backend_cpu()
+                    cpu_before = (
+                        _tree_cpu_seconds(running.process.pid),
+                        time.process_time(),
+                        _machine_busy_seconds(),
+                    )
                     try:
                         timed = await _relay_and_wait(
                             n_claims, running, say, timeout_s=max(600.0, lines / 50)
                         )
                     finally:
                         jobs.set_job_sender(before)
+                    worker_cpu = _tree_cpu_seconds(running.process.pid) - cpu_before[0]
+                    bench_cpu = time.process_time() - cpu_before[1]
+                    machine_cpu = _machine_busy_seconds() - cpu_before[2]
+                    backends_after = await _backend_cpu()
+                    database_cpu = sum(
+                        seconds - backends_before.get(pid, 0.0) for pid, seconds in backends_after.items()
+                    )
                 wall, relay_seconds = timed.wall, timed.relay
                 if timed.sent != n_claims:
                     raise RuntimeError(f"the relay sent {timed.sent} jobs for {n_claims} claims")
@@ -645,6 +695,30 @@ async def run_claims_bench(
             ]
             if timed.after_relay[0] > 1 and timed.after_relay[1] > 0
             else []
+        ),
+        Figure(
+            f"  CPU in the timed part: the {workers} workers (with their main process), seconds",
+            worker_cpu,
+            "s",
+            None,
+            False,
+        ),
+        Figure(
+            "  CPU in the timed part: PostgreSQL's backends of the scratch database, seconds",
+            database_cpu,
+            "s",
+            None,
+            False,
+        ),
+        Figure(
+            "  CPU in the timed part: this process (the relay, polling), seconds", bench_cpu, "s", None, False
+        ),
+        Figure(
+            f"  CPU in the timed part: the whole machine ({os.cpu_count()} CPUs x {wall:.0f} s), seconds",
+            machine_cpu,
+            "s",
+            None,
+            False,
         ),
         Figure("  the pure rule, one process, seconds (median of 3)", pure_seconds, "s", None, False),
         Figure("  filing the claims (file_claim, untimed), seconds", filing_seconds, "s", None, False),
