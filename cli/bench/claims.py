@@ -729,7 +729,8 @@ async def _outcome_mix() -> dict[str, int]:
     from tortoise import connections
 
     _, rows = await connections.get("default").execute_query(
-        "SELECT outcome, count(*) AS n FROM subsidy_line GROUP BY outcome ORDER BY outcome"
+        "SELECT outcome, count(*) AS n FROM subsidy_line GROUP BY outcome "
+        "UNION ALL SELECT 'with an uplift', count(*) FROM subsidy_line WHERE uplift_fen > 0 ORDER BY 1"
     )
     return {r["outcome"]: int(r["n"]) for r in rows}
 
