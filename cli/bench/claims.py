@@ -557,7 +557,11 @@ async def run_claims_bench(
             "REGISTRY_HOME": str(folder / "home"),
             "REGISTRY_AUDIT_CHECKPOINTS": str(folder / "audit-checkpoints.log"),
         }
-        for name in ("DATABASE_OWNER_URL", "REGISTRY_DATA_KEY_FILE", "REGISTRY_INDEX_KEY_FILE"):
+        for name in (
+            "DATABASE_OWNER_URL",
+            "REGISTRY_DATA_KEY_PREVIOUS",
+            "REGISTRY_AUDIT_KEY_PREVIOUS",
+        ):
             env.pop(name, None)
         # This process's app on the same broker and queue (it also gives this process the
         # workers' audit key, so the chain the filings and the computations write is one).
