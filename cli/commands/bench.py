@@ -1,8 +1,10 @@
-"""``registry bench [import|http]``: the performance budgets of DESIGN.md section 10.
+"""``registry bench [import|http|claims]``: the performance budgets of DESIGN.md section 10.
 
 ``make bench`` runs every benchmark (``import``: the city year through the import service
-and a 100,000-row XLSX's peak RSS; ``http``: a 60-row roster upload over HTTP), in one
-scratch database, ``http`` after ``import`` (a registry holding the city year). Each run creates a scratch
+and a 100,000-row XLSX's peak RSS; ``http``: a 60-row roster upload over HTTP; ``claims``:
+a city year's training claims computed by real Celery workers), ``import`` and ``http`` in
+one scratch database, ``http`` after ``import`` (a registry holding the city year),
+``claims`` in one of its own (its city year is written by COPY). Each run creates a scratch
 database on the server ``DATABASE_OWNER_URL`` (or else ``DATABASE_URL``) names, as that
 role, which must be allowed to create databases (or on an embedded PostgreSQL started for
 the run when both are unset), fills it, measures, prints a table (metric, measured, budget,
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from cli.bench import Figure, format_table
 
-BENCHMARKS = ("import", "http")
+BENCHMARKS = ("import", "http", "claims")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +65,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--http-workers", type=int, default=2, help="uvicorn worker processes serving the API (default 2)"
     )
+    parser.add_argument(
+        "--lines", type=int, default=147_000, help="claims: enrolments, i.e. training lines (default 147,000)"
+    )
+    parser.add_argument(
+        "--cohort-size",
+        type=int,
+        default=37,
+        help="claims: enrolments a cohort, one claim each (default 37: ~4,000 claims)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="claims: Celery worker processes (prefork concurrency) computing the claims (default 2)",
+    )
     parser.add_argument("--database", help="scratch database name (default registry_bench_<random>)")
     parser.add_argument("--report-only", action="store_true", help="exit 0 even when a budget is missed")
 
@@ -93,44 +110,66 @@ def run(args: argparse.Namespace) -> int:
     figures: list[Figure] = []
     started = time.perf_counter()
     try:
-        asyncio.run(ensure_database(server_url, database))
-        scratch = Scratch(
-            admin_url=server_url, database=database, url=url_with_database(server_url, database)
-        )
-        from cli.bench.roster import scratch_trail
+        if args.which != "claims":
+            asyncio.run(ensure_database(server_url, database))
+            scratch = Scratch(
+                admin_url=server_url, database=database, url=url_with_database(server_url, database)
+            )
+            from cli.bench.roster import scratch_trail
 
-        scratch_trail()  # this process writes the scratch database's audit events too
-        try:
-            if args.which in ("import", "all"):
+            scratch_trail()  # this process writes the scratch database's audit events too
+            try:
+                if args.which in ("import", "all"):
+                    figures += asyncio.run(
+                        run_import_bench(
+                            scratch,
+                            rows=args.rows,
+                            cohorts=args.cohorts,
+                            institutions=args.institutions,
+                            xlsx_rows=args.xlsx_rows,
+                            processes=max(1, args.processes),
+                            concurrency=max(1, args.concurrency),
+                            say=_say,
+                        )
+                    )
+                if args.which in ("http", "all"):
+                    from cli.bench.http import run_http_bench
+
+                    figures += asyncio.run(
+                        run_http_bench(
+                            scratch,
+                            migrate=args.which == "http",
+                            uploads=max(1, args.http_uploads),
+                            rows=max(1, args.http_rows),
+                            clients=max(1, args.http_clients),
+                            workers=max(1, args.http_workers),
+                            institutions=20,
+                            say=_say,
+                        )
+                    )
+            finally:
+                asyncio.run(drop_database(server_url, database))
+        if args.which in ("claims", "all"):
+            from cli.bench.claims import run_claims_bench
+
+            claims_database = database if args.which == "claims" else f"{database}_claims"
+            asyncio.run(ensure_database(server_url, claims_database))
+            try:
                 figures += asyncio.run(
-                    run_import_bench(
-                        scratch,
-                        rows=args.rows,
-                        cohorts=args.cohorts,
-                        institutions=args.institutions,
-                        xlsx_rows=args.xlsx_rows,
-                        processes=max(1, args.processes),
-                        concurrency=max(1, args.concurrency),
+                    run_claims_bench(
+                        Scratch(
+                            admin_url=server_url,
+                            database=claims_database,
+                            url=url_with_database(server_url, claims_database),
+                        ),
+                        lines=max(1, args.lines),
+                        cohort_size=max(1, args.cohort_size),
+                        workers=max(1, args.workers),
                         say=_say,
                     )
                 )
-            if args.which in ("http", "all"):
-                from cli.bench.http import run_http_bench
-
-                figures += asyncio.run(
-                    run_http_bench(
-                        scratch,
-                        migrate=args.which == "http",
-                        uploads=max(1, args.http_uploads),
-                        rows=max(1, args.http_rows),
-                        clients=max(1, args.http_clients),
-                        workers=max(1, args.http_workers),
-                        institutions=20,
-                        say=_say,
-                    )
-                )
-        finally:
-            asyncio.run(drop_database(server_url, database))
+            finally:
+                asyncio.run(drop_database(server_url, claims_database))
     finally:
         if pg is not None:
             pg.stop()

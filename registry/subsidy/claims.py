@@ -65,9 +65,8 @@ from registry.subsidy.rules import (
     Grant,
     Line,
     Overlap,
-    batch_order,
-    evaluate_batch,
     grant_of,
+    judge_batch,
     line_date,
 )
 from registry.subsidy.service import choose_policy, policy_of
@@ -485,9 +484,9 @@ def line_records(claim_id: uuid.UUID, snap: snapshot.Snapshot, policy: Policy) -
     """The claim's lines under ``policy``, as rows in :data:`LINE_COLUMNS` order, numbered in
     the judging order (DESIGN.md section 5)."""
     batch = snapshot.items(snap, policy)
-    evaluations = evaluate_batch(batch)
+    order, evaluations = judge_batch(batch)
     records: list[tuple[Any, ...]] = []
-    for seq, index in enumerate(batch_order(batch), start=1):
+    for seq, index in enumerate(order, start=1):
         person = snap.people[index]
         line = claim_line(snap, evaluations[index])
         if line is None:
@@ -578,23 +577,24 @@ async def compute_claim(
             records = line_records(claim_id, snap, policy)
             await queries.insert_lines(uow.conn, records)
             totals = totals_of(records)
-            await queries.store_computed(uow.conn, claim_id, totals, snapshot.encode(snap).decode())
+            encoded = snapshot.encode(snap)
+            await queries.store_computed(uow.conn, claim_id, totals, encoded.decode())
             await uow.audit(
                 "subsidy_claim.compute",
                 "subsidy_claim",
                 claim_id,
                 before={"status": ClaimStatus.SUBMITTED.value},
-                after={"status": ClaimStatus.COMPUTED.value, **totals, "snapshot_sha256": _sha(snap)},
+                after={
+                    "status": ClaimStatus.COMPUTED.value,
+                    **totals,
+                    "snapshot_sha256": hashlib.sha256(encoded).hexdigest(),
+                },
             )
         return ComputeReport(claim_id, "computed", totals["line_count"], totals["total_fen"])
     except RegistryError as exc:
         log.warning("claim %s could not be computed: %s", claim_id, exc)
         await _mark_failed(principal, claim_id, str(exc), outbox_id)
         return ComputeReport(claim_id, "failed")
-
-
-def _sha(snap: snapshot.Snapshot) -> str:
-    return hashlib.sha256(snapshot.encode(snap)).hexdigest()
 
 
 async def _mark_failed(

@@ -901,20 +901,29 @@ def _canonical(facts: PersonFacts) -> str:
 def batch_order(items: Sequence[BatchItem]) -> list[int]:
     """The order a batch is judged in: by line date (certificate date, else cohort end date),
     then the person's blind index, then the facts themselves (so equal keys never depend on
-    the order given)."""
-    return sorted(
-        range(len(items)),
-        key=lambda i: (line_date(items[i].facts), items[i].person_key, _canonical(items[i].facts)),
-    )
+    the order given). The facts' canonical form is built only for items whose date and
+    blind index are equal (a person twice on the same date): the same order as sorting by
+    all three keys at once, without a ``repr`` of every item's facts."""
+    keys = [(line_date(item.facts), item.person_key) for item in items]
+    order = sorted(range(len(items)), key=keys.__getitem__)
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and keys[order[end]] == keys[order[start]]:
+            end += 1
+        if end - start > 1:
+            order[start:end] = sorted(order[start:end], key=lambda i: _canonical(items[i].facts))
+        start = end
+    return order
 
 
-def evaluate_batch(items: Sequence[BatchItem]) -> list[Evaluation]:
-    """The lines of a claim's people (or any batch), in the order given. Repeats and the
-    annual cap count, for each person, the grants their earlier lines (in :func:`batch_order`)
-    would become, unless those lines are blocked."""
-    results: dict[int, Evaluation] = {}
+def judge_batch(items: Sequence[BatchItem]) -> tuple[list[int], list[Evaluation]]:
+    """:func:`batch_order` and :func:`evaluate_batch` in one: the judging order (sorted once)
+    and the evaluations in the order given."""
+    results: list[Evaluation | None] = [None] * len(items)
     pending: dict[str, list[Grant]] = {}
-    for index in batch_order(items):
+    order = batch_order(items)
+    for index in order:
         item = items[index]
         earlier = pending.setdefault(item.person_key, [])
         evaluation = evaluate(
@@ -928,7 +937,14 @@ def evaluate_batch(items: Sequence[BatchItem]) -> list[Evaluation]:
         training = evaluation.lines[0]
         if training.outcome != "blocked":
             earlier.append(grant_of(item.facts))
-    return [results[i] for i in range(len(items))]
+    return order, [evaluation for evaluation in results if evaluation is not None]
+
+
+def evaluate_batch(items: Sequence[BatchItem]) -> list[Evaluation]:
+    """The lines of a claim's people (or any batch), in the order given. Repeats and the
+    annual cap count, for each person, the grants their earlier lines (in :func:`batch_order`)
+    would become, unless those lines are blocked."""
+    return judge_batch(items)[1]
 
 
 # ---------------------------------------------------------------------------
