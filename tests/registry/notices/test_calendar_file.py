@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -187,3 +188,20 @@ def test_the_package_seed_2004_to_2026() -> None:
     ]
     assert all(e.date.year == 2025 for e in y2025.entries)
     assert package_calendar() == seed  # deterministic: the seed's hashes are stable
+
+
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+
+
+def test_the_documented_example_files_are_the_2026_notice() -> None:
+    """docs/calendar-2026-example.yaml and .csv parse, agree, and hold the days the package
+    has for 2026 (the example is a real notice, not an invented one)."""
+    from_yaml = parse_calendar_file(
+        (DOCS / "calendar-2026-example.yaml").read_text(encoding="utf-8"), "e.yaml"
+    )
+    from_csv = parse_calendar_file((DOCS / "calendar-2026-example.csv").read_text(encoding="utf-8"), "e.csv")
+    assert from_yaml.sha256 == from_csv.sha256
+    assert from_yaml.year == 2026
+    package = package_calendar()[2026]
+    assert [(e.date, e.kind) for e in from_yaml.entries] == [(e.date, e.kind) for e in package.entries]
+    assert (from_yaml.holidays, from_yaml.makeup_workdays) == (33, 6)
