@@ -19,6 +19,7 @@ from api import health
 from api.accounts import auth, institutions, users
 from api.audit import events as audit
 from api.certificates import certificates, verify
+from api.notices import calendar as notices_calendar
 from api.openapi import finish_openapi
 from api.people import trainees
 from api.problems import EXCEPTION_HANDLERS
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             *subsidy_policies.HANDLERS,
             *subsidy_evaluate.HANDLERS,
             *subsidy_claims.HANDLERS,
+            *notices_calendar.HANDLERS,
             institutions.InstitutionController,
             users.UserController,
             users.ApiKeyController,

@@ -545,12 +545,14 @@ def _prepare_data(settings: Settings, given_password: str | None, say: Callable[
     from cli.demo.users import DemoUsers, ensure_demo_users
     from cli.runtime import run_with_db
     from registry.core.principal import system
+    from registry.notices.calendar import seed_from_package
     from registry.reference.service import ReferenceLoadReport, load_reference
     from registry.subsidy.service import load_shipped_policies
 
     async def work(_settings: Settings) -> tuple[ReferenceLoadReport, DemoUsers]:
         report = await load_reference(system("up"))
         await load_shipped_policies(system("up"))
+        await seed_from_package(system("up"))
         users = await ensure_demo_users(given_password)
         return report, users
 

@@ -133,3 +133,22 @@ class ImportStatus(StrEnum):
     IMPORTED = "imported"
     REFUSED = "refused"
     PARTIAL = "partial"
+
+
+class CalendarDayKind(StrEnum):
+    """A day of the working-day calendar that is not an ordinary weekday or weekend day."""
+
+    HOLIDAY = "holiday"
+    """A statutory holiday (or a day of its block): not worked, whatever the weekday."""
+    MAKEUP_WORKDAY = "makeup_workday"
+    """A weekend day worked instead (调休上班)."""
+
+
+class CalendarOrigin(StrEnum):
+    """Where a year of the working-day calendar came from."""
+
+    PACKAGE = "package"
+    """Seeded from the ``chinese-calendar`` package (``registry load-reference``)."""
+    BUREAU = "bureau"
+    """Loaded by the bureau from the State Council's notice (``registry calendar load``);
+    never overwritten by a seed."""

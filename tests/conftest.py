@@ -207,3 +207,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.module is not None and item.module.__name__.endswith("test_personal_data_leaks")
     ]
     items[:] = [item for item in items if item not in last] + last
+
+
+# --- working-day calendar (registry/notices, branch `calendar`) --------------------------
+
+
+@pytest.fixture(scope="session")
+async def working_day_calendar(database: None) -> None:
+    """The working-day calendar as ``registry load-reference`` seeds it: every year the
+    ``chinese-calendar`` package knows (2004-2026). 2027 is not covered unless a test loads it
+    (and the calendar tests load it only inside a transaction they roll back)."""
+    from registry.core.principal import system
+    from registry.notices.calendar import seed_from_package
+
+    await seed_from_package(system("test"))
+
+
+# --- end of working-day calendar ---------------------------------------------------------

@@ -1,4 +1,5 @@
-"""``registry load-reference``: load the shipped reference catalogue and subsidy policies (idempotent)."""
+"""``registry load-reference``: load the shipped reference catalogue, subsidy policies and the
+working-day calendar's seed from the ``chinese-calendar`` package (idempotent)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 from cli.runtime import run_with_db
 from registry.core.principal import system
 from registry.core.settings import Settings
+from registry.notices.calendar import CalendarSeedReport, seed_from_package
 from registry.reference.service import ReferenceLoadReport, load_reference
 from registry.subsidy.service import PolicyLoadReport, load_shipped_policies
 
@@ -15,7 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     del parser
 
 
-def format_report(report: ReferenceLoadReport, policies: list[PolicyLoadReport] | None = None) -> str:
+def format_report(
+    report: ReferenceLoadReport,
+    policies: list[PolicyLoadReport] | None = None,
+    calendar: CalendarSeedReport | None = None,
+) -> str:
     lines = [
         f"occupations: {report.occupations} in the catalogue, "
         f"{report.occupations_inserted} inserted, {report.occupations_updated} updated",
@@ -28,7 +34,13 @@ def format_report(report: ReferenceLoadReport, policies: list[PolicyLoadReport] 
         lines.append("priority list: a list already exists, left as it is")
     for policy in policies or []:
         lines.append(f"subsidy policy {policy.code}: {policy.status}")
-    changed = report.changed or any(p.status == "loaded" for p in policies or [])
+    if calendar is not None:
+        lines.append(f"working-day calendar ({calendar.source}): {calendar.summary}")
+    changed = (
+        report.changed
+        or any(p.status == "loaded" for p in policies or [])
+        or (calendar is not None and calendar.changed)
+    )
     lines.append("changed" if changed else "nothing changed")
     return "\n".join(lines)
 
@@ -36,9 +48,12 @@ def format_report(report: ReferenceLoadReport, policies: list[PolicyLoadReport] 
 def run(args: argparse.Namespace) -> int:
     del args
 
-    async def work(_settings: Settings) -> tuple[ReferenceLoadReport, list[PolicyLoadReport]]:
+    async def work(
+        _settings: Settings,
+    ) -> tuple[ReferenceLoadReport, list[PolicyLoadReport], CalendarSeedReport]:
         report = await load_reference(system("cli"))
-        return report, await load_shipped_policies(system("cli"))
+        policies = await load_shipped_policies(system("cli"))
+        return report, policies, await seed_from_package(system("cli"))
 
     print(format_report(*run_with_db(work)))
     return 0

@@ -2,6 +2,7 @@
 
 from registry.models.audit import AuditCheck, AuditEvent
 from registry.models.auth import ApiKey, User
+from registry.models.calendar import CalendarDay, CalendarYear
 from registry.models.certificate import Certificate
 from registry.models.idempotency import IdempotencyKey
 from registry.models.institution import Institution
@@ -15,6 +16,8 @@ __all__ = [
     "ApiKey",
     "AuditCheck",
     "AuditEvent",
+    "CalendarDay",
+    "CalendarYear",
     "Certificate",
     "Cohort",
     "Division",
