@@ -20,6 +20,7 @@ from api.accounts import auth, institutions, users
 from api.audit import events as audit
 from api.certificates import certificates, verify
 from api.notices import calendar as notices_calendar
+from api.notices import notices
 from api.openapi import finish_openapi
 from api.people import trainees
 from api.problems import EXCEPTION_HANDLERS
@@ -88,6 +89,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             *subsidy_evaluate.HANDLERS,
             *subsidy_claims.HANDLERS,
             *notices_calendar.HANDLERS,
+            *notices.HANDLERS,
             institutions.InstitutionController,
             users.UserController,
             users.ApiKeyController,
@@ -110,7 +112,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
         ),
     }
     app = Litestar(
-        route_handlers=[health.healthz, health.readyz, *verify.PAGE_HANDLERS, v1],
+        route_handlers=[health.healthz, health.readyz, *verify.PAGE_HANDLERS, *notices.PAGE_HANDLERS, v1],
         template_config=verify.TEMPLATE_CONFIG,
         lifespan=[lifespan],
         state=State(state),

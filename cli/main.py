@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cli.commands.calendar",
         "the working-day calendar: load a year from the State Council's notice, show a year",
     ),
+    "notices": ("cli.commands.notices", "end the public notices whose last day has passed (close-due)"),
     "create-user": ("cli.commands.users", "create a user who signs in"),
     "verify-audit": ("cli.commands.audit", "walk the audit chain and name the first broken row"),
     "relay-outbox": ("cli.commands.outbox", "send the queued jobs still unsent in the outbox, once"),

@@ -277,7 +277,7 @@ async def claimable_cohort(
                     number=f"CERT{uuid.uuid4().hex[:12].upper()}",
                     kind="skill_level",
                     issue_date=TODAY,
-                    occupation_code=OCCUPATION,
+                    occupation_code=overrides.get("occupation_code", OCCUPATION),
                     level=5,
                     id_number=request.id_number,
                     name=request.name,
@@ -308,3 +308,42 @@ async def computed_line_ids(vault: Any, count: int = 1) -> list[uuid.UUID]:
     filed = await claims.file_claim(cohort.owner, cohort.cohort_id, claims.SubsidyKind.TRAINING)
     await claims.compute_claim(filed.id, vault=vault)
     return [line.id for line in await SubsidyLine.filter(claim_id=filed.id).order_by("seq")]
+
+
+async def noticed_claim(
+    vault: Any,
+    people: list[Trainee],
+    *,
+    published_on: dt.date,
+    institution: Institution | None = None,
+    auditor_division: str | None = None,
+    **overrides: Any,
+) -> tuple[uuid.UUID, uuid.UUID, ClaimableCohort]:
+    """A claimable cohort's training claim filed, computed, decided (clean lines approved,
+    review lines approved with a reason, blocked ones rejected) and noticed on
+    ``published_on``: (claim id, notice id, cohort). The calendar must be seeded."""
+    from registry.models.subsidy import SubsidyClaim, SubsidyLine
+    from registry.notices import service as notices
+    from registry.subsidy import claims, decisions
+    from registry.subsidy.rules import Decision, DecisionRequest
+    from registry.subsidy.service import load_shipped_policies
+
+    await load_shipped_policies(system("test"))
+    cohort = await claimable_cohort(vault, people, institution=institution, **overrides)
+    filed = await claims.file_claim(cohort.owner, cohort.cohort_id, claims.SubsidyKind.TRAINING)
+    # With its outbox id, so that no unsent job is left for a test worker's relay.
+    job = (await SubsidyClaim.get(id=filed.id)).outbox_id
+    await claims.compute_claim(filed.id, vault=vault, outbox_id=job)
+    lines = await SubsidyLine.filter(claim_id=filed.id)
+    requests = [
+        DecisionRequest(
+            line.id,
+            Decision.REJECTED if line.outcome == "blocked" else Decision.APPROVED,
+            "" if line.outcome == "clean" else "checked by the auditor",
+        )
+        for line in lines
+    ]
+    checker = auditor(auditor_division)
+    await decisions.decide(checker, filed.id, decisions.DecisionBatch(lines=requests))
+    notice = await notices.publish_notice(checker, filed.id, today=published_on)
+    return filed.id, notice.id, cohort

@@ -64,6 +64,13 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": crontab(hour=0, minute=5),
             "options": {"expires": 6 * 3600},
         },
+        # Public notices whose last day has passed end (their approved lines become grants),
+        # a few minutes past every hour: a notice that ended at midnight closes at 00:10.
+        "registry.notices.close_due": {
+            "task": "registry.notices.close_due",
+            "schedule": crontab(minute=10),
+            "options": {"expires": 3000},
+        },
         "registry.audit.verify_chain": {
             "task": "registry.audit.verify_chain",
             "schedule": crontab(hour=2, minute=30),

@@ -88,6 +88,10 @@ class LineRead(msgspec.Struct):
     decided_by: str | None
     decided_at: dt.datetime | None
     reason: str
+    notice_id: uuid.UUID | None
+    """The public notice that listed it (last)."""
+    grant_id: uuid.UUID | None
+    """Its grant in the ledger, once its notice ended."""
 
 
 class ClaimRead(msgspec.Struct):
@@ -116,11 +120,24 @@ class ClaimRead(msgspec.Struct):
     withdrawn_at: dt.datetime | None
     withdrawn_by: str | None
     withdraw_reason: str
+    granted_fen: int
+    """What the ledger granted on the claim's lines (at its notices' end)."""
+    reversed_fen: int
+    """What was clawed back since (a revoked certificate): a positive figure."""
+    net_fen: int
+    """granted_fen - reversed_fen."""
+    paid_fen: int
 
     @classmethod
     def of(cls, view: service.ClaimView) -> ClaimRead:
-        fields = msgspec.structs.fields(cls)
-        return cls(**{f.name: getattr(view, f.name) for f in fields})
+        return cls(**_summary(view))
+
+
+def _summary(view: service.ClaimView) -> dict[str, Any]:
+    summary = {
+        f.name: getattr(view, f.name) for f in msgspec.structs.fields(ClaimRead) if f.name != "net_fen"
+    }
+    return {**summary, "net_fen": view.granted_fen - view.reversed_fen}
 
 
 class ClaimDetail(ClaimRead):
@@ -130,8 +147,7 @@ class ClaimDetail(ClaimRead):
     @classmethod
     def detail(cls, view: service.ClaimView) -> ClaimDetail:
         lines = msgspec.convert(msgspec.to_builtins(view.lines or []), list[LineRead])
-        summary = {f.name: getattr(view, f.name) for f in msgspec.structs.fields(ClaimRead)}
-        return cls(**summary, lines=lines)
+        return cls(**_summary(view), lines=lines)
 
 
 @post(

@@ -47,6 +47,7 @@ from registry.core.tenancy import visible_certificates, visible_trainees
 from registry.core.uow import UnitOfWork, unit_of_work
 from registry.enums import CertificateKind, CertificateStatus, Role
 from registry.models.certificate import Certificate
+from registry.notices.service import after_certificate_change
 from registry.people.queries import Person, id_index, known_names, upsert_people
 from registry.people.rules.idnumber import IdNumber, IdNumberError
 from registry.people.rules.idnumber import mask as mask_id
@@ -684,6 +685,9 @@ async def change_status(principal: Principal, ref: str, action: str, reason: str
             before=before,
             after={"status": cert.status.value, "status_reason": reason},
         )
+        # Its subsidy: a line on a running notice goes back to review; a revoked
+        # certificate's grants are clawed back (registry.notices.service).
+        await after_certificate_change(uow, cert.id, action, reason)
     await cert.fetch_related(*RELATED)
     return cert
 

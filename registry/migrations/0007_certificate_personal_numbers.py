@@ -17,30 +17,43 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
 
+
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0006_outbox')]
+    dependencies = [("registry", "0006_outbox")]
 
     initial = False
 
     operations = [
         ops.AlterField(
-            model_name='Certificate',
-            name='number',
-            field=fields.CharField(null=True, unique=True, description='the number as issued; NULL when it is an ID number', max_length=64),
+            model_name="Certificate",
+            name="number",
+            field=fields.CharField(
+                null=True,
+                unique=True,
+                description="the number as issued; NULL when it is an ID number",
+                max_length=64,
+            ),
         ),
         ops.AddField(
-            model_name='Certificate',
-            name='number_cipher',
-            field=fields.BinaryField(null=True, description='a number that is an ID number, encrypted'),
+            model_name="Certificate",
+            name="number_cipher",
+            field=fields.BinaryField(null=True, description="a number that is an ID number, encrypted"),
         ),
         ops.AddField(
-            model_name='Certificate',
-            name='number_index',
-            field=fields.CharField(null=True, unique=True, description='HMAC-SHA256 blind index of a number that is an ID number', max_length=64),
+            model_name="Certificate",
+            name="number_index",
+            field=fields.CharField(
+                null=True,
+                unique=True,
+                description="HMAC-SHA256 blind index of a number that is an ID number",
+                max_length=64,
+            ),
         ),
         ops.AddField(
-            model_name='Certificate',
-            name='number_masked',
-            field=fields.CharField(null=True, description='a number that is an ID number, masked', max_length=18),
+            model_name="Certificate",
+            name="number_masked",
+            field=fields.CharField(
+                null=True, description="a number that is an ID number, masked", max_length=18
+            ),
         ),
     ]

@@ -59,15 +59,19 @@ REVERSE = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0007_certificate_personal_numbers')]
+    dependencies = [("registry", "0007_certificate_personal_numbers")]
 
     initial = False
 
     operations = [
         ops.AddField(
-            model_name='AuditEvent',
-            name='key_id',
-            field=fields.CharField(null=True, description='the audit key that signed the row; NULL: plain SHA-256 (before 0008)', max_length=16),
+            model_name="AuditEvent",
+            name="key_id",
+            field=fields.CharField(
+                null=True,
+                description="the audit key that signed the row; NULL: plain SHA-256 (before 0008)",
+                max_length=16,
+            ),
         ),
         ops.RunSQL(FORWARD, reverse_sql=REVERSE),
     ]

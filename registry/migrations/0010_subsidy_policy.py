@@ -37,25 +37,50 @@ REVERSE = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0009_enrolment_facts')]
+    dependencies = [("registry", "0009_enrolment_facts")]
 
     initial = False
 
     operations = [
         ops.CreateModel(
-            name='SubsidyPolicy',
+            name="SubsidyPolicy",
             fields=[
-                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
-                ('code', fields.CharField(unique=True, max_length=63)),
-                ('effective_from', fields.DateField(description='first day in force (inclusive)')),
-                ('effective_to', fields.DateField(null=True, description='last day in force (inclusive); null = open-ended')),
-                ('document', fields.JSONField(description='the validated policy document (amounts in fen)', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('source_note', fields.TextField(default='', description='the published documents it comes from', unique=False)),
-                ('sha256', fields.CharField(description="SHA-256 of the document's canonical JSON", max_length=64)),
-                ('loaded_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ("id", fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ("code", fields.CharField(unique=True, max_length=63)),
+                ("effective_from", fields.DateField(description="first day in force (inclusive)")),
+                (
+                    "effective_to",
+                    fields.DateField(
+                        null=True, description="last day in force (inclusive); null = open-ended"
+                    ),
+                ),
+                (
+                    "document",
+                    fields.JSONField(
+                        description="the validated policy document (amounts in fen)",
+                        encoder=functools.partial(dumps, separators=(",", ":")),
+                        decoder=loads,
+                    ),
+                ),
+                (
+                    "source_note",
+                    fields.TextField(
+                        default="", description="the published documents it comes from", unique=False
+                    ),
+                ),
+                (
+                    "sha256",
+                    fields.CharField(description="SHA-256 of the document's canonical JSON", max_length=64),
+                ),
+                ("loaded_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'subsidy_policy', 'app': 'registry', 'pk_attr': 'id', 'table_description': 'A published policy document (DESIGN.md section 5), immutable once loaded: a change is a'},
-            bases=['Model'],
+            options={
+                "table": "subsidy_policy",
+                "app": "registry",
+                "pk_attr": "id",
+                "table_description": "A published policy document (DESIGN.md section 5), immutable once loaded: a change is a",
+            },
+            bases=["Model"],
         ),
         ops.RunSQL(FORWARD, reverse_sql=REVERSE),
     ]

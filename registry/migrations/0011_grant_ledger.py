@@ -143,48 +143,155 @@ REVERSE = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0010_subsidy_policy')]
+    dependencies = [("registry", "0010_subsidy_policy")]
 
     initial = False
 
     operations = [
         ops.CreateModel(
-            name='SubsidyGrant',
+            name="SubsidyGrant",
             fields=[
-                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
-                ('trainee', fields.ForeignKeyField('registry.Trainee', source_field='trainee_id', db_constraint=True, to_field='id', related_name='grants', on_delete=OnDelete.RESTRICT)),
-                ('kind', fields.CharEnumField(description='training or assessment', enum_type=SubsidyKind, max_length=16)),
-                ('cohort_kind', fields.CharEnumField(description='vocational or startup', enum_type=CohortKind, max_length=16)),
-                ('occupation', fields.ForeignKeyField('registry.Occupation', source_field='occupation_id', null=True, db_constraint=True, to_field='code', related_name='grants', on_delete=OnDelete.RESTRICT)),
-                ('level', fields.SmallIntField(null=True, description='5 初级工 .. 1 高级技师; NULL when not a level')),
-                ('certificate_kind', fields.CharEnumField(null=True, description='SKILL_LEVEL: skill_level\nSPECIAL_ABILITY: special_ability\nSPECIAL_OPERATION: special_operation\nCOMPLETION: completion\nSTARTUP: startup', enum_type=CertificateKind, max_length=24)),
-                ('certificate', fields.ForeignKeyField('registry.Certificate', source_field='certificate_id', null=True, db_constraint=True, to_field='id', related_name='grants', on_delete=OnDelete.RESTRICT)),
-                ('startup_course', fields.CharEnumField(null=True, description='GYB: GYB\nSYB: SYB\nIYB: IYB\nEYB: EYB', enum_type=StartupCourse, max_length=3)),
-                ('year', fields.SmallIntField(description='certificate issue year, or cohort end year')),
-                ('amount_fen', fields.BigIntField(description='negative for a reversal')),
-                ('reverses', fields.OneToOneField('registry.SubsidyGrant', source_field='reverses_id', null=True, description='the grant this row reverses (a clawback); NULL for a grant', db_constraint=True, to_field='id', related_name='reversal', on_delete=OnDelete.RESTRICT)),
-                ('claim_id', fields.UUIDField(null=True, description='subsidy_claim (FK added with the claims)')),
-                ('line_id', fields.UUIDField(null=True, description='subsidy_line (FK added with the claims)')),
-                ('policy_code', fields.CharField(max_length=64)),
-                ('granted_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
-                ('granted_by', fields.CharField(description='user:<uuid>, apikey:<uuid> or system:<name>', max_length=100)),
-                ('reason', fields.TextField(default='', unique=False)),
+                ("id", fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                (
+                    "trainee",
+                    fields.ForeignKeyField(
+                        "registry.Trainee",
+                        source_field="trainee_id",
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="grants",
+                        on_delete=OnDelete.RESTRICT,
+                    ),
+                ),
+                (
+                    "kind",
+                    fields.CharEnumField(
+                        description="training or assessment", enum_type=SubsidyKind, max_length=16
+                    ),
+                ),
+                (
+                    "cohort_kind",
+                    fields.CharEnumField(
+                        description="vocational or startup", enum_type=CohortKind, max_length=16
+                    ),
+                ),
+                (
+                    "occupation",
+                    fields.ForeignKeyField(
+                        "registry.Occupation",
+                        source_field="occupation_id",
+                        null=True,
+                        db_constraint=True,
+                        to_field="code",
+                        related_name="grants",
+                        on_delete=OnDelete.RESTRICT,
+                    ),
+                ),
+                (
+                    "level",
+                    fields.SmallIntField(
+                        null=True, description="5 初级工 .. 1 高级技师; NULL when not a level"
+                    ),
+                ),
+                (
+                    "certificate_kind",
+                    fields.CharEnumField(
+                        null=True,
+                        description="SKILL_LEVEL: skill_level\nSPECIAL_ABILITY: special_ability\nSPECIAL_OPERATION: special_operation\nCOMPLETION: completion\nSTARTUP: startup",
+                        enum_type=CertificateKind,
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "certificate",
+                    fields.ForeignKeyField(
+                        "registry.Certificate",
+                        source_field="certificate_id",
+                        null=True,
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="grants",
+                        on_delete=OnDelete.RESTRICT,
+                    ),
+                ),
+                (
+                    "startup_course",
+                    fields.CharEnumField(
+                        null=True,
+                        description="GYB: GYB\nSYB: SYB\nIYB: IYB\nEYB: EYB",
+                        enum_type=StartupCourse,
+                        max_length=3,
+                    ),
+                ),
+                ("year", fields.SmallIntField(description="certificate issue year, or cohort end year")),
+                ("amount_fen", fields.BigIntField(description="negative for a reversal")),
+                (
+                    "reverses",
+                    fields.OneToOneField(
+                        "registry.SubsidyGrant",
+                        source_field="reverses_id",
+                        null=True,
+                        description="the grant this row reverses (a clawback); NULL for a grant",
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="reversal",
+                        on_delete=OnDelete.RESTRICT,
+                    ),
+                ),
+                (
+                    "claim_id",
+                    fields.UUIDField(null=True, description="subsidy_claim (FK added with the claims)"),
+                ),
+                (
+                    "line_id",
+                    fields.UUIDField(null=True, description="subsidy_line (FK added with the claims)"),
+                ),
+                ("policy_code", fields.CharField(max_length=64)),
+                ("granted_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                (
+                    "granted_by",
+                    fields.CharField(
+                        description="user:<uuid>, apikey:<uuid> or system:<name>", max_length=100
+                    ),
+                ),
+                ("reason", fields.TextField(default="", unique=False)),
             ],
-            options={'table': 'subsidy_grant', 'app': 'registry', 'indexes': [Index(fields=['trainee_id', 'year']), Index(fields=['claim_id']), Index(fields=['certificate_id'])], 'pk_attr': 'id', 'table_description': 'The grant ledger: one row per granted line or reversal; never updated or deleted'},
-            bases=['Model'],
+            options={
+                "table": "subsidy_grant",
+                "app": "registry",
+                "indexes": [
+                    Index(fields=["trainee_id", "year"]),
+                    Index(fields=["claim_id"]),
+                    Index(fields=["certificate_id"]),
+                ],
+                "pk_attr": "id",
+                "table_description": "The grant ledger: one row per granted line or reversal; never updated or deleted",
+            },
+            bases=["Model"],
         ),
         ops.AddConstraint(
-            model_name='SubsidyGrant',
-            constraint=UniqueConstraint(fields=('trainee', 'kind', 'occupation', 'level'), name='subsidy_grant_level_once', condition='reverses_id IS NULL AND level IS NOT NULL'),
+            model_name="SubsidyGrant",
+            constraint=UniqueConstraint(
+                fields=("trainee", "kind", "occupation", "level"),
+                name="subsidy_grant_level_once",
+                condition="reverses_id IS NULL AND level IS NOT NULL",
+            ),
         ),
         ops.AddConstraint(
-            model_name='SubsidyGrant',
-            constraint=UniqueConstraint(fields=('trainee', 'startup_course'), name='subsidy_grant_startup_once', condition='reverses_id IS NULL AND startup_course IS NOT NULL'),
+            model_name="SubsidyGrant",
+            constraint=UniqueConstraint(
+                fields=("trainee", "startup_course"),
+                name="subsidy_grant_startup_once",
+                condition="reverses_id IS NULL AND startup_course IS NOT NULL",
+            ),
         ),
         ops.AddConstraint(
-            model_name='SubsidyGrant',
-            constraint=UniqueConstraint(fields=('line_id',), name='subsidy_grant_line_once', condition='reverses_id IS NULL AND line_id IS NOT NULL'),
+            model_name="SubsidyGrant",
+            constraint=UniqueConstraint(
+                fields=("line_id",),
+                name="subsidy_grant_line_once",
+                condition="reverses_id IS NULL AND line_id IS NOT NULL",
+            ),
         ),
         ops.RunSQL(FORWARD, reverse_sql=REVERSE),
     ]
-

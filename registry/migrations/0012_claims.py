@@ -62,91 +62,289 @@ REVERSE = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0011_grant_ledger')]
+    dependencies = [("registry", "0011_grant_ledger")]
 
     initial = False
 
     operations = [
         ops.CreateModel(
-            name='PolicySimulation',
+            name="PolicySimulation",
             fields=[
-                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
-                ('year', fields.SmallIntField()),
-                ('draft', fields.JSONField(description='the draft policy document (amounts in fen)', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('draft_code', fields.CharField(max_length=63)),
-                ('status', fields.CharField(default='queued', description='queued, done or failed', max_length=16)),
-                ('result', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('error', fields.TextField(default='', unique=False)),
-                ('requested_by', fields.CharField(max_length=100)),
-                ('requested_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
-                ('done_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('outbox_id', fields.UUIDField(null=True)),
+                ("id", fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ("year", fields.SmallIntField()),
+                (
+                    "draft",
+                    fields.JSONField(
+                        description="the draft policy document (amounts in fen)",
+                        encoder=functools.partial(dumps, separators=(",", ":")),
+                        decoder=loads,
+                    ),
+                ),
+                ("draft_code", fields.CharField(max_length=63)),
+                (
+                    "status",
+                    fields.CharField(default="queued", description="queued, done or failed", max_length=16),
+                ),
+                (
+                    "result",
+                    fields.JSONField(
+                        null=True, encoder=functools.partial(dumps, separators=(",", ":")), decoder=loads
+                    ),
+                ),
+                ("error", fields.TextField(default="", unique=False)),
+                ("requested_by", fields.CharField(max_length=100)),
+                ("requested_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ("done_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ("outbox_id", fields.UUIDField(null=True)),
             ],
-            options={'table': 'policy_simulation', 'app': 'registry', 'pk_attr': 'id', 'table_description': "A what-if of a draft subsidy policy over a year's computed lines"},
-            bases=['Model'],
+            options={
+                "table": "policy_simulation",
+                "app": "registry",
+                "pk_attr": "id",
+                "table_description": "A what-if of a draft subsidy policy over a year's computed lines",
+            },
+            bases=["Model"],
         ),
         ops.CreateModel(
-            name='SubsidyClaim',
+            name="SubsidyClaim",
             fields=[
-                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
-                ('cohort', fields.ForeignKeyField('registry.Cohort', source_field='cohort_id', db_constraint=True, to_field='id', related_name='claims', on_delete=OnDelete.RESTRICT)),
-                ('kind', fields.CharEnumField(description='TRAINING: training\nASSESSMENT: assessment', enum_type=SubsidyKind, max_length=16)),
-                ('institution', fields.ForeignKeyField('registry.Institution', source_field='institution_id', db_constraint=True, to_field='id', related_name='claims', on_delete=OnDelete.RESTRICT)),
-                ('division_id', fields.CharField(description="the cohort's division (auditor scope)", max_length=6)),
-                ('status', fields.CharEnumField(default=ClaimStatus.SUBMITTED, description='SUBMITTED: submitted\nCOMPUTED: computed\nIN_REVIEW: in_review\nDECIDED: decided\nNOTICED: noticed\nPAYABLE: payable\nPAID: paid\nWITHDRAWN: withdrawn\nFAILED: failed', enum_type=ClaimStatus, max_length=16)),
-                ('policy_code', fields.CharField(max_length=63)),
-                ('snapshot', fields.JSONField(null=True, description='the inputs of every line', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('line_count', fields.IntField(default=0)),
-                ('clean_lines', fields.IntField(default=0)),
-                ('review_lines', fields.IntField(default=0)),
-                ('blocked_lines', fields.IntField(default=0)),
-                ('total_fen', fields.BigIntField(default=0)),
-                ('clean_fen', fields.BigIntField(default=0)),
-                ('review_fen', fields.BigIntField(default=0)),
-                ('blocked_fen', fields.BigIntField(default=0)),
-                ('error', fields.TextField(default='', description='why the worker could not compute it (failed)', unique=False)),
-                ('outbox_id', fields.UUIDField(null=True, description='the compute job')),
-                ('filed_by', fields.CharField(max_length=100)),
-                ('filed_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
-                ('computed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('withdrawn_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('withdrawn_by', fields.CharField(null=True, max_length=100)),
-                ('withdraw_reason', fields.TextField(default='', unique=False)),
-                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ("id", fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                (
+                    "cohort",
+                    fields.ForeignKeyField(
+                        "registry.Cohort",
+                        source_field="cohort_id",
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="claims",
+                        on_delete=OnDelete.RESTRICT,
+                    ),
+                ),
+                (
+                    "kind",
+                    fields.CharEnumField(
+                        description="TRAINING: training\nASSESSMENT: assessment",
+                        enum_type=SubsidyKind,
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "institution",
+                    fields.ForeignKeyField(
+                        "registry.Institution",
+                        source_field="institution_id",
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="claims",
+                        on_delete=OnDelete.RESTRICT,
+                    ),
+                ),
+                (
+                    "division_id",
+                    fields.CharField(description="the cohort's division (auditor scope)", max_length=6),
+                ),
+                (
+                    "status",
+                    fields.CharEnumField(
+                        default=ClaimStatus.SUBMITTED,
+                        description="SUBMITTED: submitted\nCOMPUTED: computed\nIN_REVIEW: in_review\nDECIDED: decided\nNOTICED: noticed\nPAYABLE: payable\nPAID: paid\nWITHDRAWN: withdrawn\nFAILED: failed",
+                        enum_type=ClaimStatus,
+                        max_length=16,
+                    ),
+                ),
+                ("policy_code", fields.CharField(max_length=63)),
+                (
+                    "snapshot",
+                    fields.JSONField(
+                        null=True,
+                        description="the inputs of every line",
+                        encoder=functools.partial(dumps, separators=(",", ":")),
+                        decoder=loads,
+                    ),
+                ),
+                ("line_count", fields.IntField(default=0)),
+                ("clean_lines", fields.IntField(default=0)),
+                ("review_lines", fields.IntField(default=0)),
+                ("blocked_lines", fields.IntField(default=0)),
+                ("total_fen", fields.BigIntField(default=0)),
+                ("clean_fen", fields.BigIntField(default=0)),
+                ("review_fen", fields.BigIntField(default=0)),
+                ("blocked_fen", fields.BigIntField(default=0)),
+                (
+                    "error",
+                    fields.TextField(
+                        default="", description="why the worker could not compute it (failed)", unique=False
+                    ),
+                ),
+                ("outbox_id", fields.UUIDField(null=True, description="the compute job")),
+                ("filed_by", fields.CharField(max_length=100)),
+                ("filed_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ("computed_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ("withdrawn_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ("withdrawn_by", fields.CharField(null=True, max_length=100)),
+                ("withdraw_reason", fields.TextField(default="", unique=False)),
+                ("updated_at", fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'subsidy_claim', 'app': 'registry', 'constraints': [UniqueConstraint(fields=('cohort', 'kind'), name='subsidy_claim_open_once', condition="status NOT IN ('withdrawn', 'failed')")], 'indexes': [Index(fields=['institution_id', 'filed_at']), Index(fields=['division_id', 'filed_at']), Index(fields=['status'])], 'pk_attr': 'id', 'table_description': 'A subsidy claim for a closed cohort: its status, policy, totals and input snapshot'},
-            bases=['Model'],
+            options={
+                "table": "subsidy_claim",
+                "app": "registry",
+                "constraints": [
+                    UniqueConstraint(
+                        fields=("cohort", "kind"),
+                        name="subsidy_claim_open_once",
+                        condition="status NOT IN ('withdrawn', 'failed')",
+                    )
+                ],
+                "indexes": [
+                    Index(fields=["institution_id", "filed_at"]),
+                    Index(fields=["division_id", "filed_at"]),
+                    Index(fields=["status"]),
+                ],
+                "pk_attr": "id",
+                "table_description": "A subsidy claim for a closed cohort: its status, policy, totals and input snapshot",
+            },
+            bases=["Model"],
         ),
         ops.CreateModel(
-            name='SubsidyLine',
+            name="SubsidyLine",
             fields=[
-                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
-                ('claim', fields.ForeignKeyField('registry.SubsidyClaim', source_field='claim_id', db_constraint=True, to_field='id', related_name='lines', on_delete=OnDelete.RESTRICT)),
-                ('kind', fields.CharEnumField(description='TRAINING: training\nASSESSMENT: assessment', enum_type=SubsidyKind, max_length=16)),
-                ('enrolment', fields.ForeignKeyField('registry.Enrolment', source_field='enrolment_id', db_constraint=True, to_field='id', related_name='subsidy_lines', on_delete=OnDelete.RESTRICT)),
-                ('trainee', fields.ForeignKeyField('registry.Trainee', source_field='trainee_id', db_constraint=True, to_field='id', related_name='subsidy_lines', on_delete=OnDelete.RESTRICT)),
-                ('certificate', fields.ForeignKeyField('registry.Certificate', source_field='certificate_id', null=True, db_constraint=True, to_field='id', related_name='subsidy_lines', on_delete=OnDelete.RESTRICT)),
-                ('seq', fields.IntField(description="the line's place in the claim's judging order (DESIGN section 5)")),
-                ('cohort_kind', fields.CharEnumField(description='VOCATIONAL: vocational\nSTARTUP: startup', enum_type=CohortKind, max_length=16)),
-                ('occupation_code', fields.CharField(null=True, max_length=16)),
-                ('level', fields.SmallIntField(null=True)),
-                ('certificate_kind', fields.CharEnumField(null=True, description='SKILL_LEVEL: skill_level\nSPECIAL_ABILITY: special_ability\nSPECIAL_OPERATION: special_operation\nCOMPLETION: completion\nSTARTUP: startup', enum_type=CertificateKind, max_length=24)),
-                ('startup_course', fields.CharEnumField(null=True, description='GYB: GYB\nSYB: SYB\nIYB: IYB\nEYB: EYB', enum_type=StartupCourse, max_length=3)),
-                ('year', fields.SmallIntField(description="the line's year: certificate issue year, else cohort end year")),
-                ('base_fen', fields.BigIntField()),
-                ('uplift_fen', fields.BigIntField()),
-                ('total_fen', fields.BigIntField()),
-                ('outcome', fields.CharEnumField(description='CLEAN: clean\nREVIEW: review\nBLOCKED: blocked', enum_type=LineOutcome, max_length=8)),
-                ('flags', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('trace', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('policy_code', fields.CharField(max_length=63)),
-                ('decision', fields.CharField(null=True, description='approved or rejected (the audit)', max_length=16)),
-                ('decided_by', fields.CharField(null=True, max_length=100)),
-                ('decided_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('reason', fields.TextField(default='', unique=False)),
+                ("id", fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                (
+                    "claim",
+                    fields.ForeignKeyField(
+                        "registry.SubsidyClaim",
+                        source_field="claim_id",
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="lines",
+                        on_delete=OnDelete.RESTRICT,
+                    ),
+                ),
+                (
+                    "kind",
+                    fields.CharEnumField(
+                        description="TRAINING: training\nASSESSMENT: assessment",
+                        enum_type=SubsidyKind,
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "enrolment",
+                    fields.ForeignKeyField(
+                        "registry.Enrolment",
+                        source_field="enrolment_id",
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="subsidy_lines",
+                        on_delete=OnDelete.RESTRICT,
+                    ),
+                ),
+                (
+                    "trainee",
+                    fields.ForeignKeyField(
+                        "registry.Trainee",
+                        source_field="trainee_id",
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="subsidy_lines",
+                        on_delete=OnDelete.RESTRICT,
+                    ),
+                ),
+                (
+                    "certificate",
+                    fields.ForeignKeyField(
+                        "registry.Certificate",
+                        source_field="certificate_id",
+                        null=True,
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="subsidy_lines",
+                        on_delete=OnDelete.RESTRICT,
+                    ),
+                ),
+                (
+                    "seq",
+                    fields.IntField(
+                        description="the line's place in the claim's judging order (DESIGN section 5)"
+                    ),
+                ),
+                (
+                    "cohort_kind",
+                    fields.CharEnumField(
+                        description="VOCATIONAL: vocational\nSTARTUP: startup",
+                        enum_type=CohortKind,
+                        max_length=16,
+                    ),
+                ),
+                ("occupation_code", fields.CharField(null=True, max_length=16)),
+                ("level", fields.SmallIntField(null=True)),
+                (
+                    "certificate_kind",
+                    fields.CharEnumField(
+                        null=True,
+                        description="SKILL_LEVEL: skill_level\nSPECIAL_ABILITY: special_ability\nSPECIAL_OPERATION: special_operation\nCOMPLETION: completion\nSTARTUP: startup",
+                        enum_type=CertificateKind,
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "startup_course",
+                    fields.CharEnumField(
+                        null=True,
+                        description="GYB: GYB\nSYB: SYB\nIYB: IYB\nEYB: EYB",
+                        enum_type=StartupCourse,
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "year",
+                    fields.SmallIntField(
+                        description="the line's year: certificate issue year, else cohort end year"
+                    ),
+                ),
+                ("base_fen", fields.BigIntField()),
+                ("uplift_fen", fields.BigIntField()),
+                ("total_fen", fields.BigIntField()),
+                (
+                    "outcome",
+                    fields.CharEnumField(
+                        description="CLEAN: clean\nREVIEW: review\nBLOCKED: blocked",
+                        enum_type=LineOutcome,
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "flags",
+                    fields.JSONField(
+                        default=list, encoder=functools.partial(dumps, separators=(",", ":")), decoder=loads
+                    ),
+                ),
+                (
+                    "trace",
+                    fields.JSONField(
+                        default=list, encoder=functools.partial(dumps, separators=(",", ":")), decoder=loads
+                    ),
+                ),
+                ("policy_code", fields.CharField(max_length=63)),
+                (
+                    "decision",
+                    fields.CharField(
+                        null=True, description="approved or rejected (the audit)", max_length=16
+                    ),
+                ),
+                ("decided_by", fields.CharField(null=True, max_length=100)),
+                ("decided_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ("reason", fields.TextField(default="", unique=False)),
             ],
-            options={'table': 'subsidy_line', 'app': 'registry', 'unique_together': (('claim', 'enrolment'),), 'indexes': [Index(fields=['trainee_id']), Index(fields=['year'])], 'pk_attr': 'id', 'table_description': 'One computed line of a claim: amounts in fen, outcome, flags, trace, decision'},
-            bases=['Model'],
+            options={
+                "table": "subsidy_line",
+                "app": "registry",
+                "unique_together": (("claim", "enrolment"),),
+                "indexes": [Index(fields=["trainee_id"]), Index(fields=["year"])],
+                "pk_attr": "id",
+                "table_description": "One computed line of a claim: amounts in fen, outcome, flags, trace, decision",
+            },
+            bases=["Model"],
         ),
         ops.RunSQL(FORWARD, reverse_sql=REVERSE),
     ]

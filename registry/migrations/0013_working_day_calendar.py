@@ -47,38 +47,81 @@ REVERSE = [
     """,
 ]
 
+
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0012_claims')]
+    dependencies = [("registry", "0012_claims")]
 
     initial = False
 
     operations = [
         ops.CreateModel(
-            name='CalendarDay',
+            name="CalendarDay",
             fields=[
-                ('date', fields.DateField(primary_key=True, unique=True, db_index=True)),
-                ('kind', fields.CharEnumField(description='HOLIDAY: holiday\nMAKEUP_WORKDAY: makeup_workday', enum_type=CalendarDayKind, max_length=16)),
-                ('name', fields.CharField(default='', description='e.g. 春节, National Day', max_length=100)),
-                ('source', fields.TextField(description='the notice (or the package) the day comes from', unique=False)),
-                ('loaded_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ("date", fields.DateField(primary_key=True, unique=True, db_index=True)),
+                (
+                    "kind",
+                    fields.CharEnumField(
+                        description="HOLIDAY: holiday\nMAKEUP_WORKDAY: makeup_workday",
+                        enum_type=CalendarDayKind,
+                        max_length=16,
+                    ),
+                ),
+                ("name", fields.CharField(default="", description="e.g. 春节, National Day", max_length=100)),
+                (
+                    "source",
+                    fields.TextField(
+                        description="the notice (or the package) the day comes from", unique=False
+                    ),
+                ),
+                ("loaded_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'working_day_calendar', 'app': 'registry', 'pk_attr': 'date', 'table_description': 'One holiday or make-up working day.'},
-            bases=['Model'],
+            options={
+                "table": "working_day_calendar",
+                "app": "registry",
+                "pk_attr": "date",
+                "table_description": "One holiday or make-up working day.",
+            },
+            bases=["Model"],
         ),
         ops.CreateModel(
-            name='CalendarYear',
+            name="CalendarYear",
             fields=[
-                ('year', fields.SmallIntField(primary_key=True, generated=False, unique=True, db_index=True)),
-                ('origin', fields.CharEnumField(description='PACKAGE: package\nBUREAU: bureau', enum_type=CalendarOrigin, max_length=16)),
-                ('source', fields.TextField(description="the State Council's notice, or the package and its version", unique=False)),
-                ('file_name', fields.CharField(default='', description='the file the bureau loaded', max_length=255)),
-                ('sha256', fields.CharField(description="SHA-256 of the year's days (canonical form)", max_length=64)),
-                ('holidays', fields.SmallIntField(default=0)),
-                ('makeup_workdays', fields.SmallIntField(default=0)),
-                ('loaded_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ("year", fields.SmallIntField(primary_key=True, generated=False, unique=True, db_index=True)),
+                (
+                    "origin",
+                    fields.CharEnumField(
+                        description="PACKAGE: package\nBUREAU: bureau",
+                        enum_type=CalendarOrigin,
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "source",
+                    fields.TextField(
+                        description="the State Council's notice, or the package and its version", unique=False
+                    ),
+                ),
+                (
+                    "file_name",
+                    fields.CharField(default="", description="the file the bureau loaded", max_length=255),
+                ),
+                (
+                    "sha256",
+                    fields.CharField(
+                        description="SHA-256 of the year's days (canonical form)", max_length=64
+                    ),
+                ),
+                ("holidays", fields.SmallIntField(default=0)),
+                ("makeup_workdays", fields.SmallIntField(default=0)),
+                ("loaded_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'working_day_calendar_year', 'app': 'registry', 'pk_attr': 'year', 'table_description': 'A year the calendar covers: a notice that needs a day of any other year is refused.'},
-            bases=['Model'],
+            options={
+                "table": "working_day_calendar_year",
+                "app": "registry",
+                "pk_attr": "year",
+                "table_description": "A year the calendar covers: a notice that needs a day of any other year is refused.",
+            },
+            bases=["Model"],
         ),
         ops.RunSQL(FORWARD, reverse_sql=REVERSE),
     ]

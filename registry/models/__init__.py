@@ -7,6 +7,7 @@ from registry.models.certificate import Certificate
 from registry.models.idempotency import IdempotencyKey
 from registry.models.institution import Institution
 from registry.models.ledger import SubsidyGrant
+from registry.models.notice import ClaimNotice, SubsidyPayment
 from registry.models.outbox import OutboxJob
 from registry.models.reference import Division, DivisionAlias, Occupation, PriorityList, PriorityListEntry
 from registry.models.subsidy import PolicySimulation, SubsidyClaim, SubsidyLine, SubsidyPolicy
@@ -19,6 +20,7 @@ __all__ = [
     "CalendarDay",
     "CalendarYear",
     "Certificate",
+    "ClaimNotice",
     "Cohort",
     "Division",
     "DivisionAlias",
@@ -34,6 +36,7 @@ __all__ = [
     "SubsidyClaim",
     "SubsidyGrant",
     "SubsidyLine",
+    "SubsidyPayment",
     "SubsidyPolicy",
     "Trainee",
     "User",

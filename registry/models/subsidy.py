@@ -134,6 +134,10 @@ class SubsidyLine(Model):
     flags: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     trace: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     policy_code = fields.CharField(max_length=63)
+    notice_id = fields.UUIDField(null=True, description="the notice (claim_notice) that listed it last")
+    grant_id = fields.UUIDField(
+        null=True, description="its grant in the ledger (subsidy_grant), once granted"
+    )
     decision = fields.CharField(max_length=16, null=True, description="approved or rejected (the audit)")
     decided_by = fields.CharField(max_length=100, null=True)
     decided_at = fields.DatetimeField(null=True)

@@ -4,6 +4,8 @@ whole years set-based (one DELETE and two ``unnest`` INSERTs, however many years
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -123,3 +125,259 @@ async def replace_years(
             [f.makeup_workdays for f in years],
         ],
     )
+
+
+# ---------------------------------------------------------------------------
+# Notices of claims, their end (grants), payments, certificate changes
+# ---------------------------------------------------------------------------
+
+_NOTICE_COLUMNS = (
+    "n.id, n.claim_id, n.status, n.published_on, n.runs_from, n.runs_to, n.days, n.published_by, "
+    "n.published_at, n.closed_at, n.granted_lines, n.returned_lines, "
+    "(SELECT count(*) FROM subsidy_line AS l WHERE l.notice_id = n.id) AS lines, "
+    "(SELECT coalesce(sum(l.total_fen), 0) FROM subsidy_line AS l WHERE l.notice_id = n.id "
+    "AND (l.decision = 'approved' OR l.grant_id IS NOT NULL)) AS total_fen"
+)
+
+
+async def running_notice_of(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> uuid.UUID | None:
+    rows = await conn.execute_query_dict(
+        "SELECT id FROM claim_notice WHERE claim_id = $1 AND status = 'running'", [claim_id]
+    )
+    return rows[0]["id"] if rows else None
+
+
+async def lines_to_notice(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> list[uuid.UUID]:
+    """The approved lines not yet granted (none of them is on a running notice: the caller
+    checked there is none)."""
+    rows = await conn.execute_query_dict(
+        "SELECT id FROM subsidy_line WHERE claim_id = $1 AND decision = 'approved' AND grant_id IS NULL ORDER BY seq",
+        [claim_id],
+    )
+    return [row["id"] for row in rows]
+
+
+async def insert_notice(
+    conn: BaseDBAsyncClient,
+    *,
+    notice_id: uuid.UUID,
+    claim_id: uuid.UUID,
+    published_on: dt.date,
+    days: Sequence[dt.date],
+    actor: str,
+    at: dt.datetime,
+    line_ids: Sequence[uuid.UUID],
+) -> None:
+    await conn.execute_query(
+        "INSERT INTO claim_notice (id, claim_id, published_on, runs_from, runs_to, days, status, published_by, "
+        "published_at, granted_lines, returned_lines) VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'running', $7, $8, 0, 0)",
+        [
+            notice_id,
+            claim_id,
+            published_on,
+            days[0],
+            days[-1],
+            json.dumps([d.isoformat() for d in days]),
+            actor,
+            at,
+        ],
+    )
+    await conn.execute_query(
+        "UPDATE subsidy_line SET notice_id = $1 WHERE id = ANY($2::uuid[])", [notice_id, list(line_ids)]
+    )
+
+
+async def notice_row(conn: BaseDBAsyncClient, notice_id: uuid.UUID) -> dict[str, Any] | None:
+    rows = await conn.execute_query_dict(
+        f"SELECT {_NOTICE_COLUMNS} FROM claim_notice AS n WHERE n.id = $1", [notice_id]
+    )
+    return rows[0] if rows else None
+
+
+async def notices_of_claim(claim_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
+        f"SELECT {_NOTICE_COLUMNS} FROM claim_notice AS n WHERE n.claim_id = $1 ORDER BY n.published_at",
+        [claim_id],
+    )
+    return rows
+
+
+async def lock_notice(conn: BaseDBAsyncClient, notice_id: uuid.UUID) -> dict[str, Any] | None:
+    rows = await conn.execute_query_dict("SELECT * FROM claim_notice WHERE id = $1 FOR UPDATE", [notice_id])
+    return rows[0] if rows else None
+
+
+async def due_notices(today: dt.date) -> list[uuid.UUID]:
+    """Running notices whose last day is before ``today`` (they ended at its start)."""
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT id FROM claim_notice WHERE status = 'running' AND runs_to < $1 ORDER BY runs_to, id", [today]
+    )
+    return [row["id"] for row in rows]
+
+
+async def approved_lines_of_notice(conn: BaseDBAsyncClient, notice_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await conn.execute_query_dict(
+        "SELECT id, claim_id, notice_id, kind, trainee_id, certificate_id, cohort_kind, occupation_code, level, "
+        "certificate_kind, startup_course, year, total_fen, policy_code FROM subsidy_line "
+        "WHERE notice_id = $1 AND decision = 'approved' AND grant_id IS NULL ORDER BY seq",
+        [notice_id],
+    )
+    return rows
+
+
+async def mark_granted(conn: BaseDBAsyncClient, grants: dict[uuid.UUID, uuid.UUID]) -> None:
+    if not grants:
+        return
+    await conn.execute_query(
+        "UPDATE subsidy_line AS l SET grant_id = g.grant_id FROM unnest($1::uuid[], $2::uuid[]) AS g(line_id, grant_id) "
+        "WHERE l.id = g.line_id",
+        [list(grants), list(grants.values())],
+    )
+
+
+async def return_to_review(
+    conn: BaseDBAsyncClient,
+    line_ids: Sequence[uuid.UUID],
+    *,
+    claim_id: uuid.UUID,
+    notice_id: uuid.UUID,
+    flag: dict[str, str],
+    blocked: bool = False,
+) -> int:
+    """Send approved, not granted lines of a notice back to review: the decision cleared, the
+    flag added (the outcome becomes ``blocked`` with a block flag, at least ``review``)."""
+    count, _ = await conn.execute_query(
+        "UPDATE subsidy_line SET decision = NULL, decided_by = NULL, decided_at = NULL, reason = '', "
+        "flags = flags || jsonb_build_array($4::jsonb), "
+        "outcome = CASE WHEN $5 THEN 'blocked' WHEN outcome = 'clean' THEN 'review' ELSE outcome END "
+        "WHERE id = ANY($1::uuid[]) AND claim_id = $2 AND notice_id = $3 AND decision = 'approved' "
+        "AND grant_id IS NULL",
+        [list(line_ids), claim_id, notice_id, json.dumps(flag, ensure_ascii=False), blocked],
+    )
+    return int(count)
+
+
+async def add_flag(conn: BaseDBAsyncClient, line_id: uuid.UUID, flag: dict[str, str]) -> None:
+    await conn.execute_query(
+        "UPDATE subsidy_line SET flags = flags || jsonb_build_array($2::jsonb) WHERE id = $1",
+        [line_id, json.dumps(flag, ensure_ascii=False)],
+    )
+
+
+async def store_closed(
+    conn: BaseDBAsyncClient, notice_id: uuid.UUID, actor: str, granted: int, returned: int
+) -> None:
+    await conn.execute_query(
+        "UPDATE claim_notice SET status = 'closed', closed_at = now(), closed_by = $2, granted_lines = $3, "
+        "returned_lines = $4 WHERE id = $1",
+        [notice_id, actor, granted, returned],
+    )
+
+
+async def payable_grants(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> dict[uuid.UUID, uuid.UUID]:
+    """line id -> grant id of the claim's grants that stand (not reversed) and are not paid."""
+    rows = await conn.execute_query_dict(
+        "SELECT g.line_id, g.id FROM subsidy_grant AS g WHERE g.claim_id = $1 AND g.reverses_id IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM subsidy_grant AS r WHERE r.reverses_id = g.id) "
+        "AND NOT EXISTS (SELECT 1 FROM subsidy_payment AS p WHERE p.grant_id = g.id) ORDER BY g.granted_at, g.id",
+        [claim_id],
+    )
+    return {row["line_id"]: row["id"] for row in rows}
+
+
+async def insert_payments(
+    conn: BaseDBAsyncClient,
+    claim_id: uuid.UUID,
+    grant_ids: Sequence[uuid.UUID],
+    paid_on: dt.date,
+    reference: str,
+    actor: str,
+) -> int:
+    rows = await conn.execute_query_dict(
+        "INSERT INTO subsidy_payment (id, grant_id, claim_id, paid_on, batch_reference, amount_fen, recorded_by, "
+        "recorded_at) SELECT gen_random_uuid(), g.id, $1, $3, $4, g.amount_fen, $5, now() FROM subsidy_grant AS g "
+        "WHERE g.id = ANY($2::uuid[]) RETURNING amount_fen",
+        [claim_id, list(grant_ids), paid_on, reference, actor],
+    )
+    return sum(int(row["amount_fen"]) for row in rows)
+
+
+async def lines_pending(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> int:
+    """Lines still to decide, or approved and waiting for a notice's end."""
+    rows = await conn.execute_query_dict(
+        "SELECT count(*) AS n FROM subsidy_line WHERE claim_id = $1 AND (decision IS NULL OR "
+        "(decision = 'approved' AND grant_id IS NULL))",
+        [claim_id],
+    )
+    return int(rows[0]["n"])
+
+
+async def noticed_lines_of_certificate(
+    conn: BaseDBAsyncClient, certificate_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]:
+    rows = await conn.execute_query_dict(
+        "SELECT l.id, l.claim_id, l.notice_id FROM subsidy_line AS l JOIN claim_notice AS n ON n.id = l.notice_id "
+        "WHERE l.certificate_id = $1 AND n.status = 'running' AND l.decision = 'approved' AND l.grant_id IS NULL",
+        [certificate_id],
+    )
+    return [(row["id"], row["claim_id"], row["notice_id"]) for row in rows]
+
+
+async def standing_grants_of_certificate(
+    conn: BaseDBAsyncClient, certificate_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None]]:
+    rows = await conn.execute_query_dict(
+        "SELECT g.id, g.line_id, g.claim_id FROM subsidy_grant AS g WHERE g.certificate_id = $1 "
+        "AND g.reverses_id IS NULL AND NOT EXISTS (SELECT 1 FROM subsidy_grant AS r WHERE r.reverses_id = g.id) "
+        "ORDER BY g.granted_at, g.id",
+        [certificate_id],
+    )
+    return [(row["id"], row["line_id"], row["claim_id"]) for row in rows]
+
+
+async def public_notice_row(notice_id: uuid.UUID) -> dict[str, Any] | None:
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT n.id, n.status, n.published_on, n.runs_from, n.runs_to, n.days, s.kind, i.name AS institution_name, "
+        "c.name AS cohort_name, c.reference AS cohort_reference, d.name AS division_name "
+        "FROM claim_notice AS n JOIN subsidy_claim AS s ON s.id = n.claim_id JOIN cohort AS c ON c.id = s.cohort_id "
+        "JOIN institution AS i ON i.id = s.institution_id JOIN division AS d ON d.code = c.division_id "
+        "WHERE n.id = $1",
+        [notice_id],
+    )
+    return rows[0] if rows else None
+
+
+async def public_notice_lines(notice_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The lines a notice lists (approved or granted; a line sent back to review is no longer
+    shown), with what the public page shows of each person."""
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
+        "SELECT coalesce(e.name_as_given, t.name) AS name, t.id_masked, l.level, l.total_fen, "
+        "CASE WHEN l.startup_course IS NOT NULL THEN l.startup_course || ' 创业培训' "
+        "ELSE l.occupation_code || ' ' || coalesce(o.name, '') END AS subject, "
+        "coalesce(x.number, x.number_masked) AS certificate_number "
+        "FROM subsidy_line AS l JOIN trainee AS t ON t.id = l.trainee_id JOIN enrolment AS e ON e.id = l.enrolment_id "
+        "LEFT JOIN occupation AS o ON o.code = l.occupation_code LEFT JOIN certificate AS x ON x.id = l.certificate_id "
+        "WHERE l.notice_id = $1 AND (l.decision = 'approved' OR l.grant_id IS NOT NULL) ORDER BY l.seq",
+        [notice_id],
+    )
+    return rows
+
+
+async def export_lines(claim_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A claim's lines for its spreadsheet (masked ID numbers; the certificate number as the
+    public page shows it)."""
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
+        "SELECT l.seq, coalesce(e.name_as_given, t.name) AS name, t.id_masked, l.level, l.base_fen, l.uplift_fen, "
+        "l.total_fen, l.flags, l.decision, l.reason, "
+        "CASE WHEN l.startup_course IS NOT NULL THEN l.startup_course || ' 创业培训' "
+        "ELSE l.occupation_code || ' ' || coalesce(o.name, '') END AS subject, "
+        "coalesce(x.number, x.number_masked) AS certificate_number "
+        "FROM subsidy_line AS l JOIN trainee AS t ON t.id = l.trainee_id JOIN enrolment AS e ON e.id = l.enrolment_id "
+        "LEFT JOIN occupation AS o ON o.code = l.occupation_code LEFT JOIN certificate AS x ON x.id = l.certificate_id "
+        "WHERE l.claim_id = $1 ORDER BY l.seq",
+        [claim_id],
+    )
+    for row in rows:
+        if isinstance(row["flags"], str):
+            row["flags"] = json.loads(row["flags"])
+    return rows

@@ -112,6 +112,10 @@ class LineView:
     decided_by: str | None
     decided_at: dt.datetime | None
     reason: str
+    notice_id: uuid.UUID | None = None
+    """The notice that listed it (last)."""
+    grant_id: uuid.UUID | None = None
+    """Its grant in the ledger, once granted."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,11 @@ class ClaimView:
     withdrawn_at: dt.datetime | None
     withdrawn_by: str | None
     withdraw_reason: str
+    granted_fen: int = 0
+    """What the ledger granted on this claim's lines."""
+    reversed_fen: int = 0
+    """What was clawed back of it since (a positive figure)."""
+    paid_fen: int = 0
     lines: list[LineView] | None = None
     """With :func:`get_claim` only."""
 
@@ -172,6 +181,9 @@ def _claim_view(row: dict[str, Any], lines: list[LineView] | None = None) -> Cla
         withdrawn_at=row["withdrawn_at"],
         withdrawn_by=row["withdrawn_by"],
         withdraw_reason=row["withdraw_reason"],
+        granted_fen=int(row["granted_fen"]),
+        reversed_fen=int(row["reversed_fen"]),
+        paid_fen=int(row["paid_fen"]),
         lines=lines,
     )
 
@@ -209,6 +221,8 @@ def _line_view(row: dict[str, Any]) -> LineView:
         decided_by=row["decided_by"],
         decided_at=row["decided_at"],
         reason=row["reason"],
+        notice_id=row["notice_id"],
+        grant_id=row["grant_id"],
     )
 
 
@@ -293,12 +307,9 @@ async def file_claim(principal: Principal, cohort_id: uuid.UUID, kind: SubsidyKi
 
 
 async def _row_on(conn: Any, claim_id: uuid.UUID) -> dict[str, Any]:
-    rows = await conn.execute_query_dict(
-        f"SELECT {queries.CLAIM_COLUMNS} FROM subsidy_claim AS s JOIN cohort AS c ON c.id = s.cohort_id "
-        "JOIN institution AS i ON i.id = s.institution_id WHERE s.id = $1",
-        [claim_id],
-    )
-    return dict(rows[0])
+    row = await queries.claim_row_on(conn, claim_id)
+    assert row is not None
+    return row
 
 
 async def withdraw_claim(principal: Principal, claim_id: uuid.UUID, reason: str = "") -> ClaimView:

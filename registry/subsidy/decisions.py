@@ -28,6 +28,10 @@ from registry.subsidy.claims import ClaimView, get_claim
 from registry.subsidy.rules import Decision, DecisionRequest, decision_errors
 
 DECIDABLE = frozenset({ClaimStatus.COMPUTED, ClaimStatus.IN_REVIEW, ClaimStatus.DECIDED})
+AFTER_NOTICE = frozenset({ClaimStatus.NOTICED, ClaimStatus.PAYABLE, ClaimStatus.PAID})
+"""Once noticed, only the lines sent back to review (an objection, a certificate revoked
+during the notice, a conflict at its end) are decided again; a decided claim keeps its
+status and the lines approved again go on a later notice."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ async def decide(principal: Principal, claim_id: uuid.UUID, batch: DecisionBatch
         claim = await queries.lock_claim(uow.conn, claim_id)
         assert claim is not None
         status = ClaimStatus(claim["status"])
-        if status not in DECIDABLE:
+        if status not in DECIDABLE | AFTER_NOTICE:
             raise Conflict(
                 f"the claim is {status.value}: lines are decided on a computed claim, before its notice",
                 code="claim_not_decidable",
@@ -74,6 +78,20 @@ async def decide(principal: Principal, claim_id: uuid.UUID, batch: DecisionBatch
                 "nothing to decide: give lines, or approve_clean",
                 errors=[FieldError("lines", "required", "give at least one line decision, or approve_clean")],
             )
+        if status in AFTER_NOTICE:
+            settled = [
+                f"lines[{i}].line_id"
+                for i, r in enumerate(requests)
+                if r.line_id in lines and lines[r.line_id][1] is not None
+            ]
+            if settled:
+                raise Conflict(
+                    "after the notice only the lines sent back to review are decided again",
+                    code="line_not_decidable",
+                    errors=[
+                        FieldError(f, "line_not_decidable", "decided and noticed already") for f in settled
+                    ],
+                )
         errors, blocked = decision_errors(requests, {k: v[0] for k, v in lines.items()})
         if errors:
             raise ValidationFailed("some decisions are not valid; nothing was decided", errors=errors)
@@ -90,7 +108,10 @@ async def decide(principal: Principal, claim_id: uuid.UUID, batch: DecisionBatch
         now = dt.datetime.now(dt.UTC)
         await queries.store_decisions(uow.conn, claim_id, requests, principal.actor, now)
         undecided = await queries.undecided_lines(uow.conn, claim_id)
-        new_status = ClaimStatus.DECIDED if undecided == 0 else ClaimStatus.IN_REVIEW
+        if status in AFTER_NOTICE:
+            new_status = status
+        else:
+            new_status = ClaimStatus.DECIDED if undecided == 0 else ClaimStatus.IN_REVIEW
         if new_status is not status:
             await queries.store_status(uow.conn, claim_id, new_status.value)
         await uow.audit(

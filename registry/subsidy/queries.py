@@ -343,9 +343,22 @@ CLAIM_COLUMNS = (
     "s.id, s.cohort_id, s.kind, s.institution_id, s.division_id, s.status, s.policy_code, s.line_count, "
     "s.clean_lines, s.review_lines, s.blocked_lines, s.total_fen, s.clean_fen, s.review_fen, s.blocked_fen, "
     "s.error, s.filed_by, s.filed_at, s.computed_at, s.withdrawn_at, s.withdrawn_by, s.withdraw_reason, "
-    "c.reference AS cohort_reference, c.name AS cohort_name, i.name AS institution_name"
+    "c.reference AS cohort_reference, c.name AS cohort_name, i.name AS institution_name, "
+    "coalesce(money.granted_fen, 0) AS granted_fen, coalesce(money.reversed_fen, 0) AS reversed_fen, "
+    "coalesce(paid.paid_fen, 0) AS paid_fen"
 )
-_CLAIM_FROM = "FROM subsidy_claim AS s JOIN cohort AS c ON c.id = s.cohort_id JOIN institution AS i ON i.id = s.institution_id"
+_MONEY = (
+    " LEFT JOIN LATERAL (SELECT sum(g.amount_fen) FILTER (WHERE g.reverses_id IS NULL) AS granted_fen, "
+    "-sum(g.amount_fen) FILTER (WHERE g.reverses_id IS NOT NULL) AS reversed_fen "
+    "FROM subsidy_grant AS g WHERE g.claim_id = s.id) AS money ON true "
+    "LEFT JOIN LATERAL (SELECT sum(p.amount_fen) AS paid_fen FROM subsidy_payment AS p WHERE p.claim_id = s.id) "
+    "AS paid ON true"
+)
+"""What the ledger holds of a claim: granted, clawed back (a positive figure), paid."""
+_CLAIM_FROM = (
+    "FROM subsidy_claim AS s JOIN cohort AS c ON c.id = s.cohort_id JOIN institution AS i ON i.id = s.institution_id"
+    + _MONEY
+)
 
 
 async def claim_page(
@@ -375,6 +388,12 @@ async def claim_page(
     )
 
 
+async def claim_row_on(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> dict[str, Any] | None:
+    """One claim with its totals, on the caller's connection (no scope: the caller checked)."""
+    rows = await conn.execute_query_dict(f"SELECT {CLAIM_COLUMNS} {_CLAIM_FROM} WHERE s.id = $1", [claim_id])
+    return dict(rows[0]) if rows else None
+
+
 async def claim_row(scope: tuple[str, list[Any]], claim_id: uuid.UUID) -> dict[str, Any] | None:
     clause, params = scope
     condition = clause.format(p="$2") if params else clause
@@ -391,6 +410,7 @@ async def claim_lines(claim_id: uuid.UUID) -> list[dict[str, Any]]:
         "SELECT l.id, l.kind, l.enrolment_id, l.trainee_id, l.certificate_id, l.seq, l.cohort_kind, "
         "l.occupation_code, l.level, l.certificate_kind, l.startup_course, l.year, l.base_fen, l.uplift_fen, "
         "l.total_fen, l.outcome, l.flags, l.trace, l.policy_code, l.decision, l.decided_by, l.decided_at, l.reason, "
+        "l.notice_id, l.grant_id, "
         "t.id_masked, coalesce(e.name_as_given, t.name) AS name "
         "FROM subsidy_line AS l JOIN trainee AS t ON t.id = l.trainee_id JOIN enrolment AS e ON e.id = l.enrolment_id "
         "WHERE l.claim_id = $1 ORDER BY l.seq",

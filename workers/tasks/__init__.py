@@ -15,6 +15,7 @@ TASK_MODULES: tuple[str, ...] = (
     "workers.tasks.outbox",
     "workers.tasks.idempotency",
     "workers.tasks.subsidy",
+    "workers.tasks.notices",
     # "workers.tasks.rollups",  <- the nightly rollup task module goes here
 )
 

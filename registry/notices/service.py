@@ -1,0 +1,598 @@
+"""Public notices (公示) of decided claims, their end (the grants), objections and payment.
+
+DESIGN.md section 6:
+
+- :func:`publish_notice` (an auditor of the claim's scope, once every line is decided): the
+  approved lines not yet granted go on a notice that runs 5 working days on the Chinese
+  calendar (:func:`registry.notices.calendar.notice_period`), from the first working day
+  after the day it is published; a year the calendar does not cover is refused (422
+  ``calendar_not_loaded``, naming the year). The claim becomes ``noticed``. The public page
+  ``GET /notices/{id}`` shows masked names and ID numbers, amounts and the days it runs.
+- :func:`record_objection` (the bureau, while the notice runs): the line goes back to review
+  (its decision is cleared, an ``OBJECTION`` flag says why) and is not granted at the end.
+- :func:`close_notice` / :func:`close_due_notices` (beat's ``registry.notices.close_due``,
+  ``registry notices close-due``): after the last day, in ONE transaction per notice, the
+  approved lines become grants in the ledger, re-judged under each person's ledger lock
+  (:func:`registry.ledger.queries.grant_what_fits`); a line that now conflicts (a repeat,
+  the cap) is not granted and goes back to review with its flag; the claim is ``payable``.
+  Run twice, or after a crash half-way, it grants each line once (the notice's status is
+  changed in the same transaction, under its row lock).
+- :func:`record_payment` (the city's bureau): granted lines are paid (date, batch
+  reference); a line not granted is 409; the claim is ``paid`` once every grant is paid.
+- :func:`after_certificate_change` (called by the certificate service in its own unit of
+  work): a certificate suspended or revoked while its line's notice runs sends the line back
+  to review (``CERT_NOT_VALID``, nothing granted); a certificate revoked after its grant
+  writes a reversing grant (a clawback) and flags the line ``CLAWED_BACK``.
+
+Every transition is an audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from registry.core.clock import business_today
+from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from registry.core.principal import Principal
+from registry.core.uow import UnitOfWork, unit_of_work
+from registry.enums import CertificateKind, ClaimStatus, CohortKind, Role, StartupCourse, SubsidyKind
+from registry.ledger import queries as ledger
+from registry.ledger.rules import NewGrant
+from registry.notices import export, queries
+from registry.notices.calendar import notice_period
+from registry.people.rules.personal import mask_name
+from registry.subsidy import queries as claims_queries
+
+NOTICE_DAYS = 5
+MAX_REASON = 2000
+RUNNING, CLOSED = "running", "closed"
+PUBLISHABLE = frozenset({ClaimStatus.DECIDED, ClaimStatus.PAYABLE, ClaimStatus.PAID})
+"""A claim whose every line is decided; a payable or paid one may notice lines decided again."""
+
+CONFLICT_FLAGS = {"already_granted": "SAME_LEVEL_REPEAT", "annual_cap": "ANNUAL_CAP"}
+
+
+def _reason(reason: str, field: str = "reason") -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed(
+            "a reason is required", errors=[FieldError(field, "reason_required", "give a reason")]
+        )
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(
+            "the reason is too long",
+            errors=[FieldError(field, "too_long", f"at most {MAX_REASON} characters")],
+        )
+    return reason
+
+
+def _scope(principal: Principal) -> tuple[str, list[Any]]:
+    return claims_queries.claim_scope(str(principal.role), principal.institution_id, principal.division_code)
+
+
+async def _auditor_claim(uow: UnitOfWork, principal: Principal, claim_id: uuid.UUID) -> dict[str, Any]:
+    """The claim, locked, for an auditor whose scope holds it (an institution or assessment
+    body: 404; an administrator: 403)."""
+    if principal.role in (Role.INSTITUTION, Role.ASSESSOR):
+        raise NotFound("no such claim")
+    if principal.role is not Role.AUDITOR:
+        raise PermissionDenied("the bureau's auditors publish notices and record objections")
+    if await claims_queries.claim_row(_scope(principal), claim_id) is None:
+        raise NotFound("no such claim")
+    claim = await claims_queries.lock_claim(uow.conn, claim_id)
+    assert claim is not None
+    return claim
+
+
+def _bureau(principal: Principal) -> None:
+    if principal.role in (Role.INSTITUTION, Role.ASSESSOR):
+        raise NotFound("no such claim")
+    if not (principal.is_admin or (principal.is_auditor and principal.division_code is None)):
+        raise PermissionDenied("the city's bureau records payments")
+
+
+# ---------------------------------------------------------------------------
+# Views
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    id: uuid.UUID
+    claim_id: uuid.UUID
+    status: str
+    published_on: dt.date
+    runs_from: dt.date
+    runs_to: dt.date
+    days: list[dt.date]
+    published_by: str
+    published_at: dt.datetime
+    closed_at: dt.datetime | None
+    lines: int
+    total_fen: int
+    granted_lines: int
+    returned_lines: int
+
+
+def _notice_view(row: dict[str, Any]) -> NoticeView:
+    days = row["days"]
+    if isinstance(days, str):
+        days = json.loads(days)
+    return NoticeView(
+        id=row["id"],
+        claim_id=row["claim_id"],
+        status=row["status"],
+        published_on=row["published_on"],
+        runs_from=row["runs_from"],
+        runs_to=row["runs_to"],
+        days=[dt.date.fromisoformat(d) for d in days],
+        published_by=row["published_by"],
+        published_at=row["published_at"],
+        closed_at=row["closed_at"],
+        lines=int(row["lines"]),
+        total_fen=int(row["total_fen"]),
+        granted_lines=row["granted_lines"],
+        returned_lines=row["returned_lines"],
+    )
+
+
+@dataclass(frozen=True)
+class PublicLine:
+    seq: int
+    name: str
+    """Masked: 张*."""
+    id_number: str
+    """Masked: 410305********123X."""
+    subject: str
+    """The occupation (code and name) or the startup course."""
+    level: int | None
+    certificate_number: str | None
+    """Masked when it is an ID number."""
+    total_fen: int
+
+
+@dataclass(frozen=True)
+class PublicNotice:
+    id: uuid.UUID
+    status: str
+    kind: SubsidyKind
+    institution_name: str
+    cohort_name: str
+    cohort_reference: str
+    division_name: str
+    published_on: dt.date
+    runs_from: dt.date
+    runs_to: dt.date
+    days: list[dt.date]
+    lines: list[PublicLine]
+    total_fen: int
+
+
+# ---------------------------------------------------------------------------
+# Publishing, objections
+# ---------------------------------------------------------------------------
+
+
+async def publish_notice(
+    principal: Principal, claim_id: uuid.UUID, today: dt.date | None = None
+) -> NoticeView:
+    """Publish the notice of a decided claim's approved lines (see the module's documentation)."""
+    today = today or business_today()
+    async with unit_of_work(principal) as uow:
+        claim = await _auditor_claim(uow, principal, claim_id)
+        status = ClaimStatus(claim["status"])
+        undecided = await claims_queries.undecided_lines(uow.conn, claim_id)
+        if status not in PUBLISHABLE or undecided:
+            if status in (ClaimStatus.COMPUTED, ClaimStatus.IN_REVIEW) or undecided:
+                raise Conflict(
+                    f"{undecided} line(s) are not decided yet: decide every line before the notice",
+                    code="lines_undecided",
+                )
+            raise Conflict(
+                f"the claim is {status.value}: there is nothing to publish", code="claim_not_decided"
+            )
+        if await queries.running_notice_of(uow.conn, claim_id) is not None:
+            raise Conflict("a notice of this claim is running; wait for its end", code="notice_running")
+        lines = await queries.lines_to_notice(uow.conn, claim_id)
+        if not lines:
+            raise Conflict("no approved line is waiting for a notice", code="nothing_to_notice")
+        days = await notice_period(today, uow.conn)
+        notice_id = uuid.uuid4()
+        now = dt.datetime.now(dt.UTC)
+        await queries.insert_notice(
+            uow.conn,
+            notice_id=notice_id,
+            claim_id=claim_id,
+            published_on=today,
+            days=days,
+            actor=principal.actor,
+            at=now,
+            line_ids=lines,
+        )
+        await claims_queries.store_status(uow.conn, claim_id, ClaimStatus.NOTICED.value)
+        await uow.audit(
+            "subsidy_claim.notice",
+            "subsidy_claim",
+            claim_id,
+            before={"status": status.value},
+            after={
+                "status": ClaimStatus.NOTICED.value,
+                "notice_id": str(notice_id),
+                "published_on": today.isoformat(),
+                "runs": [days[0].isoformat(), days[-1].isoformat()],
+                "lines": len(lines),
+            },
+        )
+        row = await queries.notice_row(uow.conn, notice_id)
+    assert row is not None
+    return _notice_view(row)
+
+
+async def record_objection(
+    principal: Principal, claim_id: uuid.UUID, line_id: uuid.UUID, reason: str
+) -> None:
+    """An objection to a line on a running notice (recorded by the bureau): the line goes
+    back to review and is not granted at the notice's end."""
+    reason = _reason(reason)
+    async with unit_of_work(principal) as uow:
+        await _auditor_claim(uow, principal, claim_id)
+        notice = await queries.running_notice_of(uow.conn, claim_id)
+        if notice is None:
+            raise Conflict(
+                "the claim has no running notice: objections are recorded while it runs",
+                code="no_running_notice",
+            )
+        changed = await queries.return_to_review(
+            uow.conn,
+            [line_id],
+            claim_id=claim_id,
+            notice_id=notice,
+            flag={
+                "code": "OBJECTION",
+                "severity": "review",
+                "message": f"objection during the notice: {reason}",
+            },
+        )
+        if not changed:
+            raise ValidationFailed(
+                "the line is not on this claim's running notice",
+                errors=[FieldError("line_id", "not_on_notice", "not an approved line of the running notice")],
+            )
+        await uow.audit(
+            "subsidy_claim.objection",
+            "subsidy_claim",
+            claim_id,
+            after={"line_id": str(line_id), "notice_id": str(notice), "reason": reason},
+        )
+
+
+# ---------------------------------------------------------------------------
+# The notice's end: grants
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CloseReport:
+    notice_id: uuid.UUID
+    claim_id: uuid.UUID
+    granted: int
+    returned: int
+    granted_fen: int
+
+
+def _grant_row(line: dict[str, Any], actor: str) -> NewGrant:
+    def enum(kind: Any, value: Any) -> Any:
+        return None if value is None else kind(value)
+
+    return NewGrant(
+        trainee_id=line["trainee_id"],
+        kind=SubsidyKind(line["kind"]),
+        cohort_kind=CohortKind(line["cohort_kind"]),
+        year=line["year"],
+        amount_fen=line["total_fen"],
+        policy_code=line["policy_code"],
+        granted_by=actor,
+        occupation_code=line["occupation_code"],
+        level=line["level"],
+        certificate_kind=enum(CertificateKind, line["certificate_kind"]),
+        certificate_id=line["certificate_id"],
+        startup_course=enum(StartupCourse, line["startup_course"]),
+        claim_id=line["claim_id"],
+        line_id=line["id"],
+        reason=f"notice {line['notice_id']} ended",
+    )
+
+
+async def close_notice(
+    principal: Principal, notice_id: uuid.UUID, today: dt.date | None = None
+) -> CloseReport | None:
+    """End one notice whose last day has passed: its approved lines become grants, all in one
+    transaction. None when it is already closed (a second run changes nothing)."""
+    today = today or business_today()
+    async with unit_of_work(principal) as uow:
+        notice = await queries.lock_notice(uow.conn, notice_id)
+        if notice is None:
+            raise NotFound("no such notice")
+        if notice["status"] != RUNNING:
+            return None
+        if notice["runs_to"] >= today:
+            raise Conflict(
+                f"the notice runs until the end of {notice['runs_to'].isoformat()}", code="notice_running"
+            )
+        claim_id = notice["claim_id"]
+        await claims_queries.lock_claim(uow.conn, claim_id)
+        lines = await queries.approved_lines_of_notice(uow.conn, notice_id)
+        rows = [_grant_row(line, principal.actor) for line in lines]
+        granted, conflicts = await ledger.grant_what_fits(uow.conn, rows)
+        await queries.mark_granted(uow.conn, {lines[i]["id"]: grant_id for i, grant_id in granted.items()})
+        for error in conflicts:
+            assert error.row is not None
+            line = lines[error.row]
+            await queries.return_to_review(
+                uow.conn,
+                [line["id"]],
+                claim_id=claim_id,
+                notice_id=notice_id,
+                flag={
+                    "code": CONFLICT_FLAGS.get(error.code, error.code.upper()),
+                    "severity": "block",
+                    "message": f"at the notice's end: {error.message.split(': ', 1)[-1]}",
+                },
+                blocked=True,
+            )
+        granted_fen = sum(lines[i]["total_fen"] for i in granted)
+        await queries.store_closed(uow.conn, notice_id, principal.actor, len(granted), len(conflicts))
+        await claims_queries.store_status(uow.conn, claim_id, ClaimStatus.PAYABLE.value)
+        await uow.audit(
+            "subsidy_claim.grant",
+            "subsidy_claim",
+            claim_id,
+            before={"status": ClaimStatus.NOTICED.value},
+            after={
+                "status": ClaimStatus.PAYABLE.value,
+                "notice_id": str(notice_id),
+                "granted_lines": len(granted),
+                "granted_fen": granted_fen,
+                "returned_to_review": [str(lines[e.row]["id"]) for e in conflicts if e.row is not None],
+            },
+        )
+    return CloseReport(notice_id, claim_id, len(granted), len(conflicts), granted_fen)
+
+
+async def close_due_notices(principal: Principal, today: dt.date | None = None) -> list[CloseReport]:
+    """End every running notice whose last day is before ``today`` (each in its own
+    transaction; beat's ``registry.notices.close_due`` and ``registry notices close-due``)."""
+    today = today or business_today()
+    reports = []
+    for notice_id in await queries.due_notices(today):
+        report = await close_notice(principal, notice_id, today)
+        if report is not None:
+            reports.append(report)
+    return reports
+
+
+# ---------------------------------------------------------------------------
+# Payment
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentReport:
+    claim_id: uuid.UUID
+    paid_lines: int
+    paid_fen: int
+    status: ClaimStatus
+
+
+async def record_payment(
+    principal: Principal,
+    claim_id: uuid.UUID,
+    *,
+    paid_on: dt.date,
+    batch_reference: str,
+    line_ids: list[uuid.UUID] | None = None,
+) -> PaymentReport:
+    """Mark granted lines paid (all the claim's unpaid grants when ``line_ids`` is None)."""
+    _bureau(principal)
+    reference = batch_reference.strip()
+    if not 1 <= len(reference) <= 64:
+        raise ValidationFailed(
+            "the payment batch reference is required",
+            errors=[FieldError("batch_reference", "required", "1-64 characters: the bureau's payment batch")],
+        )
+    if paid_on > business_today():
+        raise ValidationFailed(
+            "a payment date is not in the future",
+            errors=[FieldError("paid_on", "in_future", "not after today")],
+        )
+    async with unit_of_work(principal) as uow:
+        if await claims_queries.claim_row(_scope(principal), claim_id) is None:
+            raise NotFound("no such claim")
+        claim = await claims_queries.lock_claim(uow.conn, claim_id)
+        assert claim is not None
+        payable = await queries.payable_grants(uow.conn, claim_id)
+        if line_ids is None:
+            chosen = list(payable.values())
+        else:
+            missing = [f"line_ids[{i}]" for i, line_id in enumerate(line_ids) if line_id not in payable]
+            if missing:
+                raise Conflict(
+                    "only a granted line that is not paid or clawed back can be paid",
+                    code="line_not_granted",
+                    errors=[
+                        FieldError(field, "line_not_granted", "not a granted, unpaid line of this claim")
+                        for field in missing
+                    ],
+                )
+            chosen = [payable[line_id] for line_id in line_ids]
+        if not chosen:
+            raise Conflict("the claim has no granted line left to pay", code="line_not_granted")
+        paid_fen = await queries.insert_payments(
+            uow.conn, claim_id, chosen, paid_on, reference, principal.actor
+        )
+        left = await queries.payable_grants(uow.conn, claim_id)
+        undecided_or_noticed = await queries.lines_pending(uow.conn, claim_id)
+        status = ClaimStatus(claim["status"])
+        new_status = (
+            ClaimStatus.PAID
+            if not left and not undecided_or_noticed and status is ClaimStatus.PAYABLE
+            else status
+        )
+        if new_status is not status:
+            await claims_queries.store_status(uow.conn, claim_id, new_status.value)
+        await uow.audit(
+            "subsidy_claim.paid",
+            "subsidy_claim",
+            claim_id,
+            before={"status": status.value},
+            after={
+                "status": new_status.value,
+                "paid_on": paid_on.isoformat(),
+                "batch_reference": reference,
+                "grants": [str(g) for g in chosen],
+                "paid_fen": paid_fen,
+            },
+        )
+    return PaymentReport(claim_id, len(chosen), paid_fen, new_status)
+
+
+# ---------------------------------------------------------------------------
+# A certificate suspended or revoked
+# ---------------------------------------------------------------------------
+
+
+async def after_certificate_change(
+    uow: UnitOfWork, certificate_id: uuid.UUID, action: str, reason: str
+) -> None:
+    """In the certificate service's unit of work: lines of running notices on this
+    certificate go back to review (suspended or revoked), and its grants are clawed back
+    (revoked)."""
+    if action not in ("suspend", "revoke"):
+        return
+    status = "revoked" if action == "revoke" else "suspended"
+    for line_id, claim_id, notice_id in await queries.noticed_lines_of_certificate(uow.conn, certificate_id):
+        await queries.return_to_review(
+            uow.conn,
+            [line_id],
+            claim_id=claim_id,
+            notice_id=notice_id,
+            flag={
+                "code": "CERT_NOT_VALID",
+                "severity": "block",
+                "message": f"the certificate was {status} during the notice: {reason}",
+            },
+            blocked=True,
+        )
+        await uow.audit(
+            "subsidy_claim.certificate_changed",
+            "subsidy_claim",
+            claim_id,
+            after={"line_id": str(line_id), "certificate": status, "notice_id": str(notice_id)},
+        )
+    if action != "revoke":
+        return
+    for grant_id, granted_line, granted_claim in await queries.standing_grants_of_certificate(
+        uow.conn, certificate_id
+    ):
+        reversal = await ledger.reverse_grant(
+            uow.conn, grant_id, f"certificate revoked: {reason}", uow.principal.actor
+        )
+        if granted_line is not None:
+            await queries.add_flag(
+                uow.conn,
+                granted_line,
+                {
+                    "code": "CLAWED_BACK",
+                    "severity": "block",
+                    "message": f"clawed back: the certificate was revoked ({reason})",
+                },
+            )
+        await uow.audit(
+            "ledger.reverse",
+            "subsidy_grant",
+            grant_id,
+            after={
+                "reversal_id": str(reversal),
+                "reason": f"certificate revoked: {reason}",
+                "claim_id": str(granted_claim),
+            },
+        )
+
+
+# ---------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------
+
+
+async def notices_of_claim(principal: Principal, claim_id: uuid.UUID) -> list[NoticeView]:
+    if await claims_queries.claim_row(_scope(principal), claim_id) is None:
+        raise NotFound("no such claim")
+    return [_notice_view(row) for row in await queries.notices_of_claim(claim_id)]
+
+
+async def public_notice(notice_id: uuid.UUID) -> PublicNotice:
+    """What anyone may read of a notice: masked names and ID numbers, amounts, the days."""
+    row = await queries.public_notice_row(notice_id)
+    if row is None:
+        raise NotFound("no such notice")
+    lines = [
+        PublicLine(
+            seq=i,
+            name=mask_name(line["name"]),
+            id_number=line["id_masked"],
+            subject=line["subject"],
+            level=line["level"],
+            certificate_number=line["certificate_number"],
+            total_fen=line["total_fen"],
+        )
+        for i, line in enumerate(await queries.public_notice_lines(notice_id), start=1)
+    ]
+    days = row["days"] if not isinstance(row["days"], str) else json.loads(row["days"])
+    return PublicNotice(
+        id=row["id"],
+        status=row["status"],
+        kind=SubsidyKind(row["kind"]),
+        institution_name=row["institution_name"],
+        cohort_name=row["cohort_name"],
+        cohort_reference=row["cohort_reference"],
+        division_name=row["division_name"],
+        published_on=row["published_on"],
+        runs_from=row["runs_from"],
+        runs_to=row["runs_to"],
+        days=[dt.date.fromisoformat(d) for d in days],
+        lines=lines,
+        total_fen=sum(line.total_fen for line in lines),
+    )
+
+
+async def claim_export(principal: Principal, claim_id: uuid.UUID) -> tuple[str, bytes]:
+    """The claim's lines as XLSX for auditors (file name, bytes)."""
+    if principal.role in (Role.INSTITUTION, Role.ASSESSOR):
+        raise NotFound("no such claim")
+    row = await claims_queries.claim_row(_scope(principal), claim_id)
+    if row is None:
+        raise NotFound("no such claim")
+    heading = [
+        f"补贴申请 {row['cohort_reference']} {row['cohort_name']}".strip(),
+        f"{row['institution_name']} · 状态 {row['status']} · 政策 {row['policy_code']}",
+    ]
+    data = export.claim_workbook(heading, await queries.export_lines(claim_id))
+    return f"claim-{row['cohort_reference']}-{claim_id.hex[:8]}.xlsx", data
+
+
+def notice_heading(notice: PublicNotice) -> list[str]:
+    kind = "职业技能培训补贴" if notice.kind is SubsidyKind.TRAINING else "职业技能评价补贴"
+    return [
+        f"{kind}公示",
+        f"{notice.institution_name} · {notice.cohort_name or notice.cohort_reference} · {notice.division_name}",
+        f"公示期: {notice.runs_from.isoformat()} 至 {notice.runs_to.isoformat()} ({len(notice.days)} 个工作日)",
+    ]
+
+
+async def public_notice_xlsx(notice_id: uuid.UUID) -> tuple[str, bytes]:
+    notice = await public_notice(notice_id)
+    return f"notice-{notice_id.hex[:8]}.xlsx", export.notice_workbook(notice_heading(notice), notice.lines)
