@@ -308,3 +308,38 @@ async def computed_line_ids(vault: Any, count: int = 1) -> list[uuid.UUID]:
     filed = await claims.file_claim(cohort.owner, cohort.cohort_id, claims.SubsidyKind.TRAINING)
     await claims.compute_claim(filed.id, vault=vault)
     return [line.id for line in await SubsidyLine.filter(claim_id=filed.id).order_by("seq")]
+
+
+# --- policy simulations (what-if of a draft policy) ------------------------------------------
+# Helpers for tests/registry/subsidy/test_simulations.py, tests/api/subsidy/test_simulations.py
+# and tests/workers/test_simulate.py.
+
+SHIPPED_POLICY = "henan-2022"
+
+
+def draft_policy(code: str = "draft-uplift-50", uplift_percent: int = 50) -> dict[str, Any]:
+    """The shipped henan-2022 document as JSON values (what ``POST /policies/simulate`` takes
+    as ``draft``), under its own code, with the priority-trade uplift at ``uplift_percent``."""
+    from registry import catalogue
+    from registry.subsidy.policy import document_of, parse_policy
+
+    text = (catalogue.POLICIES_DIR / f"{SHIPPED_POLICY}.yaml").read_text(encoding="utf-8")
+    document = document_of(parse_policy(text, SHIPPED_POLICY))
+    document["code"] = code
+    for uplift in document["uplifts"]:
+        if uplift["code"] == "PRIORITY_TRADE":
+            uplift["percent"] = uplift_percent
+    return document
+
+
+async def ensure_priority_reference() -> None:
+    """The whole shipped catalogue and policies (``registry load-reference``): the reference
+    priority list (from 2025-01-01) puts the test cohorts' trade, 无人机驾驶员, on it."""
+    from registry.reference.service import load_reference
+    from registry.subsidy import queries as subsidy_queries
+    from registry.subsidy.service import load_shipped_policies
+
+    await load_reference(system("test"))
+    await load_shipped_policies(system("test"))
+    start = TODAY - dt.timedelta(days=3)
+    assert await subsidy_queries.is_priority_trade(OCCUPATION, start), "the trade is not a priority trade"
