@@ -121,7 +121,9 @@ def validate_draft(draft: Any) -> Policy:
             FieldError("draft" + e.field[1:] if e.field.startswith("$") else e.field, e.code, e.message)
             for e in exc.errors
         ]
-        raise ValidationFailed(exc.message, code=exc.code, errors=errors) from exc
+        first = errors[0] if errors else FieldError("draft", exc.code, exc.message)
+        message = f"the draft: {len(errors)} problem(s); first: {first.field}: {first.message}"
+        raise ValidationFailed(message, code=exc.code, errors=errors) from exc
 
 
 async def request_simulation(principal: Principal, draft: Any, year: int) -> SimulationView:
