@@ -343,3 +343,23 @@ async def ensure_priority_reference() -> None:
     await load_shipped_policies(system("test"))
     start = TODAY - dt.timedelta(days=3)
     assert await subsidy_queries.is_priority_trade(OCCUPATION, start), "the trade is not a priority trade"
+
+
+async def compute_filed(vault: Any, claim_id: uuid.UUID) -> Any:
+    """Compute a filed claim as its job does, with its outbox id: the job is then done and no
+    relay (a test worker's start-up relay) sends it to another test's worker later."""
+    from registry.models.subsidy import SubsidyClaim
+    from registry.subsidy import claims
+
+    row = await SubsidyClaim.get(id=claim_id)
+    return await claims.compute_claim(claim_id, vault=vault, outbox_id=row.outbox_id)
+
+
+async def settle_simulations() -> None:
+    """Run every queued simulation as its job does (with its outbox id), so that a test
+    leaves no unsent job behind for a relay to send to another test's worker."""
+    from registry.models.subsidy import PolicySimulation
+    from registry.subsidy import simulations
+
+    for simulation in await PolicySimulation.filter(status="queued").order_by("requested_at"):
+        await simulations.run_simulation(simulation.id, outbox_id=simulation.outbox_id)

@@ -70,7 +70,7 @@ async def test_the_worker_runs_a_simulation_once_through_the_outbox(
     vault = vault_from_settings(settings)
     cohort = await claimable_cohort(vault, [Trainee(), Trainee()], division_code=DIVISION)
     filed = await claims.file_claim(cohort.owner, cohort.cohort_id, SubsidyKind.TRAINING)
-    computed = await claims.compute_claim(filed.id, vault=vault)
+    computed = await factories.compute_filed(vault, filed.id)
     assert computed is not None and computed.status == "computed"
     before = await lines_and_claim(filed.id)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -18,9 +19,16 @@ from registry.enums import SubsidyKind
 from registry.models.subsidy import PolicySimulation
 from registry.subsidy import claims, simulations
 from tests.api.support import Make, problem
-from tests.factories import TODAY, Trainee, claimable_cohort, draft_policy
+from tests.factories import TODAY, Trainee, claimable_cohort, compute_filed, draft_policy, settle_simulations
 
 pytestmark = pytest.mark.usefixtures("subsidy_policies")
+
+
+@pytest.fixture(autouse=True)
+async def settled(database: None) -> AsyncIterator[None]:
+    yield
+    await settle_simulations()
+
 
 SIMULATE = "/api/v1/policies/simulate"
 DIVISION = "410327"  # 宜阳县
@@ -35,7 +43,7 @@ async def computed_claim(settings: Settings) -> uuid.UUID:
     vault = vault_from_settings(settings)
     cohort = await claimable_cohort(vault, [Trainee(), Trainee()], division_code=DIVISION)
     filed = await claims.file_claim(cohort.owner, cohort.cohort_id, SubsidyKind.TRAINING)
-    report = await claims.compute_claim(filed.id, vault=vault)
+    report = await compute_filed(vault, filed.id)
     assert report is not None and report.status == "computed"
     return filed.id
 
@@ -56,7 +64,8 @@ async def test_simulate_answers_202_and_the_result_once_the_worker_ran_it(
 
     pending = await client.get(simulation_url(queued["id"]), headers=county.headers)
     assert pending.status_code == 200 and pending.json()["status"] == "queued"
-    report = await simulations.run_simulation(uuid.UUID(queued["id"]))
+    outbox_id = (await PolicySimulation.get(id=queued["id"])).outbox_id
+    report = await simulations.run_simulation(uuid.UUID(queued["id"]), outbox_id=outbox_id)
     assert report is not None and report.status == "done"
 
     done = await client.get(simulation_url(queued["id"]), headers=county.headers)

@@ -153,16 +153,18 @@ def test_breakdowns_by_sector_division_and_priority_group_in_key_order() -> None
 
 
 def test_adding_claim_by_claim_gives_the_same_result_whatever_the_order() -> None:
+    people = [uuid.uuid4() for _ in range(3)]
     claims = [
         ClaimLines(
             claim_id=uuid.uuid4(),
             division_code=code,
-            in_force=[line(uuid.uuid4(), 100 * n)],
-            draft=[line(uuid.uuid4(), 90 * n)],
+            in_force=[line(person, 100 * n)],
+            draft=[line(person, 90 * n)],
         )
-        for n, code in enumerate(("410305", "410302", "410323"), start=1)
+        for n, (code, person) in enumerate(zip(("410305", "410302", "410323"), people, strict=True), start=1)
     ]
     forward = compare(YEAR, "draft", claims)
+    assert forward.lines == 3 and forward.difference_fen == -60
     backward = Comparison(YEAR, "draft")
     for claim in reversed(claims):
         backward.add(claim)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -34,10 +35,17 @@ async def reference(database: None) -> None:
     await factories.ensure_priority_reference()
 
 
+@pytest.fixture(autouse=True)
+async def settled(database: None) -> AsyncIterator[None]:
+    yield
+    await factories.settle_simulations()
+
+
 async def run(principal: Any, draft: dict[str, Any], year: int = YEAR) -> SimulationResult:
     requested = await simulations.request_simulation(principal, draft, year)
     assert requested.status == "queued" and requested.result is None
-    report = await simulations.run_simulation(requested.id)
+    outbox_id = (await PolicySimulation.get(id=requested.id)).outbox_id
+    report = await simulations.run_simulation(requested.id, outbox_id=outbox_id)
     assert report is not None and report.status == "done", report
     done = await simulations.get_simulation(principal, requested.id)
     assert done.status == "done" and done.result is not None and done.done_at is not None
@@ -50,7 +58,7 @@ async def computed_claim(
     cohort = await claimable_cohort(vault, people, division_code=DIVISION)
     who = cohort.owner if kind is SubsidyKind.TRAINING else cohort.assessor
     filed = await claims.file_claim(who, cohort.cohort_id, kind)
-    report = await claims.compute_claim(filed.id, vault=vault)
+    report = await factories.compute_filed(vault, filed.id)
     assert report is not None and report.status == "computed", report
     return cohort, await claims.get_claim(who, filed.id)
 
