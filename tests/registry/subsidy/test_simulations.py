@@ -236,3 +236,16 @@ async def test_only_auditors_and_admins_simulate_and_a_county_sees_its_own() -> 
         await simulations.get_simulation(factories.auditor(), uuid.uuid4())
     with pytest.raises(PermissionDenied):
         await simulations.get_simulation(institution, county.id)
+
+
+async def test_a_simulation_that_cannot_be_run_is_marked_failed_with_the_reason() -> None:
+    """A stored draft no longer valid (written by hand here): failed, once, with the reason."""
+    requested = await simulations.request_simulation(factories.auditor(), draft_policy(), YEAR)
+    row = await PolicySimulation.get(id=requested.id)
+    await PolicySimulation.filter(id=row.id).update(draft={"code": "broken"})
+    report = await simulations.run_simulation(row.id, outbox_id=row.outbox_id)
+    assert report is not None and report.status == "failed"
+    failed = await simulations.get_simulation(factories.auditor(), row.id)
+    assert failed.status == "failed" and failed.result is None and "draft" in failed.error
+    assert (await OutboxJob.get(id=row.outbox_id)).done_at is not None
+    assert await simulations.run_simulation(row.id, outbox_id=row.outbox_id) is None
