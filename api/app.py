@@ -30,6 +30,7 @@ from api.strict import StrictRequest, refuse_nul_characters
 from api.subsidy import claims as subsidy_claims
 from api.subsidy import evaluate as subsidy_evaluate
 from api.subsidy import policies as subsidy_policies
+from api.subsidy import simulations as subsidy_simulations
 from api.training import cohorts, roster
 from registry.audit import service as audit_trail
 from registry.core import db, offload
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             health.readyz,
             *reference.HANDLERS,
             *subsidy_policies.HANDLERS,
+            *subsidy_simulations.HANDLERS,
             *subsidy_evaluate.HANDLERS,
             *subsidy_claims.HANDLERS,
             *notices_calendar.HANDLERS,

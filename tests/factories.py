@@ -347,3 +347,58 @@ async def noticed_claim(
     await decisions.decide(checker, filed.id, decisions.DecisionBatch(lines=requests))
     notice = await notices.publish_notice(checker, filed.id, today=published_on)
     return filed.id, notice.id, cohort
+
+
+# --- policy simulations (what-if of a draft policy) ------------------------------------------
+# Helpers for tests/registry/subsidy/test_simulations.py, tests/api/subsidy/test_simulations.py
+# and tests/workers/test_simulate.py.
+
+SHIPPED_POLICY = "henan-2022"
+
+
+def draft_policy(code: str = "draft-uplift-50", uplift_percent: int = 50) -> dict[str, Any]:
+    """The shipped henan-2022 document as JSON values (what ``POST /policies/simulate`` takes
+    as ``draft``), under its own code, with the priority-trade uplift at ``uplift_percent``."""
+    from registry import catalogue
+    from registry.subsidy.policy import document_of, parse_policy
+
+    text = (catalogue.POLICIES_DIR / f"{SHIPPED_POLICY}.yaml").read_text(encoding="utf-8")
+    document = document_of(parse_policy(text, SHIPPED_POLICY))
+    document["code"] = code
+    for uplift in document["uplifts"]:
+        if uplift["code"] == "PRIORITY_TRADE":
+            uplift["percent"] = uplift_percent
+    return document
+
+
+async def ensure_priority_reference() -> None:
+    """The whole shipped catalogue and policies (``registry load-reference``): the reference
+    priority list (from 2025-01-01) puts the test cohorts' trade, 无人机驾驶员, on it."""
+    from registry.reference.service import load_reference
+    from registry.subsidy import queries as subsidy_queries
+    from registry.subsidy.service import load_shipped_policies
+
+    await load_reference(system("test"))
+    await load_shipped_policies(system("test"))
+    start = TODAY - dt.timedelta(days=3)
+    assert await subsidy_queries.is_priority_trade(OCCUPATION, start), "the trade is not a priority trade"
+
+
+async def compute_filed(vault: Any, claim_id: uuid.UUID) -> Any:
+    """Compute a filed claim as its job does, with its outbox id: the job is then done and no
+    relay (a test worker's start-up relay) sends it to another test's worker later."""
+    from registry.models.subsidy import SubsidyClaim
+    from registry.subsidy import claims
+
+    row = await SubsidyClaim.get(id=claim_id)
+    return await claims.compute_claim(claim_id, vault=vault, outbox_id=row.outbox_id)
+
+
+async def settle_simulations() -> None:
+    """Run every queued simulation as its job does (with its outbox id), so that a test
+    leaves no unsent job behind for a relay to send to another test's worker."""
+    from registry.models.subsidy import PolicySimulation
+    from registry.subsidy import simulations
+
+    for simulation in await PolicySimulation.filter(status="queued").order_by("requested_at"):
+        await simulations.run_simulation(simulation.id, outbox_id=simulation.outbox_id)

@@ -152,9 +152,14 @@ class SubsidyLine(Model):
 
 # Columns of ``policy_simulation``: a what-if of a draft policy over a year's computed lines
 # (``POST /policies/simulate``): the draft as given, the year, and the worker's result.
+# ``division_id`` (0013): the division a county auditor's simulation is scoped to (its claims
+# only, and only auditors of that division see it); null = the whole city.
 class PolicySimulation(Model):
     id = fields.UUIDField(primary_key=True)
     year = fields.SmallIntField()
+    division_id = fields.CharField(
+        max_length=6, null=True, description="the county auditor's division it covers; null = the city"
+    )
     draft: fields.JSONField[Any] = fields.JSONField(description="the draft policy document (amounts in fen)")
     draft_code = fields.CharField(max_length=63)
     status = fields.CharField(max_length=16, default="queued", description="queued, done or failed")

@@ -578,6 +578,10 @@ async def compute_claim(
             claim = await queries.lock_claim(uow.conn, claim_id)
             if claim is None or claim["status"] != ClaimStatus.SUBMITTED:
                 return ComputeReport(claim_id, "skipped")
+            if outbox_id is None and claim["outbox_id"] is not None:
+                # Computed directly (an operator, a test): its queued job is done too, so
+                # the relay never sends it (a later delivery would change nothing anyway).
+                await outbox.record_done(uow.conn, claim["outbox_id"])
             cohort = await queries.lock_cohort_for_claim(uow.conn, claim["cohort_id"])
             assert cohort is not None
             row = await queries.policy_by_code(claim["policy_code"], uow.conn)

@@ -46,6 +46,9 @@ Text = Annotated[str, msgspec.Meta(max_length=2000)]
 Severity = Literal["block", "review"]
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+RESERVED_CODES = frozenset({"simulate", "simulations"})
+"""Never a policy's code: ``/policies/simulate`` and ``/policies/simulations/{id}`` are the
+what-if's routes, beside ``/policies/{code}``."""
 
 CALCULATOR_RULES = (
     "AGE_RANGE",
@@ -244,6 +247,8 @@ def policy_errors(policy: Policy) -> list[FieldError]:
         errors.append(
             FieldError("$.code", "invalid", "a code is lower-case letters, digits and '-' (henan-2022)")
         )
+    if policy.code in RESERVED_CODES:
+        errors.append(FieldError("$.code", "reserved", f"{policy.code} is reserved (an API route's name)"))
     if policy.effective_to is not None and policy.effective_to < policy.effective_from:
         errors.append(FieldError("$.effective_to", "before_start", "effective_to is before effective_from"))
     if not policy.source_note.strip():

@@ -458,3 +458,95 @@ async def undecided_lines(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> int:
         "SELECT count(*) AS n FROM subsidy_line WHERE claim_id = $1 AND decision IS NULL", [claim_id]
     )
     return int(rows[0]["n"])
+
+
+# What-if simulations of draft policies (registry.subsidy.simulations)
+#
+# Appended as a block of its own: nothing above depends on it.
+# ---------------------------------------------------------------------------
+
+SIMULATED_STATUSES_EXCLUDED = ("submitted", "withdrawn", "failed")
+"""Claims a simulation leaves out: not computed (yet), withdrawn, or not computable."""
+
+SIMULATION_COLUMNS = (
+    "id, year, division_id, draft, draft_code, status, result, error, requested_by, requested_at, "
+    "done_at, outbox_id"
+)
+
+
+async def lock_simulation(conn: BaseDBAsyncClient, simulation_id: uuid.UUID) -> dict[str, Any] | None:
+    rows = await conn.execute_query_dict(
+        f"SELECT {SIMULATION_COLUMNS} FROM policy_simulation WHERE id = $1 FOR UPDATE", [simulation_id]
+    )
+    return rows[0] if rows else None
+
+
+async def simulation_row(
+    simulation_id: uuid.UUID, conn: BaseDBAsyncClient | None = None
+) -> dict[str, Any] | None:
+    rows = await _conn(conn).execute_query_dict(
+        f"SELECT {SIMULATION_COLUMNS} FROM policy_simulation WHERE id = $1", [simulation_id]
+    )
+    return rows[0] if rows else None
+
+
+async def simulated_claims(
+    conn: BaseDBAsyncClient,
+    year: int,
+    division_code: str | None,
+    *,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """One page (keyset, by id) of the computed claims with a line of ``year``, with their
+    snapshots: every claim not submitted, withdrawn or failed, of ``division_code`` (None:
+    the whole city)."""
+    rows: list[dict[str, Any]] = await conn.execute_query_dict(
+        "SELECT s.id, s.division_id, s.snapshot FROM subsidy_claim AS s "
+        "WHERE s.status <> ALL($1::text[]) AND s.snapshot IS NOT NULL "
+        "AND ($2::text IS NULL OR s.division_id = $2::text) "
+        "AND ($3::uuid IS NULL OR s.id > $3::uuid) "
+        "AND EXISTS (SELECT 1 FROM subsidy_line AS l WHERE l.claim_id = s.id AND l.year = $4) "
+        "ORDER BY s.id LIMIT $5",
+        [list(SIMULATED_STATUSES_EXCLUDED), division_code, after, year, limit],
+    )
+    return rows
+
+
+async def simulated_lines(
+    conn: BaseDBAsyncClient, claim_ids: list[uuid.UUID], year: int
+) -> list[dict[str, Any]]:
+    """The stored lines of ``year`` of the given claims (what the draft is compared with)."""
+    rows: list[dict[str, Any]] = await conn.execute_query_dict(
+        "SELECT claim_id, enrolment_id, kind, year, total_fen, outcome, policy_code, cohort_kind, "
+        "occupation_code FROM subsidy_line WHERE claim_id = ANY($1::uuid[]) AND year = $2 "
+        "ORDER BY claim_id, seq",
+        [claim_ids, year],
+    )
+    return rows
+
+
+async def major_group_names(conn: BaseDBAsyncClient | None = None) -> dict[str, str]:
+    """The classification's major groups (大类) in the reference data, by their digit."""
+    rows = await _conn(conn).execute_query_dict("SELECT code, name FROM occupation WHERE level = 1")
+    return {str(row["code"]).split("-", 1)[0]: str(row["name"]) for row in rows}
+
+
+async def division_names(conn: BaseDBAsyncClient | None = None) -> dict[str, str]:
+    rows = await _conn(conn).execute_query_dict("SELECT code, name FROM division")
+    return {str(row["code"]): str(row["name"]) for row in rows}
+
+
+async def store_simulation(
+    conn: BaseDBAsyncClient,
+    simulation_id: uuid.UUID,
+    status: str,
+    *,
+    result_json: str | None = None,
+    error: str = "",
+) -> None:
+    await conn.execute_query(
+        "UPDATE policy_simulation SET status = $2, result = $3::jsonb, error = $4, done_at = now() "
+        "WHERE id = $1",
+        [simulation_id, status, result_json, error],
+    )
