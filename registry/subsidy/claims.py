@@ -486,6 +486,20 @@ def line_records(claim_id: uuid.UUID, snap: snapshot.Snapshot, policy: Policy) -
     batch = snapshot.items(snap, policy)
     order, evaluations = judge_batch(batch)
     records: list[tuple[Any, ...]] = []
+    # The rule shares the steps (and flags) that repeat between lines: each is encoded once
+    # and the lines' JSON arrays are joined from the pieces (the same text as encoding the
+    # whole array: msgspec writes no whitespace).
+    encoded: dict[int, str] = {}
+
+    def json_array(values: tuple[Any, ...]) -> str:
+        parts = []
+        for value in values:
+            text = encoded.get(id(value))
+            if text is None:
+                text = encoded[id(value)] = _flags_encoder.encode(value).decode()
+            parts.append(text)
+        return "[" + ",".join(parts) + "]"
+
     for seq, index in enumerate(order, start=1):
         person = snap.people[index]
         line = claim_line(snap, evaluations[index])
@@ -514,8 +528,8 @@ def line_records(claim_id: uuid.UUID, snap: snapshot.Snapshot, policy: Policy) -
                 line.uplift_fen,
                 line.total_fen,
                 line.outcome,
-                _flags_encoder.encode(line.flags).decode(),
-                _flags_encoder.encode(line.trace).decode(),
+                json_array(line.flags),
+                json_array(line.trace),
                 policy.code,
                 "",
             )
