@@ -429,12 +429,17 @@ async def take_snapshot(
     # The history is read without the ledger's lock: computing writes no grant, and the
     # payable transition judges repeats and caps again under the lock when it writes them.
     history = await ledger.history_of(conn, [row["trainee_id"] for row in people])
-    overlaps = await queries.overlaps_of(conn, cohort_id)
-    phones = await queries.shared_phones_of(conn, cohort_id)
+    # OVERLAP and SHARED_PHONE come with the people (claim_people), the priority list
+    # with the cohort (lock_cohort_for_claim).
+    on_list = cohort.get("on_priority_list")
     priority = (
         facts.kind is CohortKind.VOCATIONAL
         and facts.occupation_code is not None
-        and await queries.is_priority_trade(facts.occupation_code, facts.start_date, conn)
+        and (
+            bool(on_list)
+            if on_list is not None
+            else await queries.is_priority_trade(facts.occupation_code, facts.start_date, conn)
+        )
     )
     return snapshot.Snapshot(
         claim_kind=SubsidyKind(claim["kind"]),
@@ -459,11 +464,9 @@ async def take_snapshot(
                 history=_history(history[row["trainee_id"]]),
                 findings=Findings(
                     id_problem=_id_problem(vault, row["id_cipher"]),
-                    overlaps=tuple(
-                        Overlap(start, end) for start, end in overlaps.get(row["enrolment_id"], ())
-                    ),
-                    shared_phone_trainees=phones.get(row["enrolment_id"], (0, 0))[0],
-                    shared_phone_institutions=phones.get(row["enrolment_id"], (0, 0))[1],
+                    overlaps=tuple(Overlap(start, end) for start, end in row["overlaps"] or ()),
+                    shared_phone_trainees=int(row["phone_people"] or 0),
+                    shared_phone_institutions=int(row["phone_institutions"] or 0),
                 ),
             )
             for row in people
