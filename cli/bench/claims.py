@@ -743,7 +743,7 @@ async def _flag_mix() -> dict[str, int]:
     from tortoise import connections
 
     _, rows = await connections.get("default").execute_query(
-        "SELECT f->>'code' AS code, count(*) AS n FROM subsidy_line, jsonb_array_elements(flags) AS f "
+        "SELECT f->>'code' AS code, count(*) AS n FROM subsidy_line, json_array_elements(flags) AS f "
         "GROUP BY 1 ORDER BY 2 DESC"
     )
     return {r["code"]: int(r["n"]) for r in rows}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import fields
 from tortoise.migrations.constraints import UniqueConstraint
@@ -19,6 +19,19 @@ from registry.enums import (
 from registry.models.certificate import Certificate
 from registry.models.institution import Institution
 from registry.models.training import Cohort, Enrolment, Trainee
+
+T = TypeVar("T")
+
+
+class PlainJSONField(fields.JSONField[T]):
+    """A JSON column stored as PostgreSQL ``json`` (the text as written, checked), not
+    ``jsonb``: for documents written once per row and read back whole, never queried
+    inside (a claim's snapshot, a line's flags and trace), parsing them into ``jsonb`` on
+    every write was most of what storing a claim cost PostgreSQL (migration 0013). Read
+    back, the keys keep the order they were written in."""
+
+    class _db_postgres:
+        SQL_TYPE = "JSON"
 
 
 class SubsidyPolicy(Model):
@@ -67,7 +80,7 @@ class SubsidyClaim(Model):
     division_id = fields.CharField(max_length=6, description="the cohort's division (auditor scope)")
     status = fields.CharEnumField(ClaimStatus, max_length=16, default=ClaimStatus.SUBMITTED)
     policy_code = fields.CharField(max_length=63)
-    snapshot: fields.JSONField[Any] = fields.JSONField(null=True, description="the inputs of every line")
+    snapshot: fields.JSONField[Any] = PlainJSONField(null=True, description="the inputs of every line")
     line_count = fields.IntField(default=0)
     clean_lines = fields.IntField(default=0)
     review_lines = fields.IntField(default=0)
@@ -131,8 +144,8 @@ class SubsidyLine(Model):
     uplift_fen = fields.BigIntField()
     total_fen = fields.BigIntField()
     outcome = fields.CharEnumField(LineOutcome, max_length=8)
-    flags: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
-    trace: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    flags: fields.JSONField[list[dict[str, Any]]] = PlainJSONField(default=list)
+    trace: fields.JSONField[list[dict[str, Any]]] = PlainJSONField(default=list)
     policy_code = fields.CharField(max_length=63)
     notice_id = fields.UUIDField(null=True, description="the notice (claim_notice) that listed it last")
     grant_id = fields.UUIDField(

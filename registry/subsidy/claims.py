@@ -440,12 +440,17 @@ async def take_snapshot(
     # The history is read without the ledger's lock: computing writes no grant, and the
     # payable transition judges repeats and caps again under the lock when it writes them.
     history = await ledger.history_of(conn, [row["trainee_id"] for row in people])
-    overlaps = await queries.overlaps_of(conn, cohort_id)
-    phones = await queries.shared_phones_of(conn, cohort_id)
+    # OVERLAP and SHARED_PHONE come with the people (claim_people), the priority list
+    # with the cohort (lock_cohort_for_claim).
+    on_list = cohort.get("on_priority_list")
     priority = (
         facts.kind is CohortKind.VOCATIONAL
         and facts.occupation_code is not None
-        and await queries.is_priority_trade(facts.occupation_code, facts.start_date, conn)
+        and (
+            bool(on_list)
+            if on_list is not None
+            else await queries.is_priority_trade(facts.occupation_code, facts.start_date, conn)
+        )
     )
     return snapshot.Snapshot(
         claim_kind=SubsidyKind(claim["kind"]),
@@ -470,11 +475,9 @@ async def take_snapshot(
                 history=_history(history[row["trainee_id"]]),
                 findings=Findings(
                     id_problem=_id_problem(vault, row["id_cipher"]),
-                    overlaps=tuple(
-                        Overlap(start, end) for start, end in overlaps.get(row["enrolment_id"], ())
-                    ),
-                    shared_phone_trainees=phones.get(row["enrolment_id"], (0, 0))[0],
-                    shared_phone_institutions=phones.get(row["enrolment_id"], (0, 0))[1],
+                    overlaps=tuple(Overlap(start, end) for start, end in row["overlaps"] or ()),
+                    shared_phone_trainees=int(row["phone_people"] or 0),
+                    shared_phone_institutions=int(row["phone_institutions"] or 0),
                 ),
             )
             for row in people
@@ -497,6 +500,20 @@ def line_records(claim_id: uuid.UUID, snap: snapshot.Snapshot, policy: Policy) -
     batch = snapshot.items(snap, policy)
     order, evaluations = judge_batch(batch)
     records: list[tuple[Any, ...]] = []
+    # The rule shares the steps (and flags) that repeat between lines: each is encoded once
+    # and the lines' JSON arrays are joined from the pieces (the same text as encoding the
+    # whole array: msgspec writes no whitespace).
+    encoded: dict[int, str] = {}
+
+    def json_array(values: tuple[Any, ...]) -> str:
+        parts = []
+        for value in values:
+            text = encoded.get(id(value))
+            if text is None:
+                text = encoded[id(value)] = _flags_encoder.encode(value).decode()
+            parts.append(text)
+        return "[" + ",".join(parts) + "]"
+
     for seq, index in enumerate(order, start=1):
         person = snap.people[index]
         line = claim_line(snap, evaluations[index])
@@ -525,8 +542,8 @@ def line_records(claim_id: uuid.UUID, snap: snapshot.Snapshot, policy: Policy) -
                 line.uplift_fen,
                 line.total_fen,
                 line.outcome,
-                _flags_encoder.encode(line.flags).decode(),
-                _flags_encoder.encode(line.trace).decode(),
+                json_array(line.flags),
+                json_array(line.trace),
                 policy.code,
                 "",
             )

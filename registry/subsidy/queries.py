@@ -116,12 +116,15 @@ OPEN_CLAIM_INDEX = "subsidy_claim_open_once"
 
 
 async def lock_cohort_for_claim(conn: BaseDBAsyncClient, cohort_id: uuid.UUID) -> dict[str, Any] | None:
-    """The cohort (with its institution's approval facts), locked: two filings for one
-    cohort run one after the other."""
+    """The cohort (with its institution's approval facts, and ``on_priority_list``: whether
+    its occupation is on the priority list in force on its start date), locked: two
+    filings for one cohort run one after the other."""
     rows = await conn.execute_query_dict(
         "SELECT c.id, c.institution_id, c.division_id, c.kind, c.status, c.occupation_id, c.certificate_kind, "
         "c.certificate_level, c.startup_course, c.planned_hours, c.start_date, c.end_date, c.training_mode, "
-        "i.status AS institution_status, i.approved_years "
+        "i.status AS institution_status, i.approved_years, "
+        "EXISTS (SELECT 1 FROM priority_list_entry AS p WHERE p.occupation_id = c.occupation_id "
+        f"AND p.priority_list_id = {IN_FORCE.format(p='c.start_date')}) AS on_priority_list "
         "FROM cohort AS c JOIN institution AS i ON i.id = c.institution_id WHERE c.id = $1 FOR UPDATE OF c",
         [cohort_id],
     )
@@ -155,7 +158,16 @@ SELECT e.id AS enrolment_id, e.trainee_id, t.id_index AS person_key, t.id_cipher
        e.attended_hours, e.outcome, e.groups, e.household_division_id,
        cert.id AS certificate_id, cert.kind AS certificate_kind, cert.level AS certificate_level,
        cert.occupation_id AS certificate_occupation, cert.issue_date, cert.status AS certificate_status,
-       cert.is_renewal, cert.direct_recognition
+       cert.is_renewal, cert.direct_recognition,
+       ph.people AS phone_people, ph.institutions AS phone_institutions,
+       ARRAY(
+           SELECT ARRAY[c2.start_date, c2.end_date]
+           FROM enrolment AS e2 JOIN cohort AS c2 ON c2.id = e2.cohort_id
+           WHERE e2.trainee_id = e.trainee_id AND e2.cohort_id <> e.cohort_id
+             AND c2.institution_id <> c.institution_id AND c2.status <> 'cancelled'
+             AND e2.outcome <> 'withdrawn' AND c2.start_date <= c.end_date AND c2.end_date >= c.start_date
+           ORDER BY c2.start_date, c2.end_date
+       ) AS overlaps
 FROM enrolment AS e
 JOIN trainee AS t ON t.id = e.trainee_id
 JOIN cohort AS c ON c.id = e.cohort_id
@@ -166,6 +178,11 @@ JOIN cohort AS c ON c.id = e.cohort_id
     ORDER BY (x.cohort_id IS NOT DISTINCT FROM c.id) DESC, (x.status = 'valid') DESC, x.issue_date DESC, x.id
     LIMIT 1
 ) AS cert ON true
+LEFT JOIN LATERAL (
+    SELECT count(DISTINCT p.trainee_id) AS people, count(DISTINCT pc.institution_id) AS institutions
+    FROM enrolment AS p JOIN cohort AS pc ON pc.id = p.cohort_id
+    WHERE p.phone_index = e.phone_index
+) AS ph ON true
 WHERE e.cohort_id = $1
 ORDER BY e.id
 """
@@ -186,7 +203,13 @@ async def claim_people(
 ) -> list[dict[str, Any]]:
     """The people of a claim, one row per enrolment with the certificate its line is judged
     on: every enrolment for a training claim (a line without a certificate is still shown,
-    blocked), the enrolments holding a certificate the claimant issued for an assessment one."""
+    blocked), the enrolments holding a certificate the claimant issued for an assessment one.
+
+    In the same query, the database checks' facts of each (as :func:`overlaps_of` and
+    :func:`shared_phones_of` give them, without two more round trips): ``overlaps``, the
+    ``[start, end]`` of every overlapping enrolment at another institution, by date;
+    ``phone_people`` and ``phone_institutions``, how many people at how many institutions
+    were enrolled with the same phone (0 and 0 without a phone)."""
     if kind == "training":
         sql = _PEOPLE.format(join="LEFT", which=_TRAINING_CERTIFICATE)
         return await conn.execute_query_dict(sql, [cohort_id])
@@ -273,14 +296,14 @@ async def insert_lines(conn: BaseDBAsyncClient, records: list[tuple[Any, ...]]) 
             return
         types = (
             "uuid", "uuid", "text", "uuid", "uuid", "uuid", "int", "text", "text", "smallint", "text", "text",
-            "smallint", "bigint", "bigint", "bigint", "text", "jsonb", "jsonb", "text", "text",
+            "smallint", "bigint", "bigint", "bigint", "text", "json", "json", "text", "text",
         )  # fmt: skip
         columns = list(zip(*records, strict=True))
         names = [f"c{n}" for n in range(1, len(types) + 1)]
         picked = ", ".join(
-            f"{name}::jsonb" if t == "jsonb" else name for name, t in zip(names, types, strict=True)
+            f"{name}::json" if t == "json" else name for name, t in zip(names, types, strict=True)
         )
-        arrays = ", ".join(f"${n}::{'text' if t == 'jsonb' else t}[]" for n, t in enumerate(types, start=1))
+        arrays = ", ".join(f"${n}::{'text' if t == 'json' else t}[]" for n, t in enumerate(types, start=1))
         await raw.execute(
             f"INSERT INTO subsidy_line ({', '.join(LINE_COLUMNS)}) "
             f"SELECT {picked} FROM unnest({arrays}) AS u({', '.join(names)})",
@@ -293,7 +316,7 @@ async def store_computed(
 ) -> None:
     await conn.execute_query(
         "UPDATE subsidy_claim SET status = 'computed', computed_at = now(), updated_at = now(), "
-        "snapshot = $2::jsonb, line_count = $3, clean_lines = $4, review_lines = $5, blocked_lines = $6, "
+        "snapshot = $2::json, line_count = $3, clean_lines = $4, review_lines = $5, blocked_lines = $6, "
         "total_fen = $7, clean_fen = $8, review_fen = $9, blocked_fen = $10 WHERE id = $1",
         [
             claim_id,

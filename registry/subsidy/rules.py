@@ -74,11 +74,13 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any, Literal
+
+import msgspec
 
 from registry.core.errors import FieldError
 from registry.enums import (
@@ -168,22 +170,23 @@ class PersonFacts:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(msgspec.Struct, frozen=True, gc=False):
     code: str
     severity: str
     message: str
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(msgspec.Struct, frozen=True, gc=False):
+    """One rule's step of a line's trace. Steps whose inputs are the same (the cohort's, the
+    policy's) are built once per batch and shared by the lines that have them: never
+    mutate ``inputs``."""
+
     rule: str
     inputs: dict[str, Any]
     result: Any
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(msgspec.Struct, frozen=True, gc=False):
     kind: LineKind
     base_fen: int
     uplift_fen: int
@@ -193,8 +196,7 @@ class Line:
     trace: tuple[Step, ...]
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(msgspec.Struct, frozen=True, gc=False):
     policy_code: str
     priority_trade: bool
     lines: tuple[Line, ...]
@@ -376,13 +378,34 @@ def fact_errors(facts: PersonFacts) -> list[FieldError]:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
+class _Tables:
+    """What a batch looks up in its policy, built once per policy and batch: the rules'
+    severities by code, and the memo of the steps that repeat (:func:`_memo`)."""
+
+    __slots__ = ("memo", "policy", "severity")
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.severity = {rule.code: rule.severity for rule in policy.rules}
+        self.memo: dict[Any, tuple[Any, tuple[Step, ...], tuple[Flag, ...]]] = {}
+
+    def flag(self, code: str, message: str) -> Flag:
+        severity = self.severity.get(code)
+        if severity is None:
+            severity = self.policy.rule(code).severity  # raises KeyError, as policy.rule does
+        return Flag(code, severity, message)
+
+
 class _Judge:
     """Collects one line's flags and trace."""
 
-    policy: Policy
-    flags: list[Flag] = field(default_factory=list)
-    trace: list[Step] = field(default_factory=list)
+    __slots__ = ("flags", "policy", "tables", "trace")
+
+    def __init__(self, tables: _Tables) -> None:
+        self.tables = tables
+        self.policy = tables.policy
+        self.flags: list[Flag] = []
+        self.trace: list[Step] = []
 
     def step(self, rule: str, inputs: dict[str, Any], result: Any) -> None:
         self.trace.append(Step(rule, inputs, result))
@@ -390,26 +413,45 @@ class _Judge:
     def check(self, code: str, inputs: dict[str, Any], failed: bool | None, message: str = "") -> None:
         """A rule's step: ``failed`` None = the rule does not apply to this line."""
         if failed is None:
-            self.step(code, inputs, NOT_APPLICABLE)
+            self.trace.append(Step(code, inputs, NOT_APPLICABLE))
             return
-        self.step(code, inputs, FLAG if failed else PASS)
         if failed:
-            self.flags.append(Flag(code, self.policy.rule(code).severity, message))
+            self.trace.append(Step(code, inputs, FLAG))
+            self.flags.append(self.tables.flag(code, message))
+        else:
+            self.trace.append(Step(code, inputs, PASS))
 
     def outcome(self) -> Outcome:
         severities = {flag.severity for flag in self.flags}
         return "blocked" if "block" in severities else "review" if severities else "clean"
 
     def line(self, kind: LineKind, base_fen: int, total_fen: int) -> Line:
-        outcome = self.outcome()
-        self.step(
-            "OUTCOME",
-            {"flags": [f"{flag.code}:{flag.severity}" for flag in self.flags]},
-            outcome,
-        )
-        return Line(
-            kind, base_fen, total_fen - base_fen, total_fen, outcome, tuple(self.flags), tuple(self.trace)
-        )
+        flags = tuple(self.flags)
+        memo = self.tables.memo
+        key = ("OUTCOME", flags)
+        hit = memo.get(key)
+        if hit is None:
+            outcome = self.outcome()
+            step = Step("OUTCOME", {"flags": [f"{flag.code}:{flag.severity}" for flag in flags]}, outcome)
+            hit = memo[key] = (outcome, (step,), ())
+        self.trace.append(hit[1][0])
+        return Line(kind, base_fen, total_fen - base_fen, total_fen, hit[0], flags, tuple(self.trace))
+
+
+def _memo(judge: _Judge, key: tuple[Any, ...], build: Any, *args: Any) -> Any:
+    """``build(judge, *args)``, its steps and flags recorded once per batch under ``key``
+    (which names everything they depend on besides the policy) and replayed on the lines
+    that have the same key: the same trace, flags and result, built once."""
+    memo = judge.tables.memo
+    hit = memo.get(key)
+    if hit is None:
+        sub = _Judge(judge.tables)
+        value = build(sub, *args)
+        hit = memo[key] = (value, tuple(sub.trace), tuple(sub.flags))
+    judge.trace.extend(hit[1])
+    if hit[2]:
+        judge.flags.extend(hit[2])
+    return hit[0]
 
 
 def line_date(facts: PersonFacts) -> dt.date:
@@ -726,33 +768,36 @@ def _history_checks(judge: _Judge, facts: PersonFacts, earlier: Sequence[Grant])
     )
 
 
-def _training_line(
-    facts: PersonFacts,
-    policy: Policy,
-    priority_trade: bool,
-    earlier: Sequence[Grant],
-    findings: Findings | None,
-) -> Line:
-    judge = _Judge(policy)
-    cohort = facts.cohort
+def _policy_step(judge: _Judge, end_date: dt.date) -> None:
+    policy = judge.policy
     judge.step(
         "POLICY",
         {
-            "cohort_end_date": cohort.end_date.isoformat(),
+            "cohort_end_date": end_date.isoformat(),
             "effective_from": policy.effective_from.isoformat(),
             "effective_to": None if policy.effective_to is None else policy.effective_to.isoformat(),
         },
         policy.code,
     )
+
+
+def _training_amounts(judge: _Judge, facts: PersonFacts, priority_trade: bool) -> tuple[int, int]:
     base = _training_base(judge, facts)
-    total = _total_with_uplift(judge, facts, base, priority_trade)
+    return base, _total_with_uplift(judge, facts, base, priority_trade)
+
+
+def _completed_check(judge: _Judge, outcome: EnrolmentOutcome) -> None:
     judge.check(
         "NOT_COMPLETED",
-        {"outcome": str(facts.outcome)},
-        facts.outcome is not EnrolmentOutcome.COMPLETED,
-        f"the enrolment's outcome is {facts.outcome}, not completed",
+        {"outcome": str(outcome)},
+        outcome is not EnrolmentOutcome.COMPLETED,
+        f"the enrolment's outcome is {outcome}, not completed",
     )
-    percent = policy.limits.attendance.percent
+
+
+def _attendance_check(judge: _Judge, facts: PersonFacts) -> None:
+    cohort = facts.cohort
+    percent = judge.policy.limits.attendance.percent
     judge.check(
         "ATTENDANCE",
         {
@@ -763,6 +808,10 @@ def _training_line(
         facts.attended_hours * 100 < Decimal(cohort.planned_hours) * percent,
         f"attended {facts.attended_hours} of {cohort.planned_hours} planned hours, below {percent}%",
     )
+
+
+def _hours_minimum_check(judge: _Judge, cohort: CohortFacts) -> None:
+    policy = judge.policy
     minimum = (
         {
             CertificateKind.SPECIAL_ABILITY: policy.training.special_ability.min_hours,
@@ -781,17 +830,67 @@ def _training_line(
         None if minimum is None else cohort.planned_hours < minimum,
         f"the cohort is planned for {cohort.planned_hours} hours, under {minimum}",
     )
-    _age_check(judge, facts)
+
+
+def _institution_check(judge: _Judge, approved: bool) -> None:
     judge.check(
         "INSTITUTION_NOT_APPROVED",
-        {"institution_approved": facts.institution_approved},
-        not facts.institution_approved,
+        {"institution_approved": approved},
+        not approved,
         "the institution is not on the approved list for the cohort's year, or is suspended",
     )
-    _certificate_checks(judge, facts)
-    _claim_window_check(judge, facts)
-    _history_checks(judge, facts, earlier)
-    _database_checks(judge, findings)
+
+
+_FIXED_AMOUNT_KINDS = (
+    CertificateKind.SKILL_LEVEL,
+    CertificateKind.SPECIAL_ABILITY,
+    CertificateKind.SPECIAL_OPERATION,
+)
+
+
+def _training_line(
+    facts: PersonFacts,
+    tables: _Tables,
+    priority_trade: bool,
+    earlier: Sequence[Grant],
+    findings: Findings | None,
+) -> Line:
+    # The memo keys name everything each group of steps reads besides the policy; the
+    # cohort by identity (one object for every person of a batch, alive while it runs).
+    judge = _Judge(tables)
+    cohort = facts.cohort
+    cohort_id = id(cohort)
+    _memo(judge, ("POLICY", cohort.end_date), _policy_step, cohort.end_date)
+    renewal = _is_renewal(facts)
+    hours = str(facts.attended_hours)
+    per_hour = cohort.kind is not CohortKind.STARTUP and cohort.certificate_kind not in _FIXED_AMOUNT_KINDS
+    base, total = _memo(
+        judge,
+        ("TRAINING", cohort_id, renewal, hours if per_hour else None, priority_trade),
+        _training_amounts,
+        facts,
+        priority_trade,
+    )
+    _memo(judge, ("NOT_COMPLETED", facts.outcome), _completed_check, facts.outcome)
+    _memo(judge, ("ATTENDANCE", hours, cohort.planned_hours), _attendance_check, facts)
+    _memo(judge, ("HOURS_MINIMUM", cohort_id), _hours_minimum_check, cohort)
+    _age_check(judge, facts)
+    approved = facts.institution_approved
+    _memo(judge, ("INSTITUTION_NOT_APPROVED", approved), _institution_check, approved)
+    _memo(judge, ("CERTIFICATE", cohort_id, facts.certificate), _certificate_checks, facts)
+    date = line_date(facts)
+    _memo(
+        judge,
+        ("CLAIM_WINDOW", facts.claim_date, date, facts.certificate is None),
+        _claim_window_check,
+        facts,
+    )
+    if not facts.history and not earlier:
+        _memo(judge, ("HISTORY", cohort_id, renewal, date.year), _history_checks, facts, ())
+    else:
+        _history_checks(judge, facts, earlier)
+    if findings is not None:
+        _memo(judge, ("DATABASE", findings), _database_checks, findings)
     return judge.line("training", base, total)
 
 
@@ -827,25 +926,8 @@ def _database_checks(judge: _Judge, findings: Findings | None) -> None:
     )
 
 
-def _assessment_line(facts: PersonFacts, policy: Policy, findings: Findings | None) -> Line | None:
-    certificate = facts.certificate
-    if (
-        certificate is None
-        or certificate.kind not in ASSESSED_KINDS
-        or facts.cohort.kind is not CohortKind.VOCATIONAL
-    ):
-        return None
-    judge = _Judge(policy)
-    judge.step(
-        "POLICY",
-        {
-            "cohort_end_date": facts.cohort.end_date.isoformat(),
-            "effective_from": policy.effective_from.isoformat(),
-            "effective_to": None if policy.effective_to is None else policy.effective_to.isoformat(),
-        },
-        policy.code,
-    )
-    assessment = policy.assessment
+def _assessment_amounts(judge: _Judge, certificate: CertificateFacts) -> int:
+    assessment = judge.policy.assessment
     if certificate.kind is CertificateKind.SKILL_LEVEL:
         entry = next(e for e in assessment.skill_level if e.level == certificate.level)
         amount, inputs = entry.amount_fen, {"level": entry.level, **_provenance(entry.source, entry.assumed)}
@@ -866,11 +948,51 @@ def _assessment_line(facts: PersonFacts, policy: Policy, findings: Findings | No
     )
     judge.step("UPLIFT", {"line": "assessment"}, NOT_APPLICABLE)
     judge.step("TOTAL", {"base_fen": base, "uplift_fen": "0"}, base)
+    return base
+
+
+def _assessment_line(facts: PersonFacts, tables: _Tables, findings: Findings | None) -> Line | None:
+    certificate = facts.certificate
+    if (
+        certificate is None
+        or certificate.kind not in ASSESSED_KINDS
+        or facts.cohort.kind is not CohortKind.VOCATIONAL
+    ):
+        return None
+    judge = _Judge(tables)
+    cohort = facts.cohort
+    _memo(judge, ("POLICY", cohort.end_date), _policy_step, cohort.end_date)
+    base = _memo(
+        judge,
+        ("ASSESSMENT", certificate.kind, certificate.level, certificate.direct_recognition),
+        _assessment_amounts,
+        certificate,
+    )
     _age_check(judge, facts)
-    _certificate_checks(judge, facts)
-    _claim_window_check(judge, facts)
-    _database_checks(judge, findings)
+    _memo(judge, ("CERTIFICATE", id(cohort), certificate), _certificate_checks, facts)
+    _memo(
+        judge,
+        ("CLAIM_WINDOW", facts.claim_date, line_date(facts), False),
+        _claim_window_check,
+        facts,
+    )
+    if findings is not None:
+        _memo(judge, ("DATABASE", findings), _database_checks, findings)
     return judge.line("assessment", base, base)
+
+
+def _evaluate(
+    facts: PersonFacts,
+    tables: _Tables,
+    priority_trade: bool,
+    earlier: Sequence[Grant],
+    findings: Findings | None,
+) -> Evaluation:
+    priority = priority_trade and facts.cohort.kind is CohortKind.VOCATIONAL
+    training = _training_line(facts, tables, priority, earlier, findings)
+    assessment = _assessment_line(facts, tables, findings)
+    lines = (training,) if assessment is None else (training, assessment)
+    return Evaluation(tables.policy.code, priority, lines)
 
 
 def evaluate(
@@ -885,12 +1007,7 @@ def evaluate(
     ``priority_trade`` whether the occupation is on the list in force on its start date;
     ``earlier`` the grants earlier lines of the same batch would become. The facts must be
     coherent (:func:`fact_errors` empty). ``findings`` (claims only): the database checks."""
-    priority = priority_trade and facts.cohort.kind is CohortKind.VOCATIONAL
-    lines = [_training_line(facts, policy, priority, earlier, findings)]
-    assessment = _assessment_line(facts, policy, findings)
-    if assessment is not None:
-        lines.append(assessment)
-    return Evaluation(policy.code, priority, tuple(lines))
+    return _evaluate(facts, _Tables(policy), priority_trade, earlier, findings)
 
 
 def _canonical(facts: PersonFacts) -> str:
@@ -923,16 +1040,16 @@ def judge_batch(items: Sequence[BatchItem]) -> tuple[list[int], list[Evaluation]
     results: list[Evaluation | None] = [None] * len(items)
     pending: dict[str, list[Grant]] = {}
     order = batch_order(items)
+    # One policy's lookups and memo for the whole batch (the items keep what the memo keys
+    # name by identity alive until it returns).
+    tables: dict[int, _Tables] = {}
     for index in order:
         item = items[index]
+        policy_tables = tables.get(id(item.policy))
+        if policy_tables is None:
+            policy_tables = tables[id(item.policy)] = _Tables(item.policy)
         earlier = pending.setdefault(item.person_key, [])
-        evaluation = evaluate(
-            item.facts,
-            item.policy,
-            priority_trade=item.priority_trade,
-            earlier=tuple(earlier),
-            findings=item.findings,
-        )
+        evaluation = _evaluate(item.facts, policy_tables, item.priority_trade, tuple(earlier), item.findings)
         results[index] = evaluation
         training = evaluation.lines[0]
         if training.outcome != "blocked":
