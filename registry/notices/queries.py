@@ -248,7 +248,7 @@ async def return_to_review(
     flag added (the outcome becomes ``blocked`` with a block flag, at least ``review``)."""
     count, _ = await conn.execute_query(
         "UPDATE subsidy_line SET decision = NULL, decided_by = NULL, decided_at = NULL, reason = '', "
-        "flags = flags || jsonb_build_array($4::jsonb), "
+        "flags = (flags::jsonb || jsonb_build_array($4::jsonb))::json, "
         "outcome = CASE WHEN $5 THEN 'blocked' WHEN outcome = 'clean' THEN 'review' ELSE outcome END "
         "WHERE id = ANY($1::uuid[]) AND claim_id = $2 AND notice_id = $3 AND decision = 'approved' "
         "AND grant_id IS NULL",
@@ -259,7 +259,7 @@ async def return_to_review(
 
 async def add_flag(conn: BaseDBAsyncClient, line_id: uuid.UUID, flag: dict[str, str]) -> None:
     await conn.execute_query(
-        "UPDATE subsidy_line SET flags = flags || jsonb_build_array($2::jsonb) WHERE id = $1",
+        "UPDATE subsidy_line SET flags = (flags::jsonb || jsonb_build_array($2::jsonb))::json WHERE id = $1",
         [line_id, json.dumps(flag, ensure_ascii=False)],
     )
 

@@ -15,7 +15,7 @@ from json import dumps, loads
 from registry.models.subsidy import PlainJSONField
 
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0012_claims')]
+    dependencies = [('registry', '0015_simulation')]
 
     initial = False
 
