@@ -5,7 +5,7 @@ Under ``/api/v1`` (signed in): ``POST /claims/{id}/notice`` (an auditor of the c
 201), ``GET /claims/{id}/notices``, ``POST /claims/{id}/objections`` (the bureau, while the
 notice runs), ``POST /claims/{id}/paid`` (the city's bureau), ``GET /claims/{id}/export.xlsx``
 (auditors). Outside it, for anyone: ``GET /notices/{id}`` (a zh-CN page: masked names and ID
-numbers, amounts, the working days it runs) and ``GET /notices/{id}.xlsx``.
+numbers, amounts, the working days it runs) and ``GET /notices/{id}/notice.xlsx``.
 """
 
 from __future__ import annotations
@@ -165,7 +165,11 @@ async def notice_page(notice_id: uuid.UUID) -> Template:
     )
 
 
-@get("/notices/{notice_id:uuid}.xlsx", summary="The public notice as a spreadsheet", include_in_schema=False)
+@get(
+    "/notices/{notice_id:uuid}/notice.xlsx",
+    summary="The public notice as a spreadsheet",
+    include_in_schema=False,
+)
 async def notice_xlsx(notice_id: uuid.UUID) -> Response[bytes]:
     return _download(*await service.public_notice_xlsx(notice_id))
 
