@@ -245,9 +245,11 @@ async def return_to_review(
     blocked: bool = False,
 ) -> int:
     """Send approved, not granted lines of a notice back to review: the decision cleared, the
-    flag added (the outcome becomes ``blocked`` with a block flag, at least ``review``)."""
+    flag added (the outcome becomes ``blocked`` with a block flag, at least ``review``), and
+    the line taken off the notice (decided again, it waits for the next notice: it is never
+    granted at the end of the notice it was objected to; the audit trail keeps the history)."""
     count, _ = await conn.execute_query(
-        "UPDATE subsidy_line SET decision = NULL, decided_by = NULL, decided_at = NULL, reason = '', "
+        "UPDATE subsidy_line SET decision = NULL, decided_by = NULL, decided_at = NULL, reason = '', notice_id = NULL, "
         "flags = (flags::jsonb || jsonb_build_array($4::jsonb))::json, "
         "outcome = CASE WHEN $5 THEN 'blocked' WHEN outcome = 'clean' THEN 'review' ELSE outcome END "
         "WHERE id = ANY($1::uuid[]) AND claim_id = $2 AND notice_id = $3 AND decision = 'approved' "

@@ -154,17 +154,21 @@ async def test_an_objection_sends_the_line_back_to_review(vault: Vault) -> None:
     back = await SubsidyLine.get(id=lines[0].id)
     assert back.decision is None and back.outcome == "review"
     assert back.flags[-1]["code"] == "OBJECTION"
-    report = await notices.close_notice(BUREAU, notice_id, AFTER)
-    assert report is not None and report.granted == 1
-    assert [g.line_id for g in await grants_of(claim_id)] == [lines[1].id]
-    # Decided again (approved with a reason), it goes on a new notice.
+    assert (await notices.public_notice(notice_id)).lines[0].seq == 1
+    assert len((await notices.public_notice(notice_id)).lines) == 1  # no longer listed
+    # Decided again during the same notice: it is not granted at this notice's end...
     await decisions.decide(
         factories.auditor(),
         claim_id,
         decisions.DecisionBatch(lines=[DecisionRequest(lines[0].id, Decision.APPROVED, "核实已参训")]),
     )
+    report = await notices.close_notice(BUREAU, notice_id, AFTER)
+    assert report is not None and report.granted == 1
+    assert [g.line_id for g in await grants_of(claim_id)] == [lines[1].id]
+    # ...but goes on a new notice.
     second = await notices.publish_notice(factories.auditor(), claim_id, today=dt.date(2026, 11, 16))
     assert second.lines == 1
+    assert (await SubsidyLine.get(id=lines[0].id)).notice_id == second.id
 
 
 async def test_a_certificate_revoked_while_the_notice_runs_is_not_granted(vault: Vault) -> None:
