@@ -82,7 +82,9 @@ class PaymentRead(msgspec.Struct):
     status_code=201,
     summary="Publish the public notice (公示) of a decided claim's approved lines (5 working days)",
     description=(
-        "409 `lines_undecided` while a line is not decided, `notice_running`, `nothing_to_notice`; "
+        "409 `notice_running` (one notice of a claim at a time), `lines_undecided` while a line is not "
+        "decided, `claim_not_decided` (nothing decided to publish), `nothing_to_notice` (no approved line "
+        "waiting); "
         "422 `calendar_not_loaded` naming the year to load when the notice would run into it."
     ),
     tags=["claims"],

@@ -211,8 +211,9 @@ class ClaimController(Controller):
         summary="Decide lines (auditor of the claim's scope): approve or reject, or approve every clean line",
         description=(
             "A rejection, and approving a `review` line, need a `reason` (422 `reason_required` naming the line); "
-            "approving a `blocked` line is 409 `line_blocked`; after the notice is published, 409 "
-            "`claim_not_decidable`. Answers the claim with its lines."
+            "approving a `blocked` line is 409 `line_blocked`; a submitted, withdrawn or failed claim is 409 "
+            "`claim_not_decidable`; once noticed, only the lines sent back to review are decided again (409 "
+            "`line_not_decidable` for the others). Answers the claim with its lines."
         ),
     )
     async def decide(self, principal: Principal, claim_id: uuid.UUID, data: DecisionsIn) -> ClaimDetail:

@@ -260,9 +260,12 @@ async def return_to_review(
 
 
 async def add_flag(conn: BaseDBAsyncClient, line_id: uuid.UUID, flag: dict[str, str]) -> None:
+    """Add a flag to a line; a ``block`` flag makes it ``blocked`` (a clawed-back line is
+    never payable again). Its decision and grant stay: they are history."""
     await conn.execute_query(
-        "UPDATE subsidy_line SET flags = (flags::jsonb || jsonb_build_array($2::jsonb))::json WHERE id = $1",
-        [line_id, json.dumps(flag, ensure_ascii=False)],
+        "UPDATE subsidy_line SET flags = (flags::jsonb || jsonb_build_array($2::jsonb))::json, "
+        "outcome = CASE WHEN $3 THEN 'blocked' ELSE outcome END WHERE id = $1",
+        [line_id, json.dumps(flag, ensure_ascii=False), flag.get("severity") == "block"],
     )
 
 

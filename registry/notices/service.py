@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ from registry.core.principal import Principal
 from registry.core.uow import UnitOfWork, unit_of_work
 from registry.enums import CertificateKind, ClaimStatus, CohortKind, Role, StartupCourse, SubsidyKind
 from registry.ledger import queries as ledger
-from registry.ledger.rules import NewGrant
+from registry.ledger.rules import GrantFact, NewGrant
 from registry.notices import export, queries
 from registry.notices.calendar import notice_period
 from registry.people.rules.personal import mask_name
@@ -53,7 +54,14 @@ RUNNING, CLOSED = "running", "closed"
 PUBLISHABLE = frozenset({ClaimStatus.DECIDED, ClaimStatus.PAYABLE, ClaimStatus.PAID})
 """A claim whose every line is decided; a payable or paid one may notice lines decided again."""
 
-CONFLICT_FLAGS = {"already_granted": "SAME_LEVEL_REPEAT", "annual_cap": "ANNUAL_CAP"}
+
+def _conflict_flag(code: str, line: dict[str, Any]) -> str:
+    """The rule a ledger conflict at the notice's end breaks, as the line's flag code."""
+    if code == "annual_cap":
+        return "ANNUAL_CAP"
+    if code == "lower_level":
+        return "LOWER_LEVEL"
+    return "STARTUP_REPEAT" if line["startup_course"] is not None else "SAME_LEVEL_REPEAT"
 
 
 def _reason(reason: str, field: str = "reason") -> str:
@@ -185,6 +193,8 @@ async def publish_notice(
     async with unit_of_work(principal) as uow:
         claim = await _auditor_claim(uow, principal, claim_id)
         status = ClaimStatus(claim["status"])
+        if await queries.running_notice_of(uow.conn, claim_id) is not None:
+            raise Conflict("a notice of this claim is running; wait for its end", code="notice_running")
         undecided = await claims_queries.undecided_lines(uow.conn, claim_id)
         if status not in PUBLISHABLE or undecided:
             if status in (ClaimStatus.COMPUTED, ClaimStatus.IN_REVIEW) or undecided:
@@ -195,8 +205,6 @@ async def publish_notice(
             raise Conflict(
                 f"the claim is {status.value}: there is nothing to publish", code="claim_not_decided"
             )
-        if await queries.running_notice_of(uow.conn, claim_id) is not None:
-            raise Conflict("a notice of this claim is running; wait for its end", code="notice_running")
         lines = await queries.lines_to_notice(uow.conn, claim_id)
         if not lines:
             raise Conflict("no approved line is waiting for a notice", code="nothing_to_notice")
@@ -307,6 +315,19 @@ def _grant_row(line: dict[str, Any], actor: str) -> NewGrant:
     )
 
 
+def _has_higher_level(line: dict[str, Any], history: Sequence[GrantFact]) -> bool:
+    level = line["level"]
+    if line["kind"] != SubsidyKind.TRAINING.value or level is None:
+        return False
+    return any(
+        fact.kind is SubsidyKind.TRAINING
+        and fact.occupation_code == line["occupation_code"]
+        and fact.level is not None
+        and fact.level < level
+        for fact in history
+    )
+
+
 async def close_notice(
     principal: Principal, notice_id: uuid.UUID, today: dt.date | None = None
 ) -> CloseReport | None:
@@ -325,27 +346,37 @@ async def close_notice(
             )
         claim_id = notice["claim_id"]
         await claims_queries.lock_claim(uow.conn, claim_id)
-        lines = await queries.approved_lines_of_notice(uow.conn, notice_id)
+        candidates = await queries.approved_lines_of_notice(uow.conn, notice_id)
+        # LOWER_LEVEL again, under the people's ledger locks (the ledger's own checks, in
+        # grant_what_fits, are the slot, the line and the cap): a person granted a higher
+        # level of the occupation since the claim was computed is not granted a lower one.
+        await ledger.lock_people(uow.conn, [line["trainee_id"] for line in candidates])
+        history = await ledger.history_of(uow.conn, [line["trainee_id"] for line in candidates])
+        lower = [line for line in candidates if _has_higher_level(line, history[line["trainee_id"]])]
+        lines = [line for line in candidates if line not in lower]
         rows = [_grant_row(line, principal.actor) for line in lines]
         granted, conflicts = await ledger.grant_what_fits(uow.conn, rows)
+        returned = [(lines[e.row], e.code, e.message) for e in conflicts if e.row is not None]
+        returned += [
+            (line, "lower_level", f"the person was granted a higher level of {line['occupation_code']} since")
+            for line in lower
+        ]
         await queries.mark_granted(uow.conn, {lines[i]["id"]: grant_id for i, grant_id in granted.items()})
-        for error in conflicts:
-            assert error.row is not None
-            line = lines[error.row]
+        for line, code, message in returned:
             await queries.return_to_review(
                 uow.conn,
                 [line["id"]],
                 claim_id=claim_id,
                 notice_id=notice_id,
                 flag={
-                    "code": CONFLICT_FLAGS.get(error.code, error.code.upper()),
+                    "code": _conflict_flag(code, line),
                     "severity": "block",
-                    "message": f"at the notice's end: {error.message.split(': ', 1)[-1]}",
+                    "message": f"at the notice's end: {message.split(': ', 1)[-1]}",
                 },
                 blocked=True,
             )
         granted_fen = sum(lines[i]["total_fen"] for i in granted)
-        await queries.store_closed(uow.conn, notice_id, principal.actor, len(granted), len(conflicts))
+        await queries.store_closed(uow.conn, notice_id, principal.actor, len(granted), len(returned))
         await claims_queries.store_status(uow.conn, claim_id, ClaimStatus.PAYABLE.value)
         await uow.audit(
             "subsidy_claim.grant",
@@ -357,10 +388,10 @@ async def close_notice(
                 "notice_id": str(notice_id),
                 "granted_lines": len(granted),
                 "granted_fen": granted_fen,
-                "returned_to_review": [str(lines[e.row]["id"]) for e in conflicts if e.row is not None],
+                "returned_to_review": [str(line["id"]) for line, _, _ in returned],
             },
         )
-    return CloseReport(notice_id, claim_id, len(granted), len(conflicts), granted_fen)
+    return CloseReport(notice_id, claim_id, len(granted), len(returned), granted_fen)
 
 
 async def close_due_notices(principal: Principal, today: dt.date | None = None) -> list[CloseReport]:

@@ -246,3 +246,36 @@ async def test_concurrent_notices_never_give_a_fourth_grant_in_a_year(vault: Vau
     assert await SubsidyGrant.filter(trainee_id=person, reverses_id__isnull=True).count() == 3
     returned = await SubsidyLine.filter(claim_id__in=[a, b], grant_id__isnull=True).first()
     assert returned is not None and returned.flags[-1]["code"] == "ANNUAL_CAP"
+
+
+async def test_a_higher_level_granted_meanwhile_returns_the_lower_level_line(vault: Vault) -> None:
+    """LOWER_LEVEL is judged again at the notice's end, under the person's ledger lock."""
+    from registry.core.uow import unit_of_work
+    from registry.enums import CohortKind
+    from registry.ledger import queries as ledger
+    from registry.ledger.rules import NewGrant
+
+    claim_id, notice_id, cohort = await noticed_claim(vault, [Trainee(), Trainee()], published_on=PUBLISHED)
+    line = await SubsidyLine.get(claim_id=claim_id, trainee_id=cohort.trainee_ids[0])
+    async with unit_of_work(system("test")) as uow:
+        await ledger.insert_grants(
+            uow.conn,
+            [
+                NewGrant(
+                    trainee_id=cohort.trainee_ids[0], kind=SubsidyKind.TRAINING, cohort_kind=CohortKind.VOCATIONAL,
+                    year=line.year - 1, amount_fen=160_000, policy_code="henan-2022", granted_by="system:test",
+                    occupation_code=line.occupation_code, level=4, certificate_kind="skill_level",  # type: ignore[arg-type]
+                )
+            ],
+        )  # fmt: skip
+    report = await notices.close_notice(BUREAU, notice_id, AFTER)
+    assert report is not None and (report.granted, report.returned) == (1, 1)
+    back = await SubsidyLine.get(id=line.id)
+    assert back.grant_id is None and back.decision is None and back.flags[-1]["code"] == "LOWER_LEVEL"
+
+
+async def test_one_notice_at_a_time(vault: Vault) -> None:
+    claim_id, _, _ = await noticed_claim(vault, [Trainee()], published_on=PUBLISHED)
+    with pytest.raises(Conflict) as refused:
+        await notices.publish_notice(factories.auditor(), claim_id, today=PUBLISHED)
+    assert refused.value.code == "notice_running"
