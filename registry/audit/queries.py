@@ -13,6 +13,8 @@ Who reads what (DESIGN.md sections 8 and 9):
   certificate    the issuer is registered there, or the certificate's cohort is held there
   trainee        the person's household is there, or the person is enrolled in a cohort
                  held there
+  subsidy_claim  the claim's cohort is held there (``subsidy_claim.division_id``)
+  subsidy_grant  the grant's claim is the division's (a clawback of one of its lines)
   ============== ==========================================================================
 
   Events of any other entity type (users, API keys, institutions, reference data, keys, the
@@ -60,6 +62,11 @@ scope (entity_type, entity_id) AS (
     JOIN institution i ON i.id = ct.issuer_id
     LEFT JOIN cohort c ON c.id = ct.cohort_id
     WHERE i.division_id = $1 OR c.division_id = $1
+    UNION ALL
+    SELECT 'subsidy_claim', s.id::text FROM subsidy_claim s WHERE s.division_id = $1
+    UNION ALL
+    SELECT 'subsidy_grant', g.id::text
+    FROM subsidy_grant g JOIN subsidy_claim s ON s.id = g.claim_id WHERE s.division_id = $1
     UNION ALL
     SELECT 'trainee', t.id::text
     FROM trainee t

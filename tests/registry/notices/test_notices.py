@@ -279,3 +279,18 @@ async def test_one_notice_at_a_time(vault: Vault) -> None:
     with pytest.raises(Conflict) as refused:
         await notices.publish_notice(factories.auditor(), claim_id, today=PUBLISHED)
     assert refused.value.code == "notice_running"
+
+
+async def test_a_county_auditor_reads_the_audit_trail_of_its_divisions_claims(vault: Vault) -> None:
+    from registry.audit.queries import AuditFilters, list_events
+
+    claim_id, _, _ = await noticed_claim(vault, [Trainee()], published_on=PUBLISHED)
+    filters = AuditFilters(entity_type="subsidy_claim", entity_id=str(claim_id))
+    mine = await list_events(factories.auditor("410305"), filters, 50, 0)
+    assert [e.action for e in mine.items][::-1] == [
+        "subsidy_claim.file",
+        "subsidy_claim.compute",
+        "subsidy_claim.decide",
+        "subsidy_claim.notice",
+    ]
+    assert (await list_events(factories.auditor("410311"), filters, 50, 0)).total == 0
