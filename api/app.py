@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Router
@@ -13,12 +14,14 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 from redis.asyncio import Redis
 
 from api import health
 from api.accounts import auth, institutions, users
 from api.audit import events as audit
 from api.certificates import certificates, verify
+from api.dashboard import pages as dashboard
 from api.notices import calendar as notices_calendar
 from api.notices import notices
 from api.openapi import finish_openapi
@@ -38,6 +41,8 @@ from registry.core.crypto import vault_from_settings
 from registry.core.redact import mask_id_numbers_in
 from registry.core.settings import Settings, redis_client_url
 
+STATIC_DIRECTORY = Path(__file__).resolve().parent / "static"
+"""Served at ``/static``: the dashboard's script and style and the vendored ECharts."""
 API_PREFIX = "/api/v1"
 ACCESS_LOGGER = "uvicorn.access"
 
@@ -114,7 +119,17 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
         ),
     }
     app = Litestar(
-        route_handlers=[health.healthz, health.readyz, *verify.PAGE_HANDLERS, *notices.PAGE_HANDLERS, v1],
+        route_handlers=[
+            health.healthz,
+            health.readyz,
+            *verify.PAGE_HANDLERS,
+            *notices.PAGE_HANDLERS,
+            *dashboard.PAGE_HANDLERS,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIRECTORY], send_as_attachment=False
+            ),
+            v1,
+        ],
         template_config=verify.TEMPLATE_CONFIG,
         lifespan=[lifespan],
         state=State(state),

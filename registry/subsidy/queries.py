@@ -573,3 +573,55 @@ async def store_simulation(
         "WHERE id = $1",
         [simulation_id, status, result_json, error],
     )
+
+
+# ---------------------------------------------------------------------------
+# The dashboard's view of the claims: what waits at each audit step, and risk
+# ---------------------------------------------------------------------------
+
+
+async def claims_by_status(scope: tuple[str, list[Any]], year: int | None = None) -> list[dict[str, Any]]:
+    """Per status: claims, lines, total_fen and the payable part (clean + review lines)."""
+    clause, params = scope
+    condition = clause.format(p="$1") if params else clause
+    values = list(params)
+    if year is not None:
+        values.append(year)
+        condition += f" AND extract(year FROM s.filed_at AT TIME ZONE 'Asia/Shanghai') = ${len(values)}"
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
+        "SELECT s.status, count(*) AS claims, coalesce(sum(s.line_count), 0) AS lines, "
+        "coalesce(sum(s.total_fen), 0) AS total_fen, coalesce(sum(s.clean_fen + s.review_fen), 0) AS payable_fen "
+        f"FROM subsidy_claim AS s WHERE {condition} GROUP BY s.status",
+        values,
+    )
+    return rows
+
+
+async def institution_risk(scope: tuple[str, list[Any]], limit: int = 20) -> list[dict[str, Any]]:
+    """Institutions by flags per hundred trainees on their claims' lines (claims not withdrawn
+    or failed): trainees, flags by code, and their claims (newest first)."""
+    clause, params = scope
+    condition = clause.format(p="$1") if params else clause
+    n = len(params)
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
+        "WITH lines AS (SELECT s.institution_id, s.id AS claim_id, s.filed_at, l.trainee_id, l.flags "
+        "FROM subsidy_line AS l JOIN subsidy_claim AS s ON s.id = l.claim_id "
+        f"WHERE s.status NOT IN ('withdrawn', 'failed') AND {condition}), "
+        "people AS (SELECT institution_id, count(DISTINCT trainee_id) AS trainees FROM lines GROUP BY institution_id), "
+        "flags AS (SELECT institution_id, f->>'code' AS code, count(*) AS n FROM lines, "
+        "json_array_elements(lines.flags) AS f GROUP BY institution_id, f->>'code'), "
+        "totals AS (SELECT institution_id, sum(n) AS flags, json_object_agg(code, n ORDER BY code) AS by_code "
+        "FROM flags GROUP BY institution_id), "
+        "claims AS (SELECT institution_id, (array_agg(claim_id ORDER BY filed_at DESC))[1:5] AS claim_ids "
+        "FROM (SELECT DISTINCT institution_id, claim_id, filed_at FROM lines) AS c GROUP BY institution_id) "
+        "SELECT p.institution_id, i.name, i.division_id, p.trainees, t.flags, t.by_code, c.claim_ids, "
+        "round(t.flags * 100.0 / p.trainees, 1) AS per_hundred "
+        "FROM people AS p JOIN totals AS t USING (institution_id) JOIN claims AS c USING (institution_id) "
+        "JOIN institution AS i ON i.id = p.institution_id "
+        f"ORDER BY per_hundred DESC, t.flags DESC, i.name LIMIT ${n + 1}",
+        [*params, limit],
+    )
+    for row in rows:
+        if isinstance(row["by_code"], str):
+            row["by_code"] = json.loads(row["by_code"])
+    return rows

@@ -1,0 +1,186 @@
+"""The bureau's dashboard (``/dashboard``, zh-CN), for auditors and administrators signed in
+through the browser.
+
+- ``GET /dashboard/sign-in``, ``POST /dashboard/sign-in`` (a form: username, password, CSRF
+  token): the same password check and sign-in limits as ``POST /api/v1/auth/token``; a
+  session cookie (HttpOnly, SameSite=Strict; see :mod:`api.dashboard.session`).
+- ``GET /dashboard``: the page; without a session a redirect to the sign-in page; another
+  role (an institution, an assessment body) 404.
+- ``GET /dashboard/data``: what the charts draw (JSON, the same session).
+- ``POST /dashboard/sign-out`` (a form with the session's CSRF token): the session ends.
+
+The page loads Apache ECharts from ``/static/vendor/echarts/`` (vendored, nothing from a CDN)
+and ``/static/dashboard.js``; its Content-Security-Policy allows scripts from the site only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from api.dashboard import session
+from api.problems import problem
+from api.security import LoginLimiter, client_address
+from registry.accounts.signin import authenticate
+from registry.core.errors import AuthenticationFailed, NotFound, RateLimited
+from registry.core.principal import Principal
+from registry.core.settings import Settings
+from registry.enums import Role
+from registry.subsidy.overview import audit_overview
+
+SIGN_IN = "/dashboard/sign-in"
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+ROLES = (Role.AUDITOR, Role.ADMIN)
+FORBIDDEN_FORM = "the form has expired or was not sent by this site: reload the page and try again"
+
+
+def _sign_in_page(request: Request[Any, Any, Any], error: str = "", status: int = 200) -> Template:
+    token = secrets.token_urlsafe(32)
+    return Template(
+        template_name="sign_in.html",
+        context={"csrf": token, "error": error},
+        headers=PAGE_HEADERS,
+        cookies=[session.cookie(request, session.CSRF_COOKIE, token, 3600)],
+        status_code=status,
+    )
+
+
+@get(SIGN_IN, include_in_schema=False)
+async def sign_in_form(request: Request[Any, Any, Any]) -> Template:
+    return _sign_in_page(request)
+
+
+@post(SIGN_IN, include_in_schema=False, status_code=HTTP_303_SEE_OTHER)
+async def sign_in(
+    request: Request[Any, Any, Any],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    if not session.same(str(data.get("csrf") or ""), request.cookies.get(session.CSRF_COOKIE)):
+        return _sign_in_page(request, FORBIDDEN_FORM, status=403)
+    username = str(data.get("username") or "")[:150]
+    password = str(data.get("password") or "")[:1024]
+    settings: Settings = request.app.state.settings
+    limiter: LoginLimiter = request.app.state.login_limiter
+    client = client_address(request, settings.trusted_proxies)
+    try:
+        await limiter.reserve(username, client)
+        principal = await authenticate(username, password)
+        await limiter.succeeded(username, client)
+    except RateLimited as exc:
+        return _sign_in_page(request, f"尝试次数过多，请 {exc.retry_after} 秒后再试", status=429)
+    except AuthenticationFailed:
+        return _sign_in_page(request, "用户名或密码错误", status=401)
+    started = await session.start(request.app.state.redis, principal)
+    return Redirect(
+        path="/dashboard",
+        status_code=HTTP_303_SEE_OTHER,
+        headers=PAGE_HEADERS,
+        cookies=[
+            session.cookie(request, session.SESSION_COOKIE, started.session_id, session.SESSION_SECONDS),
+            session.expired(request, session.CSRF_COOKIE),
+        ],
+    )
+
+
+async def _dashboard_principal(
+    request: Request[Any, Any, Any],
+) -> tuple[session.Session | None, Principal | None]:
+    current = await session.current(request)
+    if current is None:
+        return None, None
+    if current.principal.role not in ROLES:
+        raise NotFound("no such page")
+    return current, current.principal
+
+
+@get("/dashboard", include_in_schema=False)
+async def dashboard(request: Request[Any, Any, Any]) -> Template | Redirect:
+    current, principal = await _dashboard_principal(request)
+    if current is None or principal is None:
+        return Redirect(path=SIGN_IN, status_code=HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+    return Template(
+        template_name="dashboard.html",
+        context={
+            "csrf": current.csrf,
+            "scope": principal.division_code or "",
+            "role": principal.role.value,
+        },
+        headers=PAGE_HEADERS,
+    )
+
+
+@get("/dashboard/data", include_in_schema=False)
+async def dashboard_data(request: Request[Any, Any, Any]) -> Response[Any]:
+    current, principal = await _dashboard_principal(request)
+    if current is None or principal is None:
+        return problem(
+            401, "authentication_required", "Unauthorized", "sign in to the dashboard first", request
+        )
+    overview = await audit_overview(principal)
+    body = {
+        "scope": {"role": principal.role.value, "division_code": principal.division_code},
+        "claims": [
+            {
+                "status": step.status.value,
+                "claims": step.claims,
+                "lines": step.lines,
+                "total_fen": step.total_fen,
+                "payable_fen": step.payable_fen,
+            }
+            for step in overview.steps
+        ],
+        "risk": [
+            {
+                "institution_id": str(r.institution_id),
+                "name": r.name,
+                "division_code": r.division_code,
+                "trainees": r.trainees,
+                "flags": r.flags,
+                "per_hundred": r.per_hundred,
+                "by_code": r.by_code,
+                "claims": [f"/api/v1/claims/{claim_id}" for claim_id in r.claim_ids],
+            }
+            for r in overview.risk
+        ],
+    }
+    return Response(content=body, headers={"Cache-Control": "no-store"})
+
+
+@post("/dashboard/sign-out", include_in_schema=False, status_code=HTTP_303_SEE_OTHER)
+async def sign_out(
+    request: Request[Any, Any, Any],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    current = await session.current(request)
+    if current is None:
+        return Redirect(path=SIGN_IN, status_code=HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+    if not session.same(str(data.get("csrf") or ""), current.csrf):
+        return Response(
+            content=FORBIDDEN_FORM, status_code=403, media_type="text/plain", headers=PAGE_HEADERS
+        )
+    await session.end(request.app.state.redis, current.session_id)
+    return Redirect(
+        path=SIGN_IN,
+        status_code=HTTP_303_SEE_OTHER,
+        headers=PAGE_HEADERS,
+        cookies=[session.expired(request, session.SESSION_COOKIE)],
+    )
+
+
+PAGE_HANDLERS: list[Any] = [sign_in_form, sign_in, dashboard, dashboard_data, sign_out]

@@ -1,0 +1,112 @@
+"""Browser sessions for the dashboard: a session cookie (HttpOnly, SameSite=Strict) and CSRF
+tokens on every form.
+
+The cookie holds a random session id; Redis holds the session under the id's SHA-256 (so a
+Redis dump does not hold usable cookies) with its principal and its CSRF token, for
+:data:`SESSION_SECONDS`. Signing out deletes it: the session ends on the server, whatever
+the browser keeps. Every request re-checks that the user is still active
+(:func:`registry.accounts.users.active_principal`), as bearer tokens do.
+
+CSRF: the sign-in form, before there is a session, uses a double-submit token (a cookie of
+its own, HttpOnly and SameSite=Strict, and the same value in the form); every form after
+sign-in carries the session's token. Both are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from redis.asyncio import Redis
+
+from registry.accounts.signin import active_principal
+from registry.core.errors import AuthenticationFailed
+from registry.core.principal import Principal
+from registry.enums import Role
+
+SESSION_COOKIE = "registry_session"
+CSRF_COOKIE = "registry_signin_csrf"
+SESSION_SECONDS = 8 * 3600
+"""A working day; signing in again after it."""
+_PREFIX = "dashboard-session:"
+
+
+def _key(session_id: str) -> str:
+    return _PREFIX + hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def same(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    principal: Principal
+    csrf: str
+
+
+def cookie(request: Request[Any, Any, Any], name: str, value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=name,
+        value=value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def expired(request: Request[Any, Any, Any], name: str) -> Cookie:
+    return cookie(request, name, "", 0)
+
+
+async def start(redis: Redis, principal: Principal) -> Session:
+    session_id = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    data = {
+        "user_id": str(principal.id),
+        "role": principal.role.value,
+        "institution_id": str(principal.institution_id) if principal.institution_id else None,
+        "division_code": principal.division_code,
+        "csrf": csrf,
+    }
+    await redis.set(_key(session_id), json.dumps(data), ex=SESSION_SECONDS)
+    return Session(session_id, principal, csrf)
+
+
+async def current(request: Request[Any, Any, Any]) -> Session | None:
+    """The request's session, or None (no cookie, ended, expired, or the user was disabled)."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
+        return None
+    redis: Redis = request.app.state.redis
+    raw = await redis.get(_key(session_id))
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    principal = Principal(
+        kind="user",
+        id=uuid.UUID(data["user_id"]),
+        role=Role(data["role"]),
+        institution_id=uuid.UUID(data["institution_id"]) if data.get("institution_id") else None,
+        division_code=data.get("division_code"),
+    )
+    try:
+        principal = await active_principal(principal)
+    except AuthenticationFailed:
+        await redis.delete(_key(session_id))
+        return None
+    return Session(session_id, principal, data["csrf"])
+
+
+async def end(redis: Redis, session_id: str) -> None:
+    await redis.delete(_key(session_id))

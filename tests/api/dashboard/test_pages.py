@@ -1,0 +1,99 @@
+"""The dashboard's browser session over HTTP: sign-in with CSRF, the session cookie
+(HttpOnly, SameSite=Strict), roles, the data, sign-out ending the session; the vendored
+ECharts served from the site."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import httpx
+
+from tests.api.support import PASSWORD, Make
+
+ECHARTS_SHA256 = "b66b25aeb4df84e33199dc21694014d336d222cbd9deb0e5a7c14bd6aa0d0fd0"
+
+
+def csrf_of(page: httpx.Response) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+async def signed_in(client: httpx.AsyncClient, username: str) -> httpx.Response:
+    form = await client.get("/dashboard/sign-in")
+    return await client.post(
+        "/dashboard/sign-in", data={"username": username, "password": PASSWORD, "csrf": csrf_of(form)}
+    )
+
+
+async def test_without_a_session_the_dashboard_sends_you_to_sign_in(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/dashboard")
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard/sign-in"
+    assert (await client.get("/dashboard/data")).status_code == 401
+
+
+async def test_sign_in_needs_the_forms_csrf_token(client: httpx.AsyncClient, password_sign_in: Make) -> None:
+    actor = await password_sign_in("auditor")
+    await client.get("/dashboard/sign-in")
+    forged = await client.post(
+        "/dashboard/sign-in", data={"username": actor.username, "password": PASSWORD, "csrf": "x"}
+    )
+    assert forged.status_code == 403 and "registry_session" not in forged.headers.get("set-cookie", "")
+    client.cookies.clear()
+    missing = await client.post("/dashboard/sign-in", data={"username": actor.username, "password": PASSWORD})
+    assert missing.status_code == 403
+
+
+async def test_an_auditor_signs_in_sees_the_dashboard_and_signs_out(
+    client: httpx.AsyncClient, password_sign_in: Make
+) -> None:
+    actor = await password_sign_in("auditor")
+    client.cookies.clear()
+    wrong = await client.post(
+        "/dashboard/sign-in",
+        data={
+            "username": actor.username,
+            "password": "wrong",
+            "csrf": csrf_of(await client.get("/dashboard/sign-in")),
+        },
+    )
+    assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+    answer = await signed_in(client, actor.username)
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("registry_session="))
+    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+    page = await client.get("/dashboard")
+    assert page.status_code == 200 and "洛阳市职业技能培训工作看板" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "/static/vendor/echarts/echarts.min.js" in page.text and "cdn" not in page.text.lower()
+    data = (await client.get("/dashboard/data")).json()
+    assert {s["status"] for s in data["claims"]} >= {"computed", "paid"} and isinstance(data["risk"], list)
+
+    session_cookie = client.cookies.get("registry_session")
+    forged = await client.post("/dashboard/sign-out", data={"csrf": "forged"})
+    assert forged.status_code == 403
+    assert (await client.get("/dashboard")).status_code == 200  # still signed in
+    out = await client.post("/dashboard/sign-out", data={"csrf": csrf_of(page)})
+    assert out.status_code == 303
+    # The session ended on the server: the old cookie no longer works.
+    client.cookies.clear()
+    client.cookies.set("registry_session", session_cookie or "")
+    assert (await client.get("/dashboard")).status_code == 303
+
+
+async def test_another_role_is_answered_404(client: httpx.AsyncClient, password_sign_in: Make) -> None:
+    actor = await password_sign_in("institution")
+    client.cookies.clear()
+    assert (await signed_in(client, actor.username)).status_code == 303
+    assert (await client.get("/dashboard")).status_code == 404
+    assert (await client.get("/dashboard/data")).status_code == 404
+
+
+async def test_echarts_is_vendored_with_its_licence(client: httpx.AsyncClient) -> None:
+    script = await client.get("/static/vendor/echarts/echarts.min.js")
+    assert script.status_code == 200 and hashlib.sha256(script.content).hexdigest() == ECHARTS_SHA256
+    root = Path(__file__).resolve().parents[3] / "api" / "static" / "vendor" / "echarts"
+    assert "Apache License" in (root / "LICENSE").read_text()
+    assert ECHARTS_SHA256 in (root / "README.md").read_text()
