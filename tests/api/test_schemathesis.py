@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -28,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import hypothesis
 import pytest
 import schemathesis
@@ -40,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.support import Make
+from tests.api.support import Make, live_server
 from tests.factories import new_institution
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(3600)]
@@ -51,48 +47,10 @@ NEGATIVE = int(os.environ.get("FUZZ_NEGATIVE_EXAMPLES", "10"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(test_env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        **test_env,
-        # the limits have tests of their own: here they would only hide the handlers
-        "REGISTRY_VERIFY_MAX_REQUESTS": "1000000",
-        "REGISTRY_LOGIN_MAX_ATTEMPTS": "1000000",
-        "REGISTRY_LOGIN_ADDRESS_MAX_ATTEMPTS": "1000000",
-        "REGISTRY_LOGIN_USER_FREE_ATTEMPTS": "1000000",
-        "REGISTRY_READY_REQUIRES_WORKER": "0",
-    }
-    command = [sys.executable, "-m", "uvicorn", "cli.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--no-proxy-headers", "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the server stopped"
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+    with live_server(test_env) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass
