@@ -301,6 +301,8 @@ def is_done(planned: PlannedClaim, held: Sequence[HeldClaim]) -> bool:
         return True
     target = RANK[ClaimStatus(planned.state)]
     rank = RANK[claim.status]
+    if planned.state == "in_review" and claim.status is ClaimStatus.COMPUTED and claim.undecided < 2:
+        return True  # one line: nothing to leave undecided
     if rank >= target:
         return not (claim.status is ClaimStatus.PAYABLE and planned.state == "paid" and claim.unpaid_grants)
     return rank == RANK[ClaimStatus.DECIDED] and claim.approved_waiting == 0 and claim.undecided == 0

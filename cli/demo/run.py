@@ -527,7 +527,10 @@ def format_summary(result: DemoResult) -> str:
         + ("already loaded" if result.already_loaded else f"loaded in {result.seconds:.0f} s"),
     ]
     if not result.already_loaded:
-        lines.append("  created now: " + ", ".join(f"{n:,} {what}" for what, n in result.created.items()))
+        lines.append(
+            "  created now: "
+            + ", ".join(f"{n:,} {what.replace('_', ' ')}" for what, n in result.created.items())
+        )
     lines.append(f"  institutions: {loaded['institutions']}")
     lines.append("  cohorts: " + ", ".join(f"{k} {n:,}" for k, n in loaded["cohorts"].items()))
     lines.append("  enrolments: " + ", ".join(f"{k} {n:,}" for k, n in loaded["enrolments"].items()))
