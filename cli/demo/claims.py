@@ -10,8 +10,9 @@ Cohorts of the demo institution are never claimed: ``demo-institution`` files it
 payable 10%, noticed 8% (a notice still running), decided 8%, in review 7%, computed 15%,
 submitted 4% (filed last and left for the worker), withdrawn 3%, unclaimed the rest; a
 state that needs a notice goes to a claimable cohort only, and at least one claim of each
-state is planned where there are cohorts enough. A few more claims (:data:`REFILED_SHARE`)
-are first filed and withdrawn, then filed again.
+state is planned where there are cohorts enough; the claims meant for a notice that find
+no claimable cohort are decided instead (every line rejected). A few more claims
+(:data:`REFILED_SHARE`) are first filed and withdrawn, then filed again.
 
 :func:`load_claims` carries the claims plan out, keyed on what the database holds: each
 step of a claim is taken only when its status is short of the planned one, so a second
@@ -190,9 +191,10 @@ def plan_claims(
     if len(late) == late_wanted:
         late_counts = {s: wanted[s] for s in late_states}
     rest = [i for i in order if i not in set(late)]
-    early_counts = _counts(
-        len(rest), EARLY_STATES, [s for s in MINIMUM_ORDER if s in EARLY_STATES and s != "unclaimed"]
-    )
+    # The claims that would have been noticed but have no line inside the window are decided,
+    # every line rejected (the late claims an auditor turns down).
+    early_counts = {s: wanted[s] for s in EARLY_STATES}
+    early_counts["decided"] += late_wanted - len(late)
     states: dict[int, str] = {}
     position = 0
     for state in late_states:

@@ -72,3 +72,18 @@ def test_noticed_states_go_to_claimable_cohorts_only() -> None:
         plan, fileable=cohorts, claimable=claimable, claims_date=CLAIMS_DATE, running_notice_on=None
     )
     assert "noticed" not in planned_states(none)
+
+
+def test_claims_meant_for_a_notice_without_claimable_cohorts_are_decided() -> None:
+    plan = small()
+    cohorts = fileable(plan)
+    everything = plan_claims(
+        plan, fileable=cohorts, claimable=cohorts, claims_date=CLAIMS_DATE, running_notice_on=CLAIMS_DATE
+    )
+    late = plan_claims(
+        plan, fileable=cohorts, claimable=[], claims_date=CLAIMS_DATE, running_notice_on=CLAIMS_DATE
+    )
+    full, none = Counter(c.state for c in everything), Counter(c.state for c in late)
+    assert none["decided"] == full["decided"] + full["paid"] + full["payable"] + full["noticed"]
+    for state in ("computed", "in_review", "submitted", "withdrawn"):
+        assert none[state] == full[state]
