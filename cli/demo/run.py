@@ -4,14 +4,18 @@ Order: the reference catalogue (``load_reference``, idempotent) -> institutions
 (``create_institution``) -> per cohort: ``create_cohort``, ``open_cohort``, the roster as a
 CSV file through ``import_roster`` (attendance and outcomes in its columns), ``close_cohort``
 (or ``cancel_cohort``) -> certificates through ``issue_certificates_bulk`` (the same rules
-as a single issue, set-based).
+as a single issue, set-based) -> subsidy claims of the closed cohorts (:mod:`cli.demo.claims`:
+filed, computed, decided, noticed, granted and paid through the claims and notices services,
+so that the demo shows claims in every state; the demo institution's cohorts are left for
+``demo-institution`` to claim).
 
 Idempotent and resumable: the demo's records carry a marker (cohort references
 ``DEMO-<year>-<tag>-...``, certificate numbers ``DEMO<year>...``, institution codes
 ``..D<year>NNNN.``). A second run of the same year, scale and seed finds everything in
 place and says so ("already loaded"); a run cut short is completed (existing cohorts are
 found by reference, a roster already imported is recognised by its SHA-256, certificates
-already issued are skipped). Another scale or seed for a year already loaded is refused.
+already issued are skipped, each claim is taken on from the status it has). Another scale or
+seed for a year already loaded is refused.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from cli.demo.claims import claims_for, claims_summary, load_claims, pending, yuan
 from cli.demo.plan import (
     SCALES,
     Occupation,
@@ -45,9 +50,11 @@ from registry.core.principal import Principal, system
 from registry.enums import CohortStatus, InstitutionStatus, Role
 from registry.models.institution import Institution
 from registry.models.reference import PriorityList
+from registry.notices.calendar import seed_from_package
 from registry.people.queries import id_index, known_names
 from registry.reference.queries import list_occupations, list_priority_trades
 from registry.reference.service import load_reference
+from registry.subsidy.service import load_shipped_policies
 from registry.training.roster.service import import_roster
 from registry.training.service import (
     CohortInput,
@@ -139,6 +146,12 @@ async def _demo_bodies(year: int) -> tuple[str | None, str | None]:
         body is not None and body.status == InstitutionStatus.ACTIVE and "assessment" in body.kinds
     )
     return (training if training_ok else None), (assessment if assessment_ok else None)
+
+
+def demo_institution_keys(plan: Plan) -> set[int]:
+    """The plan's keys of the demo institution (its cohorts are not claimed by the demo)."""
+    training = uscc_with_check(DEMO_TRAINING_USCC_BODY)
+    return {i.key for i in plan.institutions if i.uscc == training}
 
 
 async def plan_for(year: int, scale: str, seed: int, today: dt.date | None = None) -> Plan:
@@ -359,8 +372,10 @@ async def run_demo(
     seed: int = 1,
     say: Say = print,
     today: dt.date | None = None,
+    claims: bool = True,
 ) -> DemoResult:
-    """Generate the year and load it through the services (see the module's documentation)."""
+    """Generate the year and load it through the services (see the module's documentation);
+    ``claims=False`` stops before the subsidy claims."""
     started = time.monotonic()
     if scale not in SCALES:
         raise ValidationFailed(f"unknown scale {scale!r}; one of {', '.join(SCALES)}", code="bad_scale")
@@ -375,6 +390,15 @@ async def run_demo(
     report = await load_reference(system(ACTOR))
     if report.changed:
         say(f"reference catalogue: {report.summary}")
+    if claims:
+        # What the claims need, idempotent, as ``make up`` loads them: the policies and the
+        # working-day calendar the notices run on.
+        for loaded in await load_shipped_policies(system(ACTOR)):
+            if loaded.status == "loaded":
+                say(f"subsidy policy {loaded.code} loaded")
+        seeded = await seed_from_package(system(ACTOR))
+        if seeded.seeded:
+            say(f"working-day calendar: {min(seeded.seeded)}-{max(seeded.seeded)} seeded")
     say(f"planning {year} at scale {scale} (seed {seed}) ...")
     plan = await plan_for(year, scale, seed, today)
     planned = plan.stats()
@@ -383,8 +407,18 @@ async def run_demo(
         f"{planned['vocational_enrolments'] + planned['startup_enrolments']:,} enrolments, "
         f"{len(plan.certificates):,} certificates"
     )
-    created = {"institutions": 0, "cohorts": 0, "enrolments": 0, "certificates": 0}
-    if await _is_complete(plan):
+    created = {
+        "institutions": 0,
+        "cohorts": 0,
+        "enrolments": 0,
+        "certificates": 0,
+        "claims": 0,
+        "claim_steps": 0,
+    }
+    planned_claims = (
+        await claims_for(plan, demo_institution_keys(plan), today or business_today()) if claims else []
+    )
+    if await _is_complete(plan) and not await pending(plan, planned_claims):
         say(f"demo data for {year} (scale {scale}, seed {seed}) is already loaded; nothing to do")
         return DemoResult(
             year, scale, seed, True, time.monotonic() - started, planned, await summarise(plan), created
@@ -394,6 +428,8 @@ async def run_demo(
     say(f"institutions: {len(institution_ids)} ({created['institutions']} new)")
     cohort_ids = await _cohorts(plan, vault, institution_ids, created, progress)
     await _certificates(plan, vault, institution_ids, cohort_ids, created, progress)
+    created.update(await load_claims(plan, vault, planned_claims, today=today, tick=progress.tick))
+    progress.tick(lambda: f"claims: {created['claims']} filed, {created['claim_steps']} steps", force=True)
     return DemoResult(
         year, scale, seed, False, time.monotonic() - started, planned, await summarise(plan), created
     )
@@ -479,6 +515,7 @@ async def summarise(plan: Plan) -> dict[str, Any]:
             "most_trainees_sharing_one_phone": int(phones[0]["n"]) if phones else 0,
             "completed_with_attendance_below_80_percent": int(shortfalls[0]["n"]),
         },
+        "claims": await claims_summary(plan),
     }
 
 
@@ -490,7 +527,10 @@ def format_summary(result: DemoResult) -> str:
         + ("already loaded" if result.already_loaded else f"loaded in {result.seconds:.0f} s"),
     ]
     if not result.already_loaded:
-        lines.append("  created now: " + ", ".join(f"{n:,} {what}" for what, n in result.created.items()))
+        lines.append(
+            "  created now: "
+            + ", ".join(f"{n:,} {what.replace('_', ' ')}" for what, n in result.created.items())
+        )
     lines.append(f"  institutions: {loaded['institutions']}")
     lines.append("  cohorts: " + ", ".join(f"{k} {n:,}" for k, n in loaded["cohorts"].items()))
     lines.append("  enrolments: " + ", ".join(f"{k} {n:,}" for k, n in loaded["enrolments"].items()))
@@ -513,5 +553,14 @@ def format_summary(result: DemoResult) -> str:
     lines.append(
         "  anomalies found in the database: "
         + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in loaded["anomalies_found"].items())
+    )
+    claims = loaded["claims"]
+    lines.append(
+        "  training claims: "
+        + (", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in claims["by_status"].items()) or "none")
+    )
+    lines.append(
+        f"  subsidy: claimed {yuan(claims['claimed_fen'])}, granted {yuan(claims['granted_fen'])}, "
+        f"paid {yuan(claims['paid_fen'])}"
     )
     return "\n".join(lines)
