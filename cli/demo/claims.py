@@ -23,7 +23,6 @@ demo filed its first claim of the year, so a later run plans the same claims.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import random
 import uuid
@@ -31,7 +30,6 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from tortoise import connections
 
 from cli.demo.plan import Plan, _largest_remainder
@@ -70,7 +68,6 @@ EARLY_STATES = ("withdrawn", "decided", "in_review", "computed", "submitted", "u
 MINIMUM_ORDER = ("paid", "payable", "noticed", "decided", "in_review", "computed", "submitted", "withdrawn")
 """Which states get their one claim first when there are few cohorts."""
 REFILED_SHARE = 0.05
-COMPUTE_ATTEMPTS = 4
 REVIEW_APPROVED_SHARE = 0.75
 """Of the lines flagged for review, the share the auditor approves (with a reason)."""
 
@@ -436,19 +433,10 @@ class _Runner:
         return view.id
 
     async def compute(self, claim_id: uuid.UUID) -> ClaimStatus:
-        """Compute the claim in-process (its queued job is marked done). A worker that got the
-        job meanwhile (``registry demo`` next to a running system) may deadlock with it
-        (it takes the job's row, then the claim's; this the claim's, then the job's): tried
-        again, the claim is computed, or skipped as computed by the worker."""
-        report = None
-        for attempt in range(COMPUTE_ATTEMPTS):
-            try:
-                report = await compute_claim(claim_id, vault=self.vault)
-                break
-            except asyncpg.exceptions.DeadlockDetectedError:
-                if attempt == COMPUTE_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(0.2 * (attempt + 1))
+        """Compute the claim in-process (its queued job is marked done first, as a worker
+        takes it, so the two never deadlock; a claim the worker computed meanwhile is
+        skipped)."""
+        report = await compute_claim(claim_id, vault=self.vault)
         self._step()
         if report is not None and report.status == "failed":
             return ClaimStatus.FAILED

@@ -590,15 +590,19 @@ async def compute_claim(
     principal = system("claims")
     try:
         async with unit_of_work(principal) as uow:
-            if outbox_id is not None and not await outbox.record_done(uow.conn, outbox_id):
+            if outbox_id is None:
+                # Computed directly (an operator, the demo, a test): its queued job is done
+                # too, so the relay never sends it (a later delivery would change nothing
+                # anyway). The job's row is locked first, as the worker does, so the two
+                # never deadlock.
+                job = await queries.claim_outbox_id(uow.conn, claim_id)
+                if job is not None:
+                    await outbox.record_done(uow.conn, job)
+            elif not await outbox.record_done(uow.conn, outbox_id):
                 return None
             claim = await queries.lock_claim(uow.conn, claim_id)
             if claim is None or claim["status"] != ClaimStatus.SUBMITTED:
                 return ComputeReport(claim_id, "skipped")
-            if outbox_id is None and claim["outbox_id"] is not None:
-                # Computed directly (an operator, a test): its queued job is done too, so
-                # the relay never sends it (a later delivery would change nothing anyway).
-                await outbox.record_done(uow.conn, claim["outbox_id"])
             cohort = await queries.lock_cohort_for_claim(uow.conn, claim["cohort_id"])
             assert cohort is not None
             row = await queries.policy_by_code(claim["policy_code"], uow.conn)

@@ -148,6 +148,12 @@ async def open_claim_of(conn: BaseDBAsyncClient, cohort_id: uuid.UUID, kind: str
     return rows[0]["id"] if rows else None
 
 
+async def claim_outbox_id(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> uuid.UUID | None:
+    """The compute job of a claim (no lock)."""
+    rows = await conn.execute_query_dict("SELECT outbox_id FROM subsidy_claim WHERE id = $1", [claim_id])
+    return rows[0]["outbox_id"] if rows else None
+
+
 async def lock_claim(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> dict[str, Any] | None:
     rows = await conn.execute_query_dict("SELECT * FROM subsidy_claim WHERE id = $1 FOR UPDATE", [claim_id])
     return rows[0] if rows else None

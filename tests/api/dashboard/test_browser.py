@@ -1,0 +1,136 @@
+"""The dashboard in a real headless Chromium (Debian's package, driven by Playwright), against
+a live server on the test database: sign in, every chart drawn on a non-empty canvas, the
+numbers the API gives, a county auditor's county only, an institution refused, sign-out ends
+the session. Screenshots go to ``test-artifacts/`` (kept by CI). Under ``CI=true`` a missing
+browser fails the run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry.accounts.users import UserInput, create_user
+from registry.core.principal import system
+from tests.api.support import PASSWORD, live_server
+from tests.factories import new_institution
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+CHARTS = ("chart-trend", "chart-county", "chart-sector", "chart-group", "chart-claims")
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(test_env: dict[str, str]) -> Iterator[str]:
+    if not CHROMIUM.exists():
+        message = f"no browser at {CHROMIUM}: apt-get install chromium chromium-driver fonts-noto-cjk"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with live_server(test_env) as url:
+        yield url
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        launched = await p.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def user(role: str, division: str | None = None) -> str:
+    import uuid
+
+    institution = await new_institution() if role == "institution" else None
+    username = f"web-{role}-{uuid.uuid4().hex[:8]}"
+    await create_user(
+        system("test"),
+        UserInput(
+            username=username,
+            password=PASSWORD,
+            role=role,
+            institution_id=institution.id if institution else None,
+            division_code=division,
+        ),
+    )
+    return username
+
+
+async def signed_in_page(browser: Any, server: str, username: str) -> Any:
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1800})
+    page = await context.new_page()
+    await page.goto(f"{server}/dashboard")
+    assert page.url.endswith("/dashboard/sign-in")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#sign-in")
+    return page
+
+
+async def canvas_has_pixels(page: Any, chart: str) -> bool:
+    return bool(
+        await page.evaluate(
+            """(id) => {
+                const canvas = document.querySelector(`#${id} canvas`);
+                if (!canvas || !canvas.width || !canvas.height) return false;
+                const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+                for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) return true;
+                return false;
+            }""",
+            chart,
+        )
+    )
+
+
+async def test_an_auditor_sees_every_chart_drawn_and_signs_out(server: str, browser: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = await signed_in_page(browser, server, await user("auditor"))
+    await page.wait_for_selector("body[data-loaded='1']", timeout=20_000)
+    assert await page.get_attribute("body", "data-error") is None
+    for chart in CHARTS:
+        await page.wait_for_selector(f"#{chart}[data-drawn='1']", timeout=20_000)
+        assert await canvas_has_pixels(page, chart), chart
+    data = await (await page.request.get(f"{server}/dashboard/data")).json()
+    shown = await page.eval_on_selector_all(
+        ".card",
+        "cards => cards.map(c => [c.dataset.metric, Number(c.querySelector('.value').dataset.value)])",
+    )
+    assert shown == [[card["metric"], card["value"]] for card in data.get("cards", [])]
+    rows = await page.eval_on_selector_all("#risk tbody tr", "rows => rows.length")
+    assert rows == len(data["risk"])
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-city.png"), full_page=True)
+
+    await page.click("#sign-out")
+    await page.wait_for_url("**/dashboard/sign-in")
+    await page.goto(f"{server}/dashboard")
+    assert page.url.endswith("/dashboard/sign-in")
+    await page.context.close()
+
+
+async def test_a_county_auditor_sees_its_county(server: str, browser: Any) -> None:
+    page = await signed_in_page(browser, server, await user("auditor", "410305"))
+    await page.wait_for_selector("body[data-loaded='1']", timeout=20_000)
+    data = await (await page.request.get(f"{server}/dashboard/data")).json()
+    assert data["scope"]["division_code"] == "410305"
+    assert all(row["division_code"] == "410305" for row in data["risk"])
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-county.png"), full_page=True)
+    await page.context.close()
+
+
+async def test_an_institution_user_is_refused(server: str, browser: Any) -> None:
+    page = await signed_in_page(browser, server, await user("institution"))
+    answer = await page.goto(f"{server}/dashboard")
+    assert answer is not None and answer.status == 404
+    await page.context.close()
