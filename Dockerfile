@@ -41,4 +41,5 @@ USER registry
 EXPOSE 8000
 # The console script `registry` (cli.main:main), uvicorn and celery live in /app/.venv/bin.
 # --no-proxy-headers: the app reads X-Forwarded-For from REGISTRY_TRUSTED_PROXIES only.
-CMD ["uvicorn", "cli.asgi:app", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]
+# A worker process per core unless REGISTRY_API_WORKERS says otherwise.
+CMD ["sh", "-c", "exec uvicorn cli.asgi:app --host 0.0.0.0 --port 8000 --no-proxy-headers --workers ${REGISTRY_API_WORKERS:-$(nproc)}"]

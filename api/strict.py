@@ -120,8 +120,12 @@ ANSWERS_ANY_TEXT = "answers_any_text"
 check, where every miss, a NUL included, gets the same 404)."""
 
 
-def refuse_nul_characters(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """A guard on every route: no NUL in a path or query parameter."""
+async def refuse_nul_characters(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """A guard on every route: no NUL in a path or query parameter. A coroutine function,
+    so that it runs on the event loop: Litestar runs a plain function guard in a worker
+    thread, a thread hop on every request."""
     if handler.opt.get(ANSWERS_ANY_TEXT):
         return
     for name, value in connection.path_params.items():

@@ -2,8 +2,9 @@
 
 Starts embedded PostgreSQL and Redis under ``REGISTRY_HOME`` (default ``./.registry``)
 unless ``DATABASE_URL`` / ``REDIS_URL`` are given, applies the migrations, loads the
-reference catalogue, makes sure the demo users exist, then runs the API, one Celery
-worker and Celery beat as child processes and prints the URLs and the demo logins.
+reference catalogue, makes sure the demo users exist, then runs the API (uvicorn with a
+worker process per core, ``REGISTRY_API_WORKERS``), one Celery worker and Celery beat as
+child processes and prints the URLs and the demo logins.
 
 Each child runs in its own session (``start_new_session``), so a Ctrl-C at the terminal
 reaches only this supervisor, which then stops the children (SIGTERM to each process
@@ -71,6 +72,19 @@ CELERY = ["-m", "celery", "-A", "workers.celery_app:app"]
 # The app reads X-Forwarded-For itself, from REGISTRY_TRUSTED_PROXIES only (api.security);
 # uvicorn would otherwise believe it from 127.0.0.1, i.e. from any local client.
 UVICORN = ["-m", "uvicorn", "cli.asgi:app", "--no-proxy-headers"]
+API_WORKERS_VARIABLE = "REGISTRY_API_WORKERS"
+"""uvicorn worker processes serving the API (default: one per core, as in production)."""
+
+
+def api_workers(env: Mapping[str, str]) -> int:
+    """``REGISTRY_API_WORKERS``, or the number of cores; StartupFailed when it is not a
+    positive whole number."""
+    value = (env.get(API_WORKERS_VARIABLE) or "").strip()
+    if not value:
+        return max(1, os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise StartupFailed(f"{API_WORKERS_VARIABLE} must be a positive whole number, got {value!r}")
+    return int(value)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -218,6 +232,7 @@ class Supervisor:
         if refusal is not None:
             raise StartupFailed(refusal)  # before any server starts
         self._ensure_port_free()
+        workers = api_workers(self.base_env)  # before any server starts
         env = self.child_environment()
         if not self.with_worker:
             env.setdefault("REGISTRY_READY_REQUIRES_WORKER", "0")  # no worker to wait for
@@ -246,7 +261,10 @@ class Supervisor:
             self._spawn(env, "worker", [*CELERY, "worker", "--loglevel=INFO", "--concurrency=2"])
             schedule = str(self.home / "celerybeat-schedule")
             self._spawn(env, "beat", [*CELERY, "beat", "--loglevel=INFO", "--schedule", schedule])
-        self._spawn(env, "api", [*UVICORN, "--host", HOST, "--port", str(self.port)])
+        # uvicorn's own supervisor keeps its workers running; the group is this child.
+        self._spawn(
+            env, "api", [*UVICORN, "--host", HOST, "--port", str(self.port), "--workers", str(workers)]
+        )
         self._wait_until_healthy()
         self._print_banner(demo)
         return self._supervise()

@@ -52,6 +52,22 @@ def argv(command: str | list[str]) -> list[str]:
     return shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
 
 
+WORKERS_PER_CORE = "${REGISTRY_API_WORKERS:-$(nproc)}"
+"""The API's ``--workers``: the shell gives one per core unless REGISTRY_API_WORKERS is set."""
+
+
+def server_argv(command: str | list[str], *, compose_file: bool = False) -> list[str]:
+    """The words of the API's server command: exec form, or ``sh -c "exec uvicorn ..."``
+    (so that the shell computes ``--workers``), with :data:`WORKERS_PER_CORE` read as 2.
+    ``compose_file``: ``$$`` is compose's escape of a literal ``$``."""
+    words = argv(command)
+    if words[:2] == ["sh", "-c"]:
+        words = shlex.split(words[2].replace("$$", "$") if compose_file else words[2])
+        if words[0] == "exec":
+            words = words[1:]
+    return ["2" if word == WORKERS_PER_CORE else word for word in words]
+
+
 def simple_commands(command: str | list[str]) -> list[list[str]]:
     """The simple commands in ``command``: ``sh -c "a && b"`` gives ``a`` and ``b``."""
     words = argv(command)
@@ -148,8 +164,8 @@ def test_processes_start_after_a_successful_migrate(name: str) -> None:
 
 def test_api() -> None:
     api = service("api")
-    assert argv(api["command"])[:2] == ["uvicorn", "cli.asgi:app"]
-    words = argv(api["command"])
+    words = server_argv(api["command"], compose_file=True)
+    assert words[:2] == ["uvicorn", "cli.asgi:app"]
     assert words[words.index("--host") + 1] == "0.0.0.0"
     assert words[words.index("--port") + 1] == "8000"
     assert "/healthz" in " ".join(healthcheck_commands(api["healthcheck"])[0])
@@ -218,7 +234,7 @@ def test_dockerfile() -> None:
     assert "uv sync --frozen" in text
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users and users[-1] not in {"root", "0"}, "the image must run as a non-root user"
-    assert dockerfile_cmd()[:2] == ["uvicorn", "cli.asgi:app"]
+    assert server_argv(dockerfile_cmd())[:2] == ["uvicorn", "cli.asgi:app"]
     assert (ROOT / "uv.lock").exists()
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".env" in ignored and ".venv" in ignored
@@ -240,7 +256,8 @@ def test_uvicorn_entry_exists() -> None:
     """``uvicorn cli.asgi:app``: uvicorn is installed and ``cli/asgi.py`` assigns a
     top-level ``app`` (read, not imported: importing it builds the app from the env)."""
     assert importlib.util.find_spec("uvicorn") is not None
-    for cmd in [*all_project_commands(), dockerfile_cmd()]:
+    api = server_argv(service("api")["command"], compose_file=True)
+    for cmd in [*all_project_commands(), api, server_argv(dockerfile_cmd())]:
         if cmd[0] != "uvicorn":
             continue
         module, _, attribute = cmd[1].partition(":")
@@ -312,9 +329,25 @@ def test_no_uvicorn_trusts_forwarded_headers() -> None:
     from cli.up import UVICORN
 
     commands = {
-        "docker-compose api": argv(service("api")["command"]),
-        "Dockerfile CMD": dockerfile_cmd(),
+        "docker-compose api": server_argv(service("api")["command"], compose_file=True),
+        "Dockerfile CMD": server_argv(dockerfile_cmd()),
         "registry up": ["uvicorn", *UVICORN[2:], "--host", "127.0.0.1", "--port", "8000"],
     }
     for where, words in commands.items():
         assert uvicorn_options(words)["proxy_headers"] is False, (where, words)
+
+
+def test_the_api_runs_a_worker_per_core() -> None:
+    """Production serves the API with a uvicorn worker per core (``nproc``), or
+    ``REGISTRY_API_WORKERS``; ``registry up`` does the same (:func:`cli.up.api_workers`)."""
+    from cli.up import StartupFailed, api_workers
+
+    for words in (server_argv(service("api")["command"], compose_file=True), server_argv(dockerfile_cmd())):
+        assert uvicorn_options(words)["workers"] == 2, words
+    assert "--workers " + WORKERS_PER_CORE in service("api")["command"][2].replace("$$", "$")
+    assert "--workers " + WORKERS_PER_CORE in dockerfile_cmd()[2]
+    assert api_workers({}) == (os.cpu_count() or 1)
+    assert api_workers({"REGISTRY_API_WORKERS": "3"}) == 3
+    for bad in ("0", "-1", "two"):
+        with pytest.raises(StartupFailed):
+            api_workers({"REGISTRY_API_WORKERS": bad})

@@ -1,10 +1,11 @@
-"""``registry bench [import|http|claims]``: the performance budgets of DESIGN.md section 10.
+"""``registry bench [import|http|claims|api]``: the performance budgets of DESIGN.md section 10.
 
 ``make bench`` runs every benchmark (``import``: the city year through the import service
 and a 100,000-row XLSX's peak RSS; ``http``: a 60-row roster upload over HTTP; ``claims``:
-a city year's training claims computed by real Celery workers), ``import`` and ``http`` in
+a city year's training claims computed by real Celery workers; ``api``: the API's reads at
+50 concurrent clients (wrk) beside a Litestar hello-world), ``import`` and ``http`` in
 one scratch database, ``http`` after ``import`` (a registry holding the city year),
-``claims`` in one of its own (its city year is written by COPY). Each run creates a scratch
+``claims`` and ``api`` each in one of their own (their city year is written by COPY). Each run creates a scratch
 database on the server ``DATABASE_OWNER_URL`` (or else ``DATABASE_URL``) names, as that
 role, which must be allowed to create databases (or on an embedded PostgreSQL started for
 the run when both are unset), fills it, measures, prints a table (metric, measured, budget,
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from cli.bench import Figure, format_table
 
-BENCHMARKS = ("import", "http", "claims")
+BENCHMARKS = ("import", "http", "claims", "api")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +81,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=2,
         help="claims: Celery worker processes (prefork concurrency) computing the claims (default 2)",
     )
+    parser.add_argument(
+        "--api-seconds", type=float, default=10, help="api: seconds of load per endpoint (default 10)"
+    )
+    parser.add_argument(
+        "--api-connections", type=int, default=50, help="api: wrk's concurrent connections (default 50)"
+    )
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=None,
+        help="api: uvicorn workers of the API and the hello-world (default: one per core)",
+    )
+    parser.add_argument(
+        "--api-lines", type=int, default=14_800, help="api: enrolments of the city year (default 14,800)"
+    )
+    parser.add_argument(
+        "--api-claims",
+        type=int,
+        default=20,
+        help="api: computed claims read by GET /claims/{id} (default 20)",
+    )
     parser.add_argument("--database", help="scratch database name (default registry_bench_<random>)")
     parser.add_argument("--report-only", action="store_true", help="exit 0 even when a budget is missed")
 
@@ -110,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     figures: list[Figure] = []
     started = time.perf_counter()
     try:
-        if args.which != "claims":
+        if args.which not in ("claims", "api"):
             asyncio.run(ensure_database(server_url, database))
             scratch = Scratch(
                 admin_url=server_url, database=database, url=url_with_database(server_url, database)
@@ -170,6 +192,29 @@ def run(args: argparse.Namespace) -> int:
                 )
             finally:
                 asyncio.run(drop_database(server_url, claims_database))
+        if args.which in ("api", "all"):
+            from cli.bench.api import run_api_bench
+
+            api_database = database if args.which == "api" else f"{database}_api"
+            asyncio.run(ensure_database(server_url, api_database))
+            try:
+                figures += asyncio.run(
+                    run_api_bench(
+                        Scratch(
+                            admin_url=server_url,
+                            database=api_database,
+                            url=url_with_database(server_url, api_database),
+                        ),
+                        seconds=max(1.0, args.api_seconds),
+                        connections=max(1, args.api_connections),
+                        workers=max(1, args.api_workers or os.cpu_count() or 1),
+                        lines=max(37, args.api_lines),
+                        claims=max(1, args.api_claims),
+                        say=_say,
+                    )
+                )
+            finally:
+                asyncio.run(drop_database(server_url, api_database))
     finally:
         if pg is not None:
             pg.stop()

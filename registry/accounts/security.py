@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
@@ -65,10 +68,29 @@ def issue_token(
     return IssuedToken(jwt.encode(claims, key, algorithm=TOKEN_ALGORITHM), expires)
 
 
+TOKEN_CACHE_SIZE = 4096
+"""Verified tokens remembered per process (:func:`_verified`); only tokens whose signature
+verified are kept, so a flood of forged ones cannot fill it."""
+
+
 def read_token(key: bytes, token: str) -> Principal:
-    """The principal a token names; raises AuthenticationFailed for a forged or expired one."""
+    """The principal a token names; raises AuthenticationFailed for a forged or expired one.
+
+    The signature check and the decoding of a token already seen are remembered
+    (:func:`_verified`, keyed by the key and the whole token, so a changed byte is a miss);
+    the expiry is checked on every call, against the clock, as PyJWT checks it."""
+    principal, expires = _verified(key, token)
+    if expires <= time.time():
+        raise AuthenticationFailed("the token has expired; sign in again", code="token_expired")
+    return principal
+
+
+@functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)
+def _verified(key: bytes, token: str) -> tuple[Principal, int]:
+    """The principal and expiry (epoch seconds) of a token whose signature verifies; raises
+    (and so is not remembered) otherwise."""
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token, key, algorithms=[TOKEN_ALGORITHM], issuer=TOKEN_ISSUER, options={"require": ["exp", "sub"]}
         )
     except jwt.ExpiredSignatureError as exc:
@@ -76,14 +98,15 @@ def read_token(key: bytes, token: str) -> Principal:
     except jwt.PyJWTError as exc:
         raise AuthenticationFailed("the token is not valid", code="token_invalid") from exc
     try:
-        return Principal(
+        principal = Principal(
             kind="user",
             id=uuid.UUID(claims["sub"]),
             role=Role(claims["role"]),
             institution_id=uuid.UUID(claims["inst"]) if claims.get("inst") else None,
             division_code=claims.get("div"),
         )
-    except (KeyError, ValueError) as exc:
+        return principal, int(claims["exp"])
+    except (KeyError, ValueError, TypeError) as exc:
         raise AuthenticationFailed("the token is not valid", code="token_invalid") from exc
 
 

@@ -42,9 +42,22 @@ def url_with_database(url: str, database: str) -> str:
     return parts._replace(path="/" + database).geturl()
 
 
+async def _release_without_reset_query(connection: Any) -> None:
+    """The pool's reset of a connection given back (asyncpg's ``reset`` hook).
+
+    asyncpg always rolls back a transaction left open and drops listeners before this runs;
+    its default then sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL`` on every release, one more round trip for every query Tortoise runs outside a
+    transaction (three on a simple API read). The registry changes no session state: every
+    setting is transaction-local (``SET LOCAL``, ``set_config(..., true)``), advisory locks
+    are ``pg_advisory_xact_lock``, cursors live in transactions and nothing LISTENs, so
+    there is nothing left to reset. Code that sets session state must not use the pool."""
+    del connection
+
+
 def tortoise_config(database_url: str, *, pool_max_size: int = 10) -> dict[str, Any]:
     credentials = credentials_from_url(database_url)
-    credentials.update({"minsize": 1, "maxsize": pool_max_size})
+    credentials.update({"minsize": 1, "maxsize": pool_max_size, "reset": _release_without_reset_query})
     return {
         "connections": {"default": {"engine": "tortoise.backends.asyncpg", "credentials": credentials}},
         "apps": {

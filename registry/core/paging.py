@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -44,10 +44,15 @@ def check_bounds(limit: int, offset: int) -> None:
         raise ValidationFailed("the page is out of bounds", errors=errors)
 
 
-async def page_of(query: QuerySet[Any], limit: int, offset: int) -> Page[Any]:
+async def page_of(
+    query: QuerySet[Any], limit: int, offset: int, *, annotate: Mapping[str, Any] | None = None
+) -> Page[Any]:
+    """A page of ``query`` and its total; ``annotate``: extra columns of the page's rows only
+    (not of the count)."""
     check_bounds(limit, offset)
     total = await query.count()
-    items = await query.offset(offset).limit(limit)
+    page = query.offset(offset).limit(limit)
+    items = await (page.annotate(**annotate) if annotate else page)
     return Page(items=list(items), total=total, limit=limit, offset=offset)
 
 

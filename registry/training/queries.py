@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from registry.core.paging import Page, page_of_sql
@@ -253,14 +252,3 @@ async def enrolled_by_institution(
         [institution_id, list(trainee_ids)],
     )
     return {r["trainee_id"] for r in rows}
-
-
-async def enrolled_counts(cohort_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """How many are enrolled in each cohort (one query)."""
-    if not cohort_ids:
-        return {}
-    _, rows = await connections.get("default").execute_query(
-        "SELECT cohort_id, count(*) AS n FROM enrolment WHERE cohort_id = ANY($1::uuid[]) GROUP BY cohort_id",
-        [cohort_ids],
-    )
-    return {r["cohort_id"]: int(r["n"]) for r in rows}

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
+from tortoise.expressions import Q, RawSQL
 from tortoise.queryset import QuerySet
 
 from registry.audit.service import record_event
@@ -43,7 +43,7 @@ from registry.enums import (
 from registry.models.institution import Institution
 from registry.models.reference import Division, Occupation
 from registry.models.training import Cohort, Enrolment
-from registry.training import queries, rules
+from registry.training import rules
 from registry.training.rules import Action, CohortFacts
 
 CALENDAR_ACTOR = "system:calendar"
@@ -274,16 +274,21 @@ async def list_cohorts(
         division_code=division_code,
         today=today,
     )
-    page = await page_of(query.order_by("-start_date", "reference", "id"), limit, offset)
-    counts = await queries.enrolled_counts([c.id for c in page.items])
-    return page.map(lambda c: _view(c, counts.get(c.id, 0), today))
+    page = await page_of(
+        query.order_by("-start_date", "reference", "id"), limit, offset, annotate={"enrolled": _ENROLLED}
+    )
+    return page.map(lambda c: _view(c, int(c.enrolled), today))
+
+
+_ENROLLED = RawSQL('(SELECT count(*) FROM "enrolment" e WHERE e."cohort_id" = "cohort"."id")')
+"""A cohort's enrolments, as a column of the cohort's own query (one round trip, not two)."""
 
 
 async def get_cohort(principal: Principal, cohort_id: uuid.UUID) -> CohortView:
-    cohort = await visible_cohorts(principal).get_or_none(id=cohort_id)
+    cohort = await visible_cohorts(principal).filter(id=cohort_id).annotate(enrolled=_ENROLLED).first()
     if cohort is None:
         raise NotFound("no such cohort")
-    return _view(cohort, await _enrolled(None, cohort.id))
+    return _view(cohort, int(cohort.enrolled))  # type: ignore[attr-defined]
 
 
 async def lock_cohort(uow: UnitOfWork, principal: Principal, cohort_id: uuid.UUID, action: Action) -> Cohort:

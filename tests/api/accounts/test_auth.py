@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
 import jwt
+import pytest
 
 from registry.accounts.security import issue_token
 from registry.core.principal import Principal
@@ -179,4 +181,33 @@ async def test_admin_creates_users_with_checked_roles(
         headers=institution.headers,
         json={"username": "sneaky-admin", "password": "long enough password", "role": "admin"},
     )
-    assert r.status_code == 403
+    assert r.status_code == 403, r.text
+    assert "administrator" in r.json()["detail"]
+
+
+async def test_a_remembered_token_still_expires_and_its_user_is_rechecked(
+    client: httpx.AsyncClient, password_sign_in: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verified token is remembered (registry.accounts.security._verified), yet its expiry is
+    checked on every request, and its user on every request: a deactivated user's token is
+    refused at the next request, and a changed role is the database's, not the token's."""
+    from registry.accounts import security
+    from registry.models.auth import User
+
+    actor = await password_sign_in("admin")
+    assert (await client.get("/api/v1/institutions", headers=actor.headers)).status_code == 200
+    assert (await client.get("/api/v1/institutions", headers=actor.headers)).status_code == 200
+    later = time.time() + 10 * 24 * 3600
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    r = await client.get("/api/v1/institutions", headers=actor.headers)
+    assert r.status_code == 401 and r.json()["code"] == "token_expired"
+    monkeypatch.undo()
+
+    await User.filter(id=actor.user_id).update(role=Role.AUDITOR)
+    body = {"username": f"u-{uuid.uuid4().hex[:8]}", "password": PASSWORD, "role": "auditor"}
+    r = await client.post("/api/v1/users", headers=actor.headers, json=body)
+    assert r.status_code == 403, r.text
+    assert "administrator" in r.json()["detail"]
+    await User.filter(id=actor.user_id).update(is_active=False)
+    r = await client.get("/api/v1/institutions", headers=actor.headers)
+    assert r.status_code == 401 and r.json()["code"] == "account_inactive"
