@@ -546,6 +546,7 @@ def _prepare_data(settings: Settings, given_password: str | None, say: Callable[
     from cli.runtime import run_with_db
     from registry.core.principal import system
     from registry.notices.calendar import seed_from_package
+    from registry.progress.targets import load_catalogue_targets
     from registry.reference.service import ReferenceLoadReport, load_reference
     from registry.subsidy.service import load_shipped_policies
 
@@ -553,6 +554,7 @@ def _prepare_data(settings: Settings, given_password: str | None, say: Callable[
         report = await load_reference(system("up"))
         await load_shipped_policies(system("up"))
         await seed_from_package(system("up"))
+        await load_catalogue_targets(system("up"))
         users = await ensure_demo_users(given_password)
         return report, users
 
