@@ -148,3 +148,28 @@ async def test_concurrent_runs_do_not_interleave(catalogue: None) -> None:
     assert sorted(r.deleted for r in reports) == [0, len(rows), len(rows)]
     single = await service.rollup(SYSTEM, D(2012, 9, 30))
     assert single.rows == len(rows) == reports[0].rows
+
+
+@pytest.mark.usefixtures("working_day_calendar")
+async def test_the_money_comes_from_the_claims(vault: object) -> None:
+    """Claimed: the lines of claims not withdrawn or failed; approved: the lines decided
+    approved (a fresh institution's rows, in this year's snapshot of today)."""
+    from registry.core.clock import business_today
+    from registry.models.subsidy import SubsidyLine
+    from tests.factories import Trainee, noticed_claim
+
+    today = business_today()
+    claim_id, _notice, cohort = await noticed_claim(
+        vault, [Trainee(), Trainee(), Trainee(hours=10)], published_on=today
+    )
+    lines = await SubsidyLine.filter(claim_id=claim_id)
+    await service.rollup(SYSTEM, today)
+    rows = await snapshot_rows(today.year, today)
+    key = str(cohort.institution.id)
+    assert _value(rows, "subsidy_claimed_fen", dimension="institution", key=key) == sum(
+        line.total_fen for line in lines
+    )
+    approved = sum(line.total_fen for line in lines if line.decision == "approved")
+    assert approved > 0
+    assert _value(rows, "subsidy_approved_fen", dimension="institution", key=key) == approved
+    assert _value(rows, "subsidy_approved_fen", scope="410305", dimension="institution", key=key) == approved
