@@ -58,9 +58,16 @@ class Period:
         return dt.datetime.combine(self.as_of + dt.timedelta(days=1), dt.time(), BUSINESS_TZ)
 
 
+ROLLUP_WORK_MEM = "64MB"
+"""Memory for the rollup's sorts and hashes (this transaction only): the default 4 MB spills
+the year's GROUPING SETS sorts to disk."""
+
+
 async def lock_rollup(conn: BaseDBAsyncClient) -> None:
-    """Wait for any other rollup to commit (a transaction-level advisory lock)."""
+    """Wait for any other rollup to commit (a transaction-level advisory lock), and give the
+    transaction the memory its sorts need."""
     await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [ROLLUP_LOCK_KEY])
+    await conn.execute_query(f"SET LOCAL work_mem = '{ROLLUP_WORK_MEM}'")
 
 
 async def delete_day(conn: BaseDBAsyncClient, period: Period) -> int:
@@ -76,7 +83,7 @@ _SECTOR_ON = "(SELECT p.sector FROM priority_list_entry AS p WHERE p.occupation_
 
 _FACTS = f"""
 CREATE TEMPORARY TABLE progress_facts ON COMMIT DROP AS
-WITH cohorts AS (
+WITH cohorts AS MATERIALIZED (
     SELECT c.id, c.kind, c.division_id, c.institution_id, c.end_date, c.occupation_id, c.startup_course,
            CASE WHEN c.kind = 'vocational'
                 THEN coalesce({_SECTOR_ON.format(occupation="c.occupation_id", list_id=IN_FORCE.format(p="c.start_date"))}, '{OTHER_SECTOR}')
@@ -104,12 +111,16 @@ SELECT f.trainee_id, 'high_skill', coalesce(h.division_id, i.division_id)::text,
        coalesce(f.occupation_id, '')::text,
        coalesce({_SECTOR_ON.format(occupation="f.occupation_id", list_id=IN_FORCE.format(p="f.issue_date"))}, '{OTHER_SECTOR}')::text,
        coalesce(h.institution_id, f.issuer_id)::text, f.issue_date,
-       coalesce(e.groups, t.groups)::jsonb, coalesce(e.groups, t.groups)::jsonb ? 'veteran'
+       g.groups, g.groups ? 'veteran'
 FROM firsts AS f
 JOIN institution AS i ON i.id = f.issuer_id
-JOIN trainee AS t ON t.id = f.trainee_id
 LEFT JOIN cohort AS h ON h.id = f.cohort_id
 LEFT JOIN enrolment AS e ON e.cohort_id = f.cohort_id AND e.trainee_id = f.trainee_id
+-- The person's own groups only for a certificate without its cohort's enrolment (COALESCE
+-- evaluates the subquery only then).
+CROSS JOIN LATERAL (
+    SELECT coalesce(e.groups::jsonb, (SELECT t.groups::jsonb FROM trainee AS t WHERE t.id = f.trainee_id)) AS groups
+) AS g
 """
 
 # Which metric each kind of fact gives, and how: people, person-times, veterans.
