@@ -240,6 +240,9 @@ class Supervisor:
         if self.with_demo:
             self._run_demo_hook(env)
         self._check_stop()
+        with _step("rolling up the progress snapshot (registry rollup)"):
+            self.say(_roll_up(env))
+        self._check_stop()
 
         self._ensure_port_free()  # again: it may have been taken meanwhile
         if self.with_worker:
@@ -586,6 +589,22 @@ def demo_password_refusal(password: str | None) -> str | None:
 
 
 # --- helpers ----------------------------------------------------------------------
+
+
+def _roll_up(env: Mapping[str, str]) -> str:
+    """``registry rollup`` (a child process, like the demo: this one's Tortoise context is
+    spent): today's progress snapshot, and the previous year's final day when missing, so
+    that the progress API has figures before beat's first 02:00 run (docs/progress.md)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cli.main", "rollup"],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StartupFailed(f"registry rollup failed (exit {result.returncode}):\n{result.stderr[-2000:]}")
+    return result.stdout.strip()
 
 
 @contextlib.contextmanager
