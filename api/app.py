@@ -27,6 +27,7 @@ from api.notices import notices
 from api.openapi import finish_openapi
 from api.people import trainees
 from api.problems import EXCEPTION_HANDLERS
+from api.progress import progress
 from api.reference import catalogue as reference
 from api.security import LoginLimiter, WindowLimiter, provide_principal
 from api.strict import StrictRequest, refuse_nul_characters
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             roster.RosterController,
             *cohorts.HANDLERS,
             *trainees.HANDLERS,
+            *progress.HANDLERS,
             audit.AuditEventController,
         ],
         dependencies={"principal": Provide(provide_principal)},

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cli.commands.seal_certificate_numbers",
         "after migrating: encrypt the certificate numbers stored in clear that are ID numbers",
     ),
+    "load-targets": ("cli.commands.targets", "load the bureau's targets by county (CSV or XLSX)"),
+    "rollup": ("cli.commands.rollup", "recompute the year-to-date progress snapshot (the nightly rollup)"),
     "import-roster": ("cli.commands.import_roster", "enrol a cohort from a roster file (CSV or XLSX)"),
     "bench": ("cli.commands.bench", "performance budgets (DESIGN section 10) in a scratch database"),
     "demo": ("cli.commands.demo", "generate a synthetic year through the real services"),

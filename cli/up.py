@@ -255,6 +255,9 @@ class Supervisor:
         if self.with_demo:
             self._run_demo_hook(env)
         self._check_stop()
+        with _step("rolling up the progress snapshot (registry rollup)"):
+            self.say(_roll_up(env))
+        self._check_stop()
 
         self._ensure_port_free()  # again: it may have been taken meanwhile
         if self.with_worker:
@@ -564,6 +567,7 @@ def _prepare_data(settings: Settings, given_password: str | None, say: Callable[
     from cli.runtime import run_with_db
     from registry.core.principal import system
     from registry.notices.calendar import seed_from_package
+    from registry.progress.targets import load_catalogue_targets
     from registry.reference.service import ReferenceLoadReport, load_reference
     from registry.subsidy.service import load_shipped_policies
 
@@ -571,6 +575,7 @@ def _prepare_data(settings: Settings, given_password: str | None, say: Callable[
         report = await load_reference(system("up"))
         await load_shipped_policies(system("up"))
         await seed_from_package(system("up"))
+        await load_catalogue_targets(system("up"))
         users = await ensure_demo_users(given_password)
         return report, users
 
@@ -602,6 +607,22 @@ def demo_password_refusal(password: str | None) -> str | None:
 
 
 # --- helpers ----------------------------------------------------------------------
+
+
+def _roll_up(env: Mapping[str, str]) -> str:
+    """``registry rollup`` (a child process, like the demo: this one's Tortoise context is
+    spent): today's progress snapshot, and the previous year's final day when missing, so
+    that the progress API has figures before beat's first 02:00 run (docs/progress.md)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cli.main", "rollup"],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StartupFailed(f"registry rollup failed (exit {result.returncode}):\n{result.stderr[-2000:]}")
+    return result.stdout.strip()
 
 
 @contextlib.contextmanager

@@ -402,3 +402,100 @@ async def settle_simulations() -> None:
 
     for simulation in await PolicySimulation.filter(status="queued").order_by("requested_at"):
         await simulations.run_simulation(simulation.id, outbox_id=simulation.outbox_id)
+
+
+# --- progress (targets, the rollup) --------------------------------------------------------
+# Helpers for tests/registry/progress/, tests/api/progress/ and tests/cli/test_progress_commands.py:
+# rows written directly (no workflow), dated in a year no other test uses (2009-2012), so a
+# rollup of that year counts exactly what the test wrote.
+
+
+async def person_row(groups: tuple[str, ...] = ()) -> Any:
+    """A ``trainee`` row written directly (a fresh blind index; the cipher is a placeholder)."""
+    from registry.models.training import Trainee as TraineeRow
+
+    return await TraineeRow.create(
+        id_index=uuid.uuid4().hex + uuid.uuid4().hex,
+        id_cipher=b"placeholder",
+        id_masked="410305********0000",
+        name="王进度",
+        sex="M",
+        birth_date=dt.date(1990, 1, 1),
+        groups=list(groups),
+    )
+
+
+async def ended_cohort(
+    institution: Institution,
+    end: dt.date,
+    *,
+    kind: str = "vocational",
+    division: str = "410305",
+    occupation: str | None = OCCUPATION,
+    course: str | None = None,
+    status: CohortStatus = CohortStatus.CLOSED,
+) -> Cohort:
+    """A cohort row that ended on ``end`` (started 30 days before), in any status."""
+    vocational = kind == "vocational"
+    return await Cohort.create(
+        institution=institution,
+        reference=f"P-{uuid.uuid4().hex[:10]}",
+        name="进度测试班",
+        kind=CohortKind(kind),
+        occupation_id=occupation if vocational else None,
+        certificate_kind="skill_level" if vocational else None,
+        certificate_level=5 if vocational else None,
+        startup_course=None if vocational else (course or "SYB"),
+        division_id=division,
+        planned_hours=80,
+        start_date=end - dt.timedelta(days=30),
+        end_date=end,
+        capacity=100,
+        status=status,
+    )
+
+
+async def enrolment_row(
+    cohort: Cohort, person: Any, *, outcome: str = "completed", groups: tuple[str, ...] = ()
+) -> Any:
+    from registry.models.training import Enrolment
+
+    return await Enrolment.create(
+        cohort=cohort, trainee=person, outcome=outcome, attended_hours=80, groups=list(groups)
+    )
+
+
+async def certificate_row(
+    person: Any,
+    issuer: Institution,
+    issued: dt.date,
+    *,
+    level: int = 3,
+    kind: str = "skill_level",
+    cohort: Cohort | None = None,
+    status: str = "valid",
+    occupation: str = OCCUPATION,
+) -> Any:
+    from registry.models.certificate import Certificate
+
+    return await Certificate.create(
+        number=f"PRG{uuid.uuid4().hex[:12].upper()}",
+        trainee=person,
+        kind=kind,
+        occupation_id=occupation,
+        level=level if kind == "skill_level" else None,
+        issuer=issuer,
+        cohort=cohort,
+        issue_date=issued,
+        status=status,
+    )
+
+
+async def snapshot_rows(year: int, as_of: dt.date) -> set[tuple[str, str, str, str, int]]:
+    """A day's ``progress_snapshot`` rows: (metric, scope, dimension, key, value)."""
+    from registry.models.progress import ProgressSnapshot
+
+    rows = await ProgressSnapshot.filter(year=year, as_of=as_of).values_list(
+        "metric", "scope", "dimension", "key", "value"
+    )
+    return {(str(m), str(s), str(d), str(k), int(v)) for m, s, d, k, v in rows}

@@ -1,11 +1,12 @@
-"""``registry bench [import|http|claims|api]``: the performance budgets of DESIGN.md section 10.
+"""``registry bench [import|http|claims|api|rollup]``: the performance budgets of DESIGN.md section 10.
 
 ``make bench`` runs every benchmark (``import``: the city year through the import service
 and a 100,000-row XLSX's peak RSS; ``http``: a 60-row roster upload over HTTP; ``claims``:
 a city year's training claims computed by real Celery workers; ``api``: the API's reads at
-50 concurrent clients (wrk) beside a Litestar hello-world), ``import`` and ``http`` in
-one scratch database, ``http`` after ``import`` (a registry holding the city year),
-``claims`` and ``api`` each in one of their own (their city year is written by COPY). Each run creates a scratch
+50 concurrent clients (wrk) beside a Litestar hello-world; ``rollup``: the nightly rollup
+over ten years of 1.5 million enrolments generated in SQL), ``import`` and ``http`` in one
+scratch database, ``http`` after ``import`` (a registry holding the city year), ``claims``,
+``api`` and ``rollup`` each in one of their own. Each run creates a scratch
 database on the server ``DATABASE_OWNER_URL`` (or else ``DATABASE_URL``) names, as that
 role, which must be allowed to create databases (or on an embedded PostgreSQL started for
 the run when both are unset), fills it, measures, prints a table (metric, measured, budget,
@@ -27,7 +28,9 @@ from pathlib import Path
 
 from cli.bench import Figure, format_table
 
-BENCHMARKS = ("import", "http", "claims", "api")
+BENCHMARKS = ("import", "http", "claims", "api", "rollup")
+COHORT_MIN = 1_000
+"""The fewest enrolments the rollup benchmark generates."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +105,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=20,
         help="api: computed claims read by GET /claims/{id} (default 20)",
     )
+    parser.add_argument(
+        "--enrolments",
+        type=int,
+        default=1_500_000,
+        help="rollup: enrolments over ten years, generated in SQL (default 1,500,000)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rollup: timed runs of each side (median; default 3)"
+    )
     parser.add_argument("--database", help="scratch database name (default registry_bench_<random>)")
     parser.add_argument("--report-only", action="store_true", help="exit 0 even when a budget is missed")
 
@@ -132,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     figures: list[Figure] = []
     started = time.perf_counter()
     try:
-        if args.which not in ("claims", "api"):
+        if args.which not in ("claims", "api", "rollup"):
             asyncio.run(ensure_database(server_url, database))
             scratch = Scratch(
                 admin_url=server_url, database=database, url=url_with_database(server_url, database)
@@ -215,6 +227,26 @@ def run(args: argparse.Namespace) -> int:
                 )
             finally:
                 asyncio.run(drop_database(server_url, api_database))
+        if args.which in ("rollup", "all"):
+            from cli.bench.rollup import run_rollup_bench
+
+            rollup_database = database if args.which == "rollup" else f"{database}_rollup"
+            asyncio.run(ensure_database(server_url, rollup_database))
+            try:
+                figures += asyncio.run(
+                    run_rollup_bench(
+                        Scratch(
+                            admin_url=server_url,
+                            database=rollup_database,
+                            url=url_with_database(server_url, rollup_database),
+                        ),
+                        enrolments=max(COHORT_MIN, args.enrolments),
+                        repeat=max(1, args.repeat),
+                        say=_say,
+                    )
+                )
+            finally:
+                asyncio.run(drop_database(server_url, rollup_database))
     finally:
         if pg is not None:
             pg.stop()

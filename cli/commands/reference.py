@@ -1,5 +1,6 @@
-"""``registry load-reference``: load the shipped reference catalogue, subsidy policies and the
-working-day calendar's seed from the ``chinese-calendar`` package (idempotent)."""
+"""``registry load-reference``: load the shipped reference catalogue, subsidy policies, the
+plan's city-wide targets (``registry/catalogue/targets.yaml``) and the working-day calendar's
+seed from the ``chinese-calendar`` package (idempotent)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from cli.runtime import run_with_db
 from registry.core.principal import system
 from registry.core.settings import Settings
 from registry.notices.calendar import CalendarSeedReport, seed_from_package
+from registry.progress.targets import CatalogueTargetsReport, load_catalogue_targets
 from registry.reference.service import ReferenceLoadReport, load_reference
 from registry.subsidy.service import PolicyLoadReport, load_shipped_policies
 
@@ -21,6 +23,7 @@ def format_report(
     report: ReferenceLoadReport,
     policies: list[PolicyLoadReport] | None = None,
     calendar: CalendarSeedReport | None = None,
+    targets: CatalogueTargetsReport | None = None,
 ) -> str:
     lines = [
         f"occupations: {report.occupations} in the catalogue, "
@@ -36,8 +39,11 @@ def format_report(
         lines.append(f"subsidy policy {policy.code}: {policy.status}")
     if calendar is not None:
         lines.append(f"working-day calendar ({calendar.source}): {calendar.summary}")
+    if targets is not None:
+        lines.append(f"targets (targets.yaml): {targets.summary}")
     changed = (
-        report.changed
+        (targets is not None and targets.changed)
+        or report.changed
         or any(p.status == "loaded" for p in policies or [])
         or (calendar is not None and calendar.changed)
     )
@@ -50,10 +56,11 @@ def run(args: argparse.Namespace) -> int:
 
     async def work(
         _settings: Settings,
-    ) -> tuple[ReferenceLoadReport, list[PolicyLoadReport], CalendarSeedReport]:
+    ) -> tuple[ReferenceLoadReport, list[PolicyLoadReport], CalendarSeedReport, CatalogueTargetsReport]:
         report = await load_reference(system("cli"))
         policies = await load_shipped_policies(system("cli"))
-        return report, policies, await seed_from_package(system("cli"))
+        calendar = await seed_from_package(system("cli"))
+        return report, policies, calendar, await load_catalogue_targets(system("cli"))
 
     print(format_report(*run_with_db(work)))
     return 0

@@ -9,6 +9,7 @@ from registry.models.institution import Institution
 from registry.models.ledger import SubsidyGrant
 from registry.models.notice import ClaimNotice, SubsidyPayment
 from registry.models.outbox import OutboxJob
+from registry.models.progress import ProgressSnapshot, Target
 from registry.models.reference import Division, DivisionAlias, Occupation, PriorityList, PriorityListEntry
 from registry.models.subsidy import PolicySimulation, SubsidyClaim, SubsidyLine, SubsidyPolicy
 from registry.models.training import Cohort, Enrolment, ImportBatch, Trainee
@@ -33,11 +34,13 @@ __all__ = [
     "PolicySimulation",
     "PriorityList",
     "PriorityListEntry",
+    "ProgressSnapshot",
     "SubsidyClaim",
     "SubsidyGrant",
     "SubsidyLine",
     "SubsidyPayment",
     "SubsidyPolicy",
+    "Target",
     "Trainee",
     "User",
 ]

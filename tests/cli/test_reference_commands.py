@@ -15,10 +15,12 @@ async def test_load_reference_command(test_env: dict[str, str], database: None) 
     assert first.returncode == 0, first.stderr
     assert "occupations: 2047 in the catalogue" in first.stdout
     assert "divisions: 15 in the catalogue" in first.stdout
+    assert "targets (targets.yaml): 32 targets" in first.stdout  # the plan's, 2025-2030
     again = registry(test_env, "load-reference")
     assert again.returncode == 0, again.stderr
     assert "0 inserted, 0 updated" in again.stdout
     assert "nothing changed" in again.stdout
+    assert "targets (targets.yaml): 32 targets: nothing changed" in again.stdout
 
 
 async def test_import_priority_list_command(test_env: dict[str, str], database: None, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ TASK_MODULES: tuple[str, ...] = (
     "workers.tasks.idempotency",
     "workers.tasks.subsidy",
     "workers.tasks.notices",
-    # "workers.tasks.rollups",  <- the nightly rollup task module goes here
+    "workers.tasks.progress",
 )
 
 # Workers retry only what is transient: the database or network went away for a while,

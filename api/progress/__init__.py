@@ -1,0 +1,1 @@
+"""Targets and progress: ``GET /targets``, ``GET /progress``, ``/progress/breakdown``, ``/progress/trend``."""

@@ -1,0 +1,1 @@
+"""Targets, the nightly rollup, pace and forecast (DESIGN.md section 7; docs/progress.md)."""
