@@ -28,10 +28,12 @@ from api.dashboard import session
 from api.problems import problem
 from api.security import LoginLimiter, client_address
 from registry.accounts.signin import authenticate
+from registry.core.clock import business_today
 from registry.core.errors import AuthenticationFailed, NotFound, RateLimited
 from registry.core.principal import Principal
 from registry.core.settings import Settings
 from registry.enums import Role
+from registry.progress.dashboard import dashboard_figures
 from registry.subsidy.overview import audit_overview
 
 SIGN_IN = "/dashboard/sign-in"
@@ -133,8 +135,10 @@ async def dashboard_data(request: Request[Any, Any, Any]) -> Response[Any]:
             401, "authentication_required", "Unauthorized", "sign in to the dashboard first", request
         )
     overview = await audit_overview(principal)
+    figures = await dashboard_figures(principal, business_today().year)
     body = {
-        "scope": {"role": principal.role.value, "division_code": principal.division_code},
+        **figures,
+        "scope": {**figures["scope"], "role": principal.role.value, "division_code": principal.division_code},
         "claims": [
             {
                 "status": step.status.value,

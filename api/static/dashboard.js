@@ -7,6 +7,12 @@ const CLAIM_STATUS = {
   submitted: "待计算", computed: "待审核", in_review: "审核中", decided: "待公示",
   noticed: "公示中", payable: "待拨付", paid: "已拨付", withdrawn: "已撤回", failed: "计算失败",
 };
+const KEYS = {
+  other: "其他工种", priority: "重点工种(合计)", none: "无",
+  graduate: "高校毕业生", migrant_worker: "农民工", veteran: "退役军人", hardship: "就业困难人员",
+  rural_labour: "农村劳动力", disabled: "残疾人", unemployed_youth: "失业青年", poverty_alleviated: "脱贫人口",
+};
+const labelled = (items) => items.map((i) => Object.assign({}, i, { label: KEYS[i.label] || KEYS[i.key] || i.label }));
 const fmt = new Intl.NumberFormat("zh-CN");
 const yuan = (fen) => fmt.format(Math.round(fen / 100));
 
@@ -121,8 +127,8 @@ async function main() {
   cards(data);
   if (data.trend) trend(data);
   bars("chart-county", data.by_county || [], "培训人数", true);
-  bars("chart-sector", data.sectors || [], "培训人数", false);
-  bars("chart-group", data.groups || [], "培训人数", false);
+  bars("chart-sector", labelled(data.sectors || []), "培训人数", false);
+  bars("chart-group", labelled(data.groups || []), "培训人数", false);
   claims(data);
   risk(data);
   document.body.setAttribute("data-loaded", "1");

@@ -26,7 +26,29 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(test_env: dict[str, str]) -> Iterator[str]:
+async def figures(database: None) -> None:
+    """This year's figures: the plan's targets, people who completed a cohort that ended this
+    month in two divisions, and the day's rollup (what the cards show)."""
+    import datetime as dt
+
+    from registry.core.clock import business_today
+    from registry.progress.service import rollup
+    from registry.progress.targets import load_catalogue_targets
+    from tests.factories import ended_cohort, enrolment_row, ensure_catalogue, person_row
+
+    await ensure_catalogue()
+    await load_catalogue_targets(system("test"))
+    today = business_today()
+    end = max(dt.date(today.year, 1, 2), today - dt.timedelta(days=1))
+    for division, people in (("410305", 3), ("410323", 2)):
+        cohort = await ended_cohort(await new_institution(division), end, division=division)
+        for _ in range(people):
+            await enrolment_row(cohort, await person_row(("veteran",)), groups=("veteran",))
+    await rollup(system("test"), today)
+
+
+@pytest.fixture(scope="module")
+def server(test_env: dict[str, str], figures: None) -> Iterator[str]:
     if not CHROMIUM.exists():
         message = f"no browser at {CHROMIUM}: apt-get install chromium chromium-driver fonts-noto-cjk"
         if os.environ.get("CI") == "true":
@@ -68,6 +90,18 @@ async def user(role: str, division: str | None = None) -> str:
     return username
 
 
+async def bearer(server: str) -> dict[str, str]:
+    """An admin's bearer token, to ask the API the same questions."""
+    import httpx
+
+    name = await user("admin")
+    async with httpx.AsyncClient() as client:
+        token = (
+            await client.post(f"{server}/api/v1/auth/token", json={"username": name, "password": PASSWORD})
+        ).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
 async def signed_in_page(browser: Any, server: str, username: str) -> Any:
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1800})
     page = await context.new_page()
@@ -107,7 +141,15 @@ async def test_an_auditor_sees_every_chart_drawn_and_signs_out(server: str, brow
         ".card",
         "cards => cards.map(c => [c.dataset.metric, Number(c.querySelector('.value').dataset.value)])",
     )
-    assert shown == [[card["metric"], card["value"]] for card in data.get("cards", [])]
+    assert shown == [[card["metric"], card["value"]] for card in data["cards"]]
+    assert len(shown) == 5 and dict(shown)["trainees_trained"] >= 5 and dict(shown)["veterans_trained"] >= 5
+    api = await page.request.get(
+        f"{server}/api/v1/progress?year={data['year']}", headers=await bearer(server)
+    )
+    by_api = {m["metric"]: m["value"] for m in (await api.json())["metrics"]}
+    assert all(by_api[metric] == value for metric, value in shown)
+    targets = await page.eval_on_selector_all(".card .target", "nodes => nodes.map(n => n.textContent)")
+    assert any("147,000" in text or "147000" in text for text in targets), targets
     rows = await page.eval_on_selector_all("#risk tbody tr", "rows => rows.length")
     assert rows == len(data["risk"])
     await page.screenshot(path=str(ARTIFACTS / "dashboard-city.png"), full_page=True)
@@ -125,6 +167,17 @@ async def test_a_county_auditor_sees_its_county(server: str, browser: Any) -> No
     data = await (await page.request.get(f"{server}/dashboard/data")).json()
     assert data["scope"]["division_code"] == "410305"
     assert all(row["division_code"] == "410305" for row in data["risk"])
+    assert [item["key"] for item in data["by_county"]] in ([], ["410305"])
+    city = await (
+        await page.request.get(
+            f"{server}/api/v1/progress?year={data['year']}&division=410305", headers=await bearer(server)
+        )
+    ).json()
+    assert {c["metric"]: c["value"] for c in data["cards"]} == {
+        m["metric"]: m["value"]
+        for m in city["metrics"]
+        if m["metric"] in {c["metric"] for c in data["cards"]}
+    }
     await page.screenshot(path=str(ARTIFACTS / "dashboard-county.png"), full_page=True)
     await page.context.close()
 
