@@ -98,7 +98,8 @@ async def data(divisions: None) -> None:
 
 async def _one(sql: str, *args: Any) -> dict[str, Any]:
     rows = await connections.get("default").execute_query_dict(sql, list(args))
-    return rows[0]
+    first: dict[str, Any] = rows[0]
+    return first
 
 
 async def db_training(division: str | None, until: dt.date) -> dict[str, Any]:
@@ -133,20 +134,14 @@ async def db_high_skill(division: str | None, until: dt.date) -> dict[int, int]:
 async def db_startup(division: str, until: dt.date) -> dict[str, tuple[int, int]]:
     """Course -> (people, sessions); '' -> the totals."""
     rows = await connections.get("default").execute_query_dict(
-        "SELECT coalesce(c.startup_course, '') AS course, count(DISTINCT e.trainee_id) AS people, "
-        "count(DISTINCT c.id) AS sessions FROM cohort AS c LEFT JOIN enrolment AS e "
-        "ON e.cohort_id = c.id AND e.outcome = 'completed' "
+        "SELECT CASE WHEN GROUPING(c.startup_course) = 1 THEN '' ELSE c.startup_course END AS course, "
+        "count(DISTINCT e.trainee_id) AS people, count(DISTINCT c.id) AS sessions FROM cohort AS c "
+        "LEFT JOIN enrolment AS e ON e.cohort_id = c.id AND e.outcome = 'completed' "
         "WHERE c.kind = 'startup' AND c.status <> 'cancelled' AND c.end_date BETWEEN $1 AND $2 "
         "AND c.division_id = $3 GROUP BY GROUPING SETS ((c.startup_course), ())",
         [START, until, division],
     )
-    return {
-        ("" if r["course"] == "" and len(rows) > 1 and r is rows[-1] else str(r["course"])): (
-            int(r["people"]),
-            int(r["sessions"]),
-        )
-        for r in rows
-    }
+    return {str(r["course"]): (int(r["people"]), int(r["sessions"])) for r in rows}
 
 
 def sheet_rows(ws: Worksheet) -> dict[str, dict[str, Any]]:
