@@ -29,6 +29,7 @@ from api.people import trainees
 from api.problems import EXCEPTION_HANDLERS
 from api.progress import progress
 from api.reference import catalogue as reference
+from api.reports import quarterly as reports
 from api.security import LoginLimiter, WindowLimiter, provide_principal
 from api.strict import StrictRequest, refuse_nul_characters
 from api.subsidy import claims as subsidy_claims
@@ -107,6 +108,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             *cohorts.HANDLERS,
             *trainees.HANDLERS,
             *progress.HANDLERS,
+            *reports.HANDLERS,
             audit.AuditEventController,
         ],
         dependencies={"principal": Provide(provide_principal)},

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "load-targets": ("cli.commands.targets", "load the bureau's targets by county (CSV or XLSX)"),
     "rollup": ("cli.commands.rollup", "recompute the year-to-date progress snapshot (the nightly rollup)"),
+    "report": ("cli.commands.report", "the quarterly report to the province (report quarterly --out FILE)"),
     "import-roster": ("cli.commands.import_roster", "enrol a cohort from a roster file (CSV or XLSX)"),
     "bench": ("cli.commands.bench", "performance budgets (DESIGN section 10) in a scratch database"),
     "demo": ("cli.commands.demo", "generate a synthetic year through the real services"),

@@ -8,7 +8,8 @@ an as-of day (docs/progress.md, "The nightly rollup"):
 2. :func:`collect_facts` writes ``progress_facts``, a temporary table dropped at commit, with
    one row per counted fact of the year to date: a completed enrolment of a vocational or a
    startup cohort that ended by the as-of day, and a person's first valid level-3+
-   skill-level certificate, if it was issued in the year (kind ``high_skill``);
+   skill-level certificate, if it was issued in the year (kind ``high_skill``, with its
+   ``level``, which the quarterly report breaks the high-skill talents down by);
 3. the ``INSERT ... SELECT`` statements aggregate it: by total, division, occupation,
    sector and institution, city-wide and within each division (one GROUPING SETS
    statement); by month (people in the month of their first fact of the year, so the
@@ -91,7 +92,7 @@ WITH cohorts AS MATERIALIZED (
     FROM cohort AS c
     WHERE c.end_date BETWEEN $1 AND $2 AND c.status <> 'cancelled'
 ), firsts AS (
-    SELECT c.trainee_id, c.issue_date, c.occupation_id, c.cohort_id, c.issuer_id
+    SELECT c.trainee_id, c.issue_date, c.occupation_id, c.cohort_id, c.issuer_id, c.level
     FROM certificate AS c
     WHERE c.kind = 'skill_level' AND c.level <= 3 AND c.status = 'valid' AND c.issue_date BETWEEN $1 AND $2
       AND NOT EXISTS (
@@ -103,7 +104,7 @@ WITH cohorts AS MATERIALIZED (
 SELECT e.trainee_id, c.kind::text AS kind, c.division_id::text AS division,
        coalesce(CASE WHEN c.kind = 'startup' THEN c.startup_course ELSE c.occupation_id END, '')::text AS occupation,
        c.sector::text AS sector, c.institution_id::text AS institution, c.end_date AS day,
-       e.groups::jsonb AS groups, (e.groups::jsonb ? 'veteran') AS veteran
+       e.groups::jsonb AS groups, (e.groups::jsonb ? 'veteran') AS veteran, NULL::smallint AS level
 FROM cohorts AS c
 -- The year's cohorts' enrolments through the (cohort, trainee) index, not a scan of every
 -- enrolment of every year (OFFSET 0 keeps the planner from flattening it into a hash join).
@@ -116,7 +117,7 @@ SELECT f.trainee_id, 'high_skill', coalesce(h.division_id, i.division_id)::text,
        coalesce(f.occupation_id, '')::text,
        coalesce({_SECTOR_ON.format(occupation="f.occupation_id", list_id=IN_FORCE.format(p="f.issue_date"))}, '{OTHER_SECTOR}')::text,
        coalesce(h.institution_id, f.issuer_id)::text, f.issue_date,
-       g.groups, g.groups ? 'veteran'
+       g.groups, g.groups ? 'veteran', f.level::smallint
 FROM firsts AS f
 JOIN institution AS i ON i.id = f.issuer_id
 LEFT JOIN cohort AS h ON h.id = f.cohort_id

@@ -236,6 +236,11 @@ async def _scope(conn: BaseDBAsyncClient, principal: Principal, division: str | 
     return Scope(division, names[division])
 
 
+async def reader_scope(conn: BaseDBAsyncClient, principal: Principal, division: str | None = None) -> Scope:
+    """The scope a reader of the figures may see (the quarterly report's too): see :func:`_scope`."""
+    return await _scope(conn, principal, division)
+
+
 async def _shapes(
     conn: BaseDBAsyncClient, year: int, scope: Scope, metrics: Sequence[str]
 ) -> dict[str, Shape]:
