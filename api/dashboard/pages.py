@@ -28,12 +28,11 @@ from api.dashboard import session
 from api.problems import problem
 from api.security import LoginLimiter, client_address
 from registry.accounts.signin import authenticate
-from registry.core.clock import business_today
 from registry.core.errors import AuthenticationFailed, NotFound, RateLimited
 from registry.core.principal import Principal
 from registry.core.settings import Settings
 from registry.enums import Role
-from registry.progress.dashboard import dashboard_figures
+from registry.progress.dashboard import dashboard_figures, dashboard_year
 from registry.subsidy.overview import audit_overview
 
 SIGN_IN = "/dashboard/sign-in"
@@ -128,14 +127,15 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template | Redirect:
 
 
 @get("/dashboard/data", include_in_schema=False)
-async def dashboard_data(request: Request[Any, Any, Any]) -> Response[Any]:
+async def dashboard_data(request: Request[Any, Any, Any], year: int | None = None) -> Response[Any]:
+    """``?year=``: the year shown (default: the latest year with people trained)."""
     current, principal = await _dashboard_principal(request)
     if current is None or principal is None:
         return problem(
             401, "authentication_required", "Unauthorized", "sign in to the dashboard first", request
         )
     overview = await audit_overview(principal)
-    figures = await dashboard_figures(principal, business_today().year)
+    figures = await dashboard_figures(principal, await dashboard_year(principal, year))
     body = {
         **figures,
         "scope": {**figures["scope"], "role": principal.role.value, "division_code": principal.division_code},

@@ -119,11 +119,14 @@ function risk(data) {
 }
 
 async function main() {
-  const answer = await fetch("/dashboard/data", { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const year = new URLSearchParams(window.location.search).get("year");
+  const url = year && /^\d{4}$/.test(year) ? `/dashboard/data?year=${year}` : "/dashboard/data";
+  const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
   if (answer.status === 401) { window.location.assign("/dashboard/sign-in"); return; }
   const data = await answer.json();
   document.getElementById("scope-name").textContent = data.scope.name ? `· ${data.scope.name}` : "";
-  document.getElementById("as-of").textContent = data.as_of ? `数据截至 ${data.as_of}` : "尚未汇总";
+  document.getElementById("as-of").textContent =
+    `${data.year}年 · ` + (data.as_of ? `数据截至 ${data.as_of}` : "尚未汇总");
   cards(data);
   if (data.trend) trend(data);
   bars("chart-county", data.by_county || [], "培训人数", true);

@@ -10,8 +10,11 @@ from __future__ import annotations
 from itertools import accumulate
 from typing import Any
 
+from tortoise import connections
+
+from registry.core.clock import business_today
 from registry.core.principal import Principal
-from registry.progress import service
+from registry.progress import queries, service
 
 HEADLINE = (
     "trainees_trained",
@@ -22,6 +25,18 @@ HEADLINE = (
 )
 """The five numbers the plan is judged by (DESIGN.md section 7)."""
 TREND_METRIC = "trainees_trained"
+
+
+async def dashboard_year(principal: Principal, requested: int | None) -> int:
+    """The year asked for, else the latest year (up to this one) with people trained in the
+    caller's scope (the demo's year on a demo system early in a year), else this year."""
+    this_year = business_today().year
+    if requested is not None:
+        return service.check_year(requested)
+    latest = await queries.latest_year_with_figures(
+        connections.get("default"), principal.division_code or "", TREND_METRIC, this_year
+    )
+    return latest or this_year
 
 
 def _monthly(view: service.BreakdownView) -> list[int]:

@@ -357,6 +357,19 @@ async def insert_rollup(conn: BaseDBAsyncClient, period: Period, computed_at: dt
 # ---------------------------------------------------------------------------
 
 
+async def latest_year_with_figures(
+    conn: BaseDBAsyncClient, scope: str, metric: str, up_to: int
+) -> int | None:
+    """The latest year, not after ``up_to``, whose snapshots hold a non-zero total of
+    ``metric`` in ``scope`` ('' = the city)."""
+    rows = await conn.execute_query_dict(
+        "SELECT max(year) AS year FROM progress_snapshot WHERE scope = $1 AND metric = $2 "
+        "AND dimension = 'total' AND value > 0 AND year <= $3",
+        [scope, metric, up_to],
+    )
+    return rows[0]["year"] if rows and rows[0]["year"] is not None else None
+
+
 async def latest_as_of(
     conn: BaseDBAsyncClient, year: int, *, on_or_before: dt.date | None = None
 ) -> dt.date | None:

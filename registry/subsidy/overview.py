@@ -12,6 +12,21 @@ from registry.core.principal import Principal
 from registry.enums import ClaimStatus, Role
 from registry.subsidy import queries
 
+RISK_FLAGS = (
+    "OVERLAP",
+    "SHARED_PHONE",
+    "ID_INVALID",
+    "ATTENDANCE",
+    "AGE_RANGE",
+    "CERT_NOT_VALID",
+    "OBJECTION",
+    "CLAWED_BACK",
+)
+"""The flags that rank an institution's risk: the fraud patterns (重复参训, a shared phone, an
+invalid ID number), attendance shortfalls, ages outside 16-59, certificates suspended or
+revoked, objections during a notice and clawbacks. Administrative blocks (no certificate yet,
+a withdrawn trainee, a claim filed late) are not risk and do not rank."""
+
 WORKFLOW = (
     ClaimStatus.SUBMITTED,
     ClaimStatus.COMPUTED,
@@ -43,7 +58,7 @@ class InstitutionRisk:
     trainees: int
     flags: int
     per_hundred: float
-    """Flags per hundred trainees on the institution's claims."""
+    """Risk flags (:data:`RISK_FLAGS`) per hundred trainees on the institution's claims."""
     by_code: dict[str, int] = field(default_factory=dict)
     claim_ids: list[uuid.UUID] = field(default_factory=list)
     """Its latest claims (up to 5), to open them."""
@@ -81,6 +96,6 @@ async def audit_overview(principal: Principal, *, limit: int = 20) -> AuditOverv
             by_code={str(k): int(v) for k, v in (row["by_code"] or {}).items()},
             claim_ids=list(row["claim_ids"] or []),
         )
-        for row in await queries.institution_risk(scope, limit)
+        for row in await queries.institution_risk(scope, RISK_FLAGS, limit)
     ]
     return AuditOverview(steps, risk)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -603,19 +604,22 @@ async def claims_by_status(scope: tuple[str, list[Any]], year: int | None = None
     return rows
 
 
-async def institution_risk(scope: tuple[str, list[Any]], limit: int = 20) -> list[dict[str, Any]]:
-    """Institutions by flags per hundred trainees on their claims' lines (claims not withdrawn
-    or failed): trainees, flags by code, and their claims (newest first)."""
+async def institution_risk(
+    scope: tuple[str, list[Any]], codes: Sequence[str], limit: int = 20
+) -> list[dict[str, Any]]:
+    """Institutions by flags of ``codes`` per hundred trainees on their claims' lines (claims
+    not withdrawn or failed): trainees, those flags by code, and their claims (newest first)."""
     clause, params = scope
     condition = clause.format(p="$1") if params else clause
-    n = len(params)
+    n = len(params) + 1
     rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
         "WITH lines AS (SELECT s.institution_id, s.id AS claim_id, s.filed_at, l.trainee_id, l.flags "
         "FROM subsidy_line AS l JOIN subsidy_claim AS s ON s.id = l.claim_id "
         f"WHERE s.status NOT IN ('withdrawn', 'failed') AND {condition}), "
         "people AS (SELECT institution_id, count(DISTINCT trainee_id) AS trainees FROM lines GROUP BY institution_id), "
         "flags AS (SELECT institution_id, f->>'code' AS code, count(*) AS n FROM lines, "
-        "json_array_elements(lines.flags) AS f GROUP BY institution_id, f->>'code'), "
+        f"json_array_elements(lines.flags) AS f WHERE f->>'code' = ANY(${n}::text[]) "
+        "GROUP BY institution_id, f->>'code'), "
         "totals AS (SELECT institution_id, sum(n) AS flags, json_object_agg(code, n ORDER BY code) AS by_code "
         "FROM flags GROUP BY institution_id), "
         "claims AS (SELECT institution_id, (array_agg(claim_id ORDER BY filed_at DESC))[1:5] AS claim_ids "
@@ -625,7 +629,7 @@ async def institution_risk(scope: tuple[str, list[Any]], limit: int = 20) -> lis
         "FROM people AS p JOIN totals AS t USING (institution_id) JOIN claims AS c USING (institution_id) "
         "JOIN institution AS i ON i.id = p.institution_id "
         f"ORDER BY per_hundred DESC, t.flags DESC, i.name LIMIT ${n + 1}",
-        [*params, limit],
+        [*params, list(codes), limit],
     )
     for row in rows:
         if isinstance(row["by_code"], str):
