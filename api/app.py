@@ -40,6 +40,7 @@ from api.training import cohorts, roster
 from registry.audit import service as audit_trail
 from registry.core import db, offload
 from registry.core.crypto import vault_from_settings
+from registry.core.recent import Recent
 from registry.core.redact import mask_id_numbers_in
 from registry.core.settings import Settings, redis_client_url
 
@@ -118,6 +119,10 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
         "vault": vault_from_settings(settings),
         "redis": redis,
         "login_limiter": LoginLimiter(redis, settings),
+        # Who is signed in (a token's user active, a session alive), re-checked at most this often.
+        "signed_in": Recent[Any](settings.signed_in_recheck_seconds),
+        # The progress figures and the dashboard's data per scope (docs/performance.md).
+        "figures": Recent[Any](settings.figures_cache_seconds),
         "verify_limiter": WindowLimiter(
             redis, "verify", settings.verify_max_requests, settings.verify_window_seconds
         ),

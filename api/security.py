@@ -15,6 +15,7 @@ from registry.accounts.security import read_token
 from registry.accounts.signin import active_principal, principal_for_api_key
 from registry.core.errors import AuthenticationFailed, RateLimited
 from registry.core.principal import Principal
+from registry.core.recent import Recent
 from registry.core.settings import Network, Settings
 
 
@@ -23,7 +24,11 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     header = request.headers.get("authorization", "")
     api_key = request.headers.get("x-api-key")
     if header.lower().startswith("bearer "):
-        return await active_principal(read_token(settings.token_key, header[7:].strip()))
+        claimed = read_token(settings.token_key, header[7:].strip())
+        # The user is re-checked in the database at most REGISTRY_SIGNED_IN_RECHECK_SECONDS
+        # apart on this worker (the token's signature and expiry on every request).
+        signed_in: Recent[Principal] = request.app.state.signed_in
+        return await signed_in.get(("user", claimed.id), lambda: active_principal(claimed))
     if api_key:
         return await principal_for_api_key(api_key.strip())
     raise AuthenticationFailed(

@@ -130,6 +130,10 @@ def test_env(servers: Servers) -> dict[str, str]:
         "REGISTRY_TOKEN_KEY": _key(),
         "REGISTRY_AUDIT_KEY": _key(),
         "REGISTRY_HOME": _watched(tempfile.mkdtemp(prefix="reghome-", dir="/tmp")),
+        # The tests change users and figures between two requests: nothing kept between them
+        # (what is kept, and for how long, has tests of its own: tests/api/test_recent.py).
+        "REGISTRY_SIGNED_IN_RECHECK_SECONDS": "0",
+        "REGISTRY_FIGURES_CACHE_SECONDS": "0",
     }
 
 

@@ -25,6 +25,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from api.dashboard import session
+from api.figures import kept
 from api.problems import problem
 from api.security import LoginLimiter, client_address
 from registry.accounts.signin import authenticate
@@ -126,17 +127,10 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template | Redirect:
     )
 
 
-@get("/dashboard/data", include_in_schema=False)
-async def dashboard_data(request: Request[Any, Any, Any], year: int | None = None) -> Response[Any]:
-    """``?year=``: the year shown (default: the latest year with people trained)."""
-    current, principal = await _dashboard_principal(request)
-    if current is None or principal is None:
-        return problem(
-            401, "authentication_required", "Unauthorized", "sign in to the dashboard first", request
-        )
+async def _dashboard_body(principal: Principal, year: int | None) -> dict[str, Any]:
     overview = await audit_overview(principal)
     figures = await dashboard_figures(principal, await dashboard_year(principal, year))
-    body = {
+    return {
         **figures,
         "scope": {**figures["scope"], "role": principal.role.value, "division_code": principal.division_code},
         "claims": [
@@ -163,6 +157,18 @@ async def dashboard_data(request: Request[Any, Any, Any], year: int | None = Non
             for r in overview.risk
         ],
     }
+
+
+@get("/dashboard/data", include_in_schema=False)
+async def dashboard_data(request: Request[Any, Any, Any], year: int | None = None) -> Response[Any]:
+    """``?year=``: the year shown (default: the latest year with people trained). Kept per scope
+    for ``REGISTRY_FIGURES_CACHE_SECONDS`` (:mod:`api.figures`); the session is checked first."""
+    current, principal = await _dashboard_principal(request)
+    if current is None or principal is None:
+        return problem(
+            401, "authentication_required", "Unauthorized", "sign in to the dashboard first", request
+        )
+    body = await kept(request, principal, ("dashboard", year), lambda: _dashboard_body(principal, year))
     return Response(content=body, headers={"Cache-Control": "no-store"})
 
 
@@ -178,7 +184,7 @@ async def sign_out(
         return Response(
             content=FORBIDDEN_FORM, status_code=403, media_type="text/plain", headers=PAGE_HEADERS
         )
-    await session.end(request.app.state.redis, current.session_id)
+    await session.end(request, current.session_id)
     return Redirect(
         path=SIGN_IN,
         status_code=HTTP_303_SEE_OTHER,

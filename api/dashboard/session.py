@@ -4,8 +4,10 @@ tokens on every form.
 The cookie holds a random session id; Redis holds the session under the id's SHA-256 (so a
 Redis dump does not hold usable cookies) with its principal and its CSRF token, for
 :data:`SESSION_SECONDS`. Signing out deletes it: the session ends on the server, whatever
-the browser keeps. Every request re-checks that the user is still active
-(:func:`registry.accounts.users.active_principal`), as bearer tokens do.
+the browser keeps. The session and its user's being active
+(:func:`registry.accounts.signin.active_principal`) are re-checked as bearer tokens are: at
+most ``REGISTRY_SIGNED_IN_RECHECK_SECONDS`` apart on each worker (``app.state.signed_in``),
+at once on the worker that signs the session out.
 
 CSRF: the sign-in form, before there is a session, uses a double-submit token (a cookie of
 its own, HttpOnly and SameSite=Strict, and the same value in the form); every form after
@@ -29,6 +31,7 @@ from redis.asyncio import Redis
 from registry.accounts.signin import active_principal
 from registry.core.errors import AuthenticationFailed
 from registry.core.principal import Principal
+from registry.core.recent import Recent
 from registry.enums import Role
 
 SESSION_COOKIE = "registry_session"
@@ -88,6 +91,11 @@ async def current(request: Request[Any, Any, Any]) -> Session | None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         return None
+    signed_in: Recent[Session | None] = request.app.state.signed_in
+    return await signed_in.get(("session", _key(session_id)), lambda: _look_up(request, session_id))
+
+
+async def _look_up(request: Request[Any, Any, Any], session_id: str) -> Session | None:
     redis: Redis = request.app.state.redis
     raw = await redis.get(_key(session_id))
     if raw is None:
@@ -108,5 +116,7 @@ async def current(request: Request[Any, Any, Any]) -> Session | None:
     return Session(session_id, principal, data["csrf"])
 
 
-async def end(redis: Redis, session_id: str) -> None:
-    await redis.delete(_key(session_id))
+async def end(request: Request[Any, Any, Any], session_id: str) -> None:
+    """Sign out: the session is deleted in Redis and forgotten by this worker at once."""
+    await request.app.state.redis.delete(_key(session_id))
+    request.app.state.signed_in.forget(("session", _key(session_id)))

@@ -3,7 +3,8 @@
 Auditors and admins; a county auditor sees its own division only (``division`` naming
 another one: 404); institutions and assessors: 404. A year out of range, an unknown
 ``metric`` or ``by``: 422 naming the parameter. Values come from the last rollup of the
-year (``as_of``); pace and forecast are computed on read by the pure rules.
+year (``as_of``); pace and forecast are computed on read by the pure rules. Each worker
+keeps what it computed for a scope for ``REGISTRY_FIGURES_CACHE_SECONDS`` (:mod:`api.figures`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import datetime as dt
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from litestar import get
+from litestar import Request, get
 from litestar.params import Parameter
 
+from api.figures import kept
 from registry.core.errors import FieldError, ValidationFailed
 from registry.core.principal import Principal
 from registry.progress import service, targets
@@ -203,26 +205,34 @@ async def list_targets(principal: Principal, year: Annotated[int | None, _YEAR] 
     tags=["progress"],
 )
 async def read_progress(
+    request: Request[Any, Any, Any],
     principal: Principal,
     year: Annotated[int | None, _YEAR] = None,
     division: Annotated[str | None, _DIVISION] = None,
 ) -> ProgressRead:
-    view = await service.progress(principal, _required("year", year), division)
-    return ProgressRead(
-        year=view.year,
-        as_of=view.as_of,
-        scope=_scope(view.scope),
-        shape_year=view.shape_year,
-        metrics=[_metric(m) for m in view.metrics],
-        cumulative=[
-            CumulativeRead(c.metric, c.from_year, c.to_year, c.value, c.target, c.source, c.note)
-            for c in view.cumulative
-        ],
-    )
+    """Kept per scope for ``REGISTRY_FIGURES_CACHE_SECONDS`` (:mod:`api.figures`)."""
+    year = _required("year", year)
+
+    async def compute() -> ProgressRead:
+        view = await service.progress(principal, year, division)
+        return ProgressRead(
+            year=view.year,
+            as_of=view.as_of,
+            scope=_scope(view.scope),
+            shape_year=view.shape_year,
+            metrics=[_metric(m) for m in view.metrics],
+            cumulative=[
+                CumulativeRead(c.metric, c.from_year, c.to_year, c.value, c.target, c.source, c.note)
+                for c in view.cumulative
+            ],
+        )
+
+    return await kept(request, principal, ("progress", year, division), compute)
 
 
 @get("/progress/breakdown", summary="One metric of the year by a dimension", tags=["progress"])
 async def read_breakdown(
+    request: Request[Any, Any, Any],
     principal: Principal,
     year: Annotated[int | None, _YEAR] = None,
     metric: Annotated[str | None, _METRIC] = None,
@@ -231,36 +241,47 @@ async def read_breakdown(
     ] = None,
     division: Annotated[str | None, _DIVISION] = None,
 ) -> BreakdownRead:
-    view = await service.breakdown(
-        principal, _required("year", year), _required("metric", metric), _required("by", by), division
-    )
-    return BreakdownRead(
-        year=view.year,
-        metric=view.metric,
-        by=view.by,
-        as_of=view.as_of,
-        scope=_scope(view.scope),
-        total=view.total,
-        items=[BreakdownItemRead(i.key, i.label, i.value) for i in view.items],
-    )
+    """Kept per scope for ``REGISTRY_FIGURES_CACHE_SECONDS`` (:mod:`api.figures`)."""
+    year, metric, by = _required("year", year), _required("metric", metric), _required("by", by)
+
+    async def compute() -> BreakdownRead:
+        view = await service.breakdown(principal, year, metric, by, division)
+        return BreakdownRead(
+            year=view.year,
+            metric=view.metric,
+            by=view.by,
+            as_of=view.as_of,
+            scope=_scope(view.scope),
+            total=view.total,
+            items=[BreakdownItemRead(i.key, i.label, i.value) for i in view.items],
+        )
+
+    return await kept(request, principal, ("breakdown", year, metric, by, division), compute)
 
 
 @get("/progress/trend", summary="One metric's value on every day the rollup ran this year", tags=["progress"])
 async def read_trend(
+    request: Request[Any, Any, Any],
     principal: Principal,
     year: Annotated[int | None, _YEAR] = None,
     metric: Annotated[str | None, _METRIC] = None,
     division: Annotated[str | None, _DIVISION] = None,
 ) -> TrendRead:
-    view = await service.trend(principal, _required("year", year), _required("metric", metric), division)
-    return TrendRead(
-        year=view.year,
-        metric=view.metric,
-        scope=_scope(view.scope),
-        target=view.target,
-        method=view.method,
-        points=[TrendPointRead(p.as_of, p.value, p.expected) for p in view.points],
-    )
+    """Kept per scope for ``REGISTRY_FIGURES_CACHE_SECONDS`` (:mod:`api.figures`)."""
+    year, metric = _required("year", year), _required("metric", metric)
+
+    async def compute() -> TrendRead:
+        view = await service.trend(principal, year, metric, division)
+        return TrendRead(
+            year=view.year,
+            metric=view.metric,
+            scope=_scope(view.scope),
+            target=view.target,
+            method=view.method,
+            points=[TrendPointRead(p.as_of, p.value, p.expected) for p in view.points],
+        )
+
+    return await kept(request, principal, ("trend", year, metric, division), compute)
 
 
 HANDLERS: list[Any] = [list_targets, read_progress, read_breakdown, read_trend]

@@ -57,6 +57,14 @@ class Settings:
     """``/readyz`` checks the worker heartbeat (``REGISTRY_READY_REQUIRES_WORKER=0``: an API
     deployed without workers, ``registry up --no-worker``)."""
     pool_max_size: int = 10
+    signed_in_recheck_seconds: float = 1.0
+    """How long an API worker trusts its last check that a bearer token's user is active, or a
+    dashboard session alive (``REGISTRY_SIGNED_IN_RECHECK_SECONDS``; 0: on every request). A
+    deactivated user or an ended session is refused by every worker within this long, and at
+    once by the worker that ended it."""
+    figures_cache_seconds: float = 10.0
+    """How long an API worker keeps the progress figures and the dashboard's data it computed
+    for a scope (``REGISTRY_FIGURES_CACHE_SECONDS``; 0: computed on every request)."""
     timezone: str = "Asia/Shanghai"
     queue: str = "celery"
     """The Celery queue jobs are sent to and workers consume (``REGISTRY_QUEUE``): one per
@@ -172,11 +180,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ready_requires_worker=env.get("REGISTRY_READY_REQUIRES_WORKER", "1").strip().lower()
         not in ("0", "false", "no", "off"),
         pool_max_size=int(env.get("REGISTRY_DB_POOL_SIZE", 10)),
+        signed_in_recheck_seconds=_seconds(env, "REGISTRY_SIGNED_IN_RECHECK_SECONDS", 1.0),
+        figures_cache_seconds=_seconds(env, "REGISTRY_FIGURES_CACHE_SECONDS", 10.0),
         queue=env.get("REGISTRY_QUEUE", "celery") or "celery",
         audit_key=_key(env, "REGISTRY_AUDIT_KEY"),
         previous_audit_keys=_previous_keys(env, "REGISTRY_AUDIT_KEY_PREVIOUS"),
         audit_checkpoints=Path(checkpoints).resolve() if checkpoints else None,
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 <= value <= 300:
+        raise ConfigurationError(f"{name} must be between 0 and 300 seconds, not {raw}")
+    return value
 
 
 def new_key() -> str:

@@ -26,6 +26,22 @@ def visible_cohorts(principal: Principal) -> QuerySet[Cohort]:
     return query.filter(id__in=[])  # nothing
 
 
+def visible_cohorts_sql(principal: Principal, *, alias: str, first: int) -> tuple[str, tuple[object, ...]]:
+    """:func:`visible_cohorts` as a SQL condition on the cohort table named ``alias``, for the
+    hottest reads written as plain SQL: ``(condition, arguments)``, the arguments numbered
+    from ``$first``. The same scopes (tests/registry/core/test_tenancy.py checks both forms
+    agree for every role)."""
+    if principal.role is Role.ADMIN:
+        return "TRUE", ()
+    if principal.role is Role.AUDITOR:
+        if principal.division_code:
+            return f"{alias}.division_id = ${first}", (principal.division_code,)
+        return "TRUE", ()
+    if principal.role is Role.INSTITUTION and principal.institution_id is not None:
+        return f"{alias}.institution_id = ${first}", (principal.institution_id,)
+    return "FALSE", ()
+
+
 def visible_enrolments(principal: Principal) -> QuerySet[Enrolment]:
     query = Enrolment.all()
     if principal.role is Role.ADMIN:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q, RawSQL
 from tortoise.queryset import QuerySet
@@ -43,7 +44,7 @@ from registry.enums import (
 from registry.models.institution import Institution
 from registry.models.reference import Division, Occupation
 from registry.models.training import Cohort, Enrolment
-from registry.training import rules
+from registry.training import queries, rules
 from registry.training.rules import Action, CohortFacts
 
 CALENDAR_ACTOR = "system:calendar"
@@ -285,10 +286,10 @@ _ENROLLED = RawSQL('(SELECT count(*) FROM "enrolment" e WHERE e."cohort_id" = "c
 
 
 async def get_cohort(principal: Principal, cohort_id: uuid.UUID) -> CohortView:
-    cohort = await visible_cohorts(principal).filter(id=cohort_id).annotate(enrolled=_ENROLLED).first()
-    if cohort is None:
+    found = await queries.visible_cohort(connections.get("default"), principal, cohort_id)
+    if found is None:
         raise NotFound("no such cohort")
-    return _view(cohort, int(cohort.enrolled))  # type: ignore[attr-defined]
+    return _view(*found)
 
 
 async def lock_cohort(uow: UnitOfWork, principal: Principal, cohort_id: uuid.UUID, action: Action) -> Cohort:
