@@ -106,6 +106,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="api: computed claims read by GET /claims/{id} (default 20)",
     )
     parser.add_argument(
+        "--api-uncached",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="api: measure the reads that use what a worker keeps once more with nothing kept (information)",
+    )
+    parser.add_argument(
         "--enrolments",
         type=int,
         default=1_500_000,
@@ -222,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
                         workers=max(1, args.api_workers or os.cpu_count() or 1),
                         lines=max(37, args.api_lines),
                         claims=max(1, args.api_claims),
+                        uncached=args.api_uncached,
                         say=_say,
                     )
                 )

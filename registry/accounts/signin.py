@@ -43,9 +43,10 @@ _ACTIVE_USER = "SELECT role, institution_id, division_id, username FROM app_user
 
 
 async def active_principal(token_principal: Principal) -> Principal:
-    """Re-check a token's user on every request: a deactivated user's tokens stop working at
-    once, and the role and scope are today's, not the token's. One prepared statement (no
-    ORM query building, no model): it runs on every authenticated request."""
+    """Re-check a token's user: a deactivated user's tokens stop working, and the role and
+    scope are the database's, not the token's. The API calls it at most
+    ``REGISTRY_SIGNED_IN_RECHECK_SECONDS`` apart per worker and user (``api.security``). One
+    prepared statement (no ORM query building, no model)."""
     _, rows = await connections.get("default").execute_query(_ACTIVE_USER, [token_principal.id])
     if not rows:
         raise AuthenticationFailed("the account is not active", code="account_inactive")
