@@ -146,7 +146,8 @@ class ClaimDetail(ClaimRead):
 
     @classmethod
     def detail(cls, view: service.ClaimView) -> ClaimDetail:
-        lines = msgspec.convert(msgspec.to_builtins(view.lines or []), list[LineRead])
+        # Straight from the views' attributes (not through builtins first: a third of the time).
+        lines = msgspec.convert(view.lines or [], list[LineRead], from_attributes=True)
         return cls(**_summary(view), lines=lines)
 
 
