@@ -144,7 +144,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=StrictRequest,
-        guards=[refuse_nul_characters],
+        middleware=[refuse_nul_characters],
         request_max_body_size=MAX_REQUEST_BODY,
         cors_config=CORSConfig(allow_origins=[]),
         openapi_config=OpenAPIConfig(

@@ -4,7 +4,7 @@
   msgspec in strict mode (``"5"`` is not an integer), only when the body is sent as JSON
   (``application/json`` or ``*/*+json``; anything else is a 415), and refuses a NUL character
   in any string of it (PostgreSQL's text cannot hold one), naming the field.
-* :func:`refuse_nul_characters`, a guard on every route, refuses a NUL in a query or path
+* :func:`refuse_nul_characters`, a middleware on every route, refuses a NUL in a query or path
   parameter, naming it.
 """
 
@@ -16,10 +16,10 @@ from urllib.parse import parse_qsl
 
 import msgspec
 from litestar import Request
-from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import Empty
+from litestar.types import ASGIApp, Empty, Receive, Scope, Send
 
 NUL = "\x00"
 NUL_MESSAGE = "a NUL character is not allowed"
@@ -120,18 +120,28 @@ ANSWERS_ANY_TEXT = "answers_any_text"
 check, where every miss, a NUL included, gets the same 404)."""
 
 
-async def refuse_nul_characters(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-) -> None:
-    """A guard on every route: no NUL in a path or query parameter. A coroutine function,
-    so that it runs on the event loop: Litestar runs a plain function guard in a worker
-    thread, a thread hop on every request."""
-    if handler.opt.get(ANSWERS_ANY_TEXT):
+def refuse_nul_characters(app: ASGIApp) -> ASGIApp:
+    """A middleware on every route: no NUL in a path or query parameter (a 422 naming it).
+
+    A middleware, not a guard: Litestar calls each guard with a copy of the route handler,
+    which was 8% of a cohort read's CPU."""
+
+    async def refusing(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            _refuse_nul(scope)
+        await app(scope, receive, send)
+
+    return refusing
+
+
+def _refuse_nul(scope: Scope) -> None:
+    handler = scope.get("route_handler")
+    if handler is not None and handler.opt.get(ANSWERS_ANY_TEXT):
         return
-    for name, value in connection.path_params.items():
+    for name, value in (scope.get("path_params") or {}).items():
         if isinstance(value, str) and NUL in value:
             raise _refuse(name, NUL_MESSAGE, "path")
-    raw = connection.scope.get("query_string", b"")
+    raw = scope.get("query_string", b"")
     if b"%00" in raw or b"\x00" in raw:
         for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
             if NUL in name or NUL in value:

@@ -53,14 +53,16 @@ async def visible_cohort(
     written as SQL (``GET /cohorts/{id}`` is one of the reads with a budget, DESIGN.md section
     10; building it through the ORM's query builder took most of the request's CPU)."""
     condition, args = visible_cohorts_sql(principal, alias="c", first=2)
-    _, rows = await conn.execute_query(
-        "SELECT c.*, (SELECT count(*) FROM enrolment e WHERE e.cohort_id = c.id) AS enrolled "
-        f"FROM cohort c WHERE c.id = $1 AND {condition}",
-        [cohort_id, *args],
-    )
-    if not rows:
+    async with conn.acquire_connection() as raw:  # asyncpg's, a prepared statement per scope
+        row = await raw.fetchrow(
+            "SELECT c.*, (SELECT count(*) FROM enrolment e WHERE e.cohort_id = c.id) AS enrolled "
+            f"FROM cohort c WHERE c.id = $1 AND {condition}",
+            cohort_id,
+            *args,
+        )
+    if row is None:
         return None
-    row = dict(rows[0])
+    row = dict(row)
     enrolled = int(row.pop("enrolled"))
     # The ORM's own constructor from a database row (what its query executor calls).
     return Cohort._init_from_db(**row), enrolled
