@@ -67,6 +67,8 @@ def _mask_access_log() -> None:
 
 
 MAX_REQUEST_BODY = 20 * 1024 * 1024  # roster uploads are the largest bodies
+FIGURES_KEPT = 256
+"""Figures kept per worker (scopes x parameters): a breakdown by institution can be large."""
 
 
 def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
@@ -122,7 +124,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
         # Who is signed in (a token's user active, a session alive), re-checked at most this often.
         "signed_in": Recent[Any](settings.signed_in_recheck_seconds),
         # The progress figures and the dashboard's data per scope (docs/performance.md).
-        "figures": Recent[Any](settings.figures_cache_seconds),
+        "figures": Recent[Any](settings.figures_cache_seconds, max_entries=FIGURES_KEPT),
         "verify_limiter": WindowLimiter(
             redis, "verify", settings.verify_max_requests, settings.verify_window_seconds
         ),

@@ -252,7 +252,7 @@ class CohortController(Controller):
 
     @get("/{cohort_id:uuid}", summary="One cohort")
     async def read(self, principal: Principal, cohort_id: uuid.UUID) -> CohortRead:
-        return CohortRead.of(await service.get_cohort(principal, cohort_id))
+        return msgspec.convert(await service.get_cohort(principal, cohort_id), CohortRead)
 
     @patch("/{cohort_id:uuid}", summary="Change a draft or open cohort")
     async def update(self, principal: Principal, cohort_id: uuid.UUID, data: CohortPatch) -> CohortRead:

@@ -8,8 +8,8 @@ An exception is never kept: the next caller computes again. ``seconds <= 0`` kee
 
 It is per process (each API worker has its own), so what it keeps may be up to ``seconds``
 old; :meth:`forget` drops one key at once in this process (sign-out, deactivation). Where it
-is used and how stale each use may be is in docs/performance.md ("What is kept, and for how
-long").
+is used and how stale each use may be is in docs/performance.md ("What a worker keeps, and
+for how long").
 """
 
 from __future__ import annotations
@@ -50,12 +50,22 @@ class Recent(Generic[T]):
             return kept[1]
         running = self._running.get(key)
         if running is not None:
-            return await asyncio.shield(running)
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not running.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                # The caller computing it was cancelled, not this one: compute it here.
+                return await self.get(key, compute)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._running[key] = future
         generation = self._generation
         try:
             value = await compute()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody waited

@@ -22,7 +22,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from registry.core.paging import Page, page_of_sql
 from registry.core.principal import Principal
 from registry.core.tenancy import visible_cohorts_sql
-from registry.models.training import Cohort
 from registry.people.queries import PhoneValues
 
 COPY_THRESHOLD = 2000
@@ -46,26 +45,30 @@ _TYPES = ("uuid", "numeric", "text", "jsonb", "text", "text", "text", "text", "b
 timestamps are the same expression for every row."""
 
 
+COHORT_READ_COLUMNS = (
+    "c.id, c.institution_id, c.reference, c.name, c.kind, c.occupation_id AS occupation_code, "
+    "c.certificate_kind, c.certificate_level, c.startup_course, c.training_mode, c.delivery, "
+    "c.division_id AS division_code, c.planned_hours, c.start_date, c.end_date, c.capacity, "
+    "c.status, c.created_at, c.updated_at, c.closed_at, "
+    "(SELECT count(*) FROM enrolment e WHERE e.cohort_id = c.id) AS enrolled"
+)
+"""A cohort as it is read (``GET /cohorts/{id}``): its columns under the read's names, and
+its enrolments counted."""
+
+
 async def visible_cohort(
     conn: BaseDBAsyncClient, principal: Principal, cohort_id: uuid.UUID
-) -> tuple[Cohort, int] | None:
-    """The cohort if the principal may see it, with its enrolments counted: one statement,
-    written as SQL (``GET /cohorts/{id}`` is one of the reads with a budget, DESIGN.md section
-    10; building it through the ORM's query builder took most of the request's CPU)."""
+) -> dict[str, Any] | None:
+    """The cohort as it is read, if the principal may see it: one statement in plain SQL on
+    asyncpg's prepared statement (``GET /cohorts/{id}`` is one of the reads with a budget,
+    DESIGN.md section 10: the ORM's query builder and models took most of its CPU). The
+    status is as stored (the service makes it the effective one)."""
     condition, args = visible_cohorts_sql(principal, alias="c", first=2)
-    async with conn.acquire_connection() as raw:  # asyncpg's, a prepared statement per scope
+    async with conn.acquire_connection() as raw:  # asyncpg's connection
         row = await raw.fetchrow(
-            "SELECT c.*, (SELECT count(*) FROM enrolment e WHERE e.cohort_id = c.id) AS enrolled "
-            f"FROM cohort c WHERE c.id = $1 AND {condition}",
-            cohort_id,
-            *args,
+            f"SELECT {COHORT_READ_COLUMNS} FROM cohort c WHERE c.id = $1 AND {condition}", cohort_id, *args
         )
-    if row is None:
-        return None
-    row = dict(row)
-    enrolled = int(row.pop("enrolled"))
-    # The ORM's own constructor from a database row (what its query executor calls).
-    return Cohort._init_from_db(**row), enrolled
+    return None if row is None else dict(row)
 
 
 @dataclass(frozen=True)

@@ -285,11 +285,14 @@ _ENROLLED = RawSQL('(SELECT count(*) FROM "enrolment" e WHERE e."cohort_id" = "c
 """A cohort's enrolments, as a column of the cohort's own query (one round trip, not two)."""
 
 
-async def get_cohort(principal: Principal, cohort_id: uuid.UUID) -> CohortView:
-    found = await queries.visible_cohort(connections.get("default"), principal, cohort_id)
-    if found is None:
+async def get_cohort(principal: Principal, cohort_id: uuid.UUID) -> dict[str, Any]:
+    """The cohort as it is read (:data:`registry.training.queries.COHORT_READ_COLUMNS`), its
+    status the effective one; NotFound when the caller cannot see it."""
+    row = await queries.visible_cohort(connections.get("default"), principal, cohort_id)
+    if row is None:
         raise NotFound("no such cohort")
-    return _view(*found)
+    row["status"] = rules.effective_status(row["status"], row["start_date"], business_today())
+    return row
 
 
 async def lock_cohort(uow: UnitOfWork, principal: Principal, cohort_id: uuid.UUID, action: Action) -> Cohort:

@@ -121,3 +121,26 @@ async def test_zero_seconds_keeps_nothing_and_entries_are_bounded() -> None:
     before = len(calls)
     await bounded.get("a", compute)  # the oldest was dropped
     assert len(calls) == before + 1
+
+
+async def test_a_cancelled_computation_is_computed_again_by_those_waiting_for_it() -> None:
+    recent: Recent[int] = Recent(10)
+    started = asyncio.Event()
+
+    async def never() -> int:
+        started.set()
+        await asyncio.Event().wait()
+        return -1
+
+    async def soon() -> int:
+        return 7
+
+    first = asyncio.create_task(recent.get("k", never))
+    await started.wait()
+    waiting = asyncio.create_task(recent.get("k", soon))
+    await asyncio.sleep(0)
+    first.cancel()  # e.g. the worker shutting down under the first caller
+    assert await waiting == 7
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await recent.get("k", never) == 7  # the waiter's answer was kept
