@@ -5,7 +5,7 @@ as in production, beside a Litestar hello-world on the same server (DESIGN.md se
    subsidy policies, a city year of closed cohorts with their people, enrolments and
    certificates (written by COPY, :func:`cli.bench.claims._write_city_year`), then
    ``VACUUM ANALYZE``; one institution user and one administrator, each with a bearer token
-   (checked against the database on every request, as in production); ``--api-claims``
+   (its user re-checked in the database as in production); ``--api-claims``
    training claims of the institution's cohorts filed and computed in this process (the
    real use cases, :func:`registry.subsidy.claims.file_claim` and
    :func:`~registry.subsidy.claims.compute_claim`); the plan's targets and the nightly
