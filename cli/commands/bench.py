@@ -24,7 +24,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from cli.bench import Figure, format_table
 
@@ -189,71 +191,66 @@ def run(args: argparse.Namespace) -> int:
                     )
             finally:
                 asyncio.run(drop_database(server_url, database))
+
+        def own_scratch(which: str, run: Callable[[Scratch], Coroutine[Any, Any, list[Figure]]]) -> None:
+            """Run one benchmark in a scratch database of its own (``..._<which>`` when run with
+            the others), dropped at the end."""
+            name = database if args.which == which else f"{database}_{which}"
+            asyncio.run(ensure_database(server_url, name))
+            try:
+                figures.extend(
+                    asyncio.run(
+                        run(
+                            Scratch(
+                                admin_url=server_url, database=name, url=url_with_database(server_url, name)
+                            )
+                        )
+                    )
+                )
+            finally:
+                asyncio.run(drop_database(server_url, name))
+
         if args.which in ("claims", "all"):
             from cli.bench.claims import run_claims_bench
 
-            claims_database = database if args.which == "claims" else f"{database}_claims"
-            asyncio.run(ensure_database(server_url, claims_database))
-            try:
-                figures += asyncio.run(
-                    run_claims_bench(
-                        Scratch(
-                            admin_url=server_url,
-                            database=claims_database,
-                            url=url_with_database(server_url, claims_database),
-                        ),
-                        lines=max(1, args.lines),
-                        cohort_size=max(1, args.cohort_size),
-                        workers=max(1, args.workers),
-                        say=_say,
-                    )
-                )
-            finally:
-                asyncio.run(drop_database(server_url, claims_database))
+            own_scratch(
+                "claims",
+                lambda scratch: run_claims_bench(
+                    scratch,
+                    lines=max(1, args.lines),
+                    cohort_size=max(1, args.cohort_size),
+                    workers=max(1, args.workers),
+                    say=_say,
+                ),
+            )
         if args.which in ("api", "all"):
             from cli.bench.api import run_api_bench
 
-            api_database = database if args.which == "api" else f"{database}_api"
-            asyncio.run(ensure_database(server_url, api_database))
-            try:
-                figures += asyncio.run(
-                    run_api_bench(
-                        Scratch(
-                            admin_url=server_url,
-                            database=api_database,
-                            url=url_with_database(server_url, api_database),
-                        ),
-                        seconds=max(1.0, args.api_seconds),
-                        connections=max(1, args.api_connections),
-                        workers=max(1, args.api_workers or os.cpu_count() or 1),
-                        lines=max(37, args.api_lines),
-                        claims=max(1, args.api_claims),
-                        uncached=args.api_uncached,
-                        say=_say,
-                    )
-                )
-            finally:
-                asyncio.run(drop_database(server_url, api_database))
+            own_scratch(
+                "api",
+                lambda scratch: run_api_bench(
+                    scratch,
+                    seconds=max(1.0, args.api_seconds),
+                    connections=max(1, args.api_connections),
+                    workers=max(1, args.api_workers or os.cpu_count() or 1),
+                    lines=max(37, args.api_lines),
+                    claims=max(1, args.api_claims),
+                    uncached=args.api_uncached,
+                    say=_say,
+                ),
+            )
         if args.which in ("rollup", "all"):
             from cli.bench.rollup import run_rollup_bench
 
-            rollup_database = database if args.which == "rollup" else f"{database}_rollup"
-            asyncio.run(ensure_database(server_url, rollup_database))
-            try:
-                figures += asyncio.run(
-                    run_rollup_bench(
-                        Scratch(
-                            admin_url=server_url,
-                            database=rollup_database,
-                            url=url_with_database(server_url, rollup_database),
-                        ),
-                        enrolments=max(COHORT_MIN, args.enrolments),
-                        repeat=max(1, args.repeat),
-                        say=_say,
-                    )
-                )
-            finally:
-                asyncio.run(drop_database(server_url, rollup_database))
+            own_scratch(
+                "rollup",
+                lambda scratch: run_rollup_bench(
+                    scratch,
+                    enrolments=max(COHORT_MIN, args.enrolments),
+                    repeat=max(1, args.repeat),
+                    say=_say,
+                ),
+            )
     finally:
         if pg is not None:
             pg.stop()
