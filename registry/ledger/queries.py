@@ -35,7 +35,13 @@ LOCK_SQL = (
 )
 """The ledger lock of every person in ``$1``, in id order (the trigger takes the same key)."""
 
-SLOT_INDEXES = {"subsidy_grant_level_once", "subsidy_grant_startup_once", "subsidy_grant_line_once"}
+SLOT_INDEXES = {
+    "subsidy_grant_level_once",
+    "subsidy_grant_levelless_once",
+    "subsidy_grant_certificate_once",
+    "subsidy_grant_startup_once",
+    "subsidy_grant_line_once",
+}
 REVERSAL_INDEX = "subsidy_grant_reverses_id_key"
 CAP_CONSTRAINT = "subsidy_grant_annual_cap"
 
@@ -56,6 +62,7 @@ _COLUMNS = (
     ("policy_code", "text"),
     ("granted_by", "text"),
     ("reason", "text"),
+    ("is_renewal", "boolean"),
 )
 
 _INSERT = (
@@ -69,7 +76,7 @@ _INSERT = (
 _HISTORY = (
     "SELECT g.id, g.trainee_id, g.kind, g.cohort_kind, g.occupation_id, g.level, g.certificate_kind, "
     "g.certificate_id, g.startup_course, g.year, g.amount_fen, g.policy_code, g.claim_id, g.line_id, "
-    "g.granted_at, r.granted_at AS reversed_at "
+    "g.granted_at, g.is_renewal, r.granted_at AS reversed_at "
     "FROM subsidy_grant AS g LEFT JOIN subsidy_grant AS r ON r.reverses_id = g.id "
     "WHERE g.reverses_id IS NULL AND g.trainee_id = ANY($1::uuid[]) "
     "ORDER BY g.trainee_id, g.year, g.granted_at, g.id"
@@ -78,10 +85,10 @@ _HISTORY = (
 _REVERSE = (
     "INSERT INTO subsidy_grant (id, trainee_id, kind, cohort_kind, occupation_id, level, certificate_kind, "
     "certificate_id, startup_course, year, amount_fen, claim_id, line_id, policy_code, granted_by, reason, "
-    "granted_at, reverses_id) "
+    "granted_at, reverses_id, is_renewal) "
     "SELECT $2, g.trainee_id, g.kind, g.cohort_kind, g.occupation_id, g.level, g.certificate_kind, "
     "g.certificate_id, g.startup_course, g.year, -g.amount_fen, g.claim_id, g.line_id, g.policy_code, $3, $4, "
-    "now(), g.id FROM subsidy_grant AS g WHERE g.id = $1 AND g.reverses_id IS NULL"
+    "now(), g.id, g.is_renewal FROM subsidy_grant AS g WHERE g.id = $1 AND g.reverses_id IS NULL"
 )
 
 
@@ -140,12 +147,7 @@ async def _grant(
                 lines,
             )
         ]
-        held: dict[tuple[uuid.UUID, int], int] = {}
-        for fact in history:
-            if rules.counts_towards_cap(fact):
-                held[(fact.trainee_id, fact.year)] = held.get((fact.trainee_id, fact.year), 0) + 1
-        taken = [slot for slot in map(rules.slot_of_fact, history) if slot is not None]
-        conflicts = rules.batch_conflicts(rows, taken=taken, granted_lines=granted_lines, held=held)
+        conflicts = rules.batch_conflicts(rows, history=history, granted_lines=granted_lines)
         if conflicts and not partial:
             return {}, conflicts
         refused = {error.row for error in conflicts}
@@ -238,7 +240,7 @@ def _already_reversed() -> Conflict:
 
 def _conflict(errors: list[FieldError]) -> Conflict:
     codes = {error.code for error in errors}
-    code = "already_granted" if "already_granted" in codes else "annual_cap"
+    code = next((c for c in ("already_granted", "lower_level") if c in codes), "annual_cap")
     return Conflict(
         "these grants do not fit the ledger: " + "; ".join(e.message for e in errors),
         code=code,
@@ -262,10 +264,12 @@ def _slot_error(exc: asyncpg.UniqueViolationError, rows: Sequence[NewGrant]) -> 
                 "level": str(row.level),
                 "startup_course": str(row.startup_course),
                 "line_id": str(row.line_id),
+                "certificate_id": str(row.certificate_id),
+                "certificate_kind": str(row.certificate_kind),
             }
             if all(values.get(column) == value for column, value in key.items()):
-                slot = rules.slot_of_new(row)
-                what = rules.describe_slot(slot) if slot is not None else f"the line {row.line_id}"
+                held = rules.slots_of_new(row)
+                what = rules.describe_slot(held[0]) if held else f"the line {row.line_id}"
                 return FieldError(
                     f"rows[{i}]", "already_granted", f"row {i}: the person was already granted {what}", row=i
                 )
@@ -290,6 +294,7 @@ def _record(grant_id: uuid.UUID, row: NewGrant) -> tuple[Any, ...]:
         row.policy_code,
         row.granted_by,
         row.reason,
+        row.is_renewal,
     )
 
 
@@ -314,6 +319,7 @@ def _facts(rows: Sequence[Any]) -> list[GrantFact]:
             line_id=r["line_id"],
             granted_at=r["granted_at"],
             reversed_at=r["reversed_at"],
+            is_renewal=bool(r["is_renewal"]),
         )
         for r in rows
     ]

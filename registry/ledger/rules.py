@@ -55,6 +55,8 @@ class NewGrant:
     claim_id: uuid.UUID | None = None
     line_id: uuid.UUID | None = None
     reason: str = ""
+    is_renewal: bool = False
+    """A special-operation renewal (复审): paid once per renewal certificate."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class GrantFact:
     granted_at: dt.datetime
     reversed_at: dt.datetime | None = None
     """When it was clawed back; None while it stands."""
+    is_renewal: bool = False
 
     @property
     def reversed(self) -> bool:
@@ -91,39 +94,122 @@ class GrantFact:
 
 
 Slot = tuple[object, ...]
-"""What a grant holds once and for ever: ``("level", trainee, kind, occupation, level)``,
-``("startup", trainee, course)``; the database's partial unique indexes hold the same."""
+"""What a grant holds once and for ever (DESIGN.md section 5, SAME_LEVEL_REPEAT and
+STARTUP_REPEAT), whose person is the caller's to add:
+
+- ``("level", kind, occupation, level)``: a skill level of an occupation;
+- ``("once", kind, certificate kind, occupation)``: a level-less subsidy (special ability,
+  a special-operation first certificate, completion) of an occupation; completion and
+  special ability of one occupation are different subsidies, so the kind is in the slot;
+- ``("startup", course)``: a startup course;
+- ``("certificate", kind, certificate id)``: a certificate backs one training grant and one
+  assessment grant, ever (a special-operation renewal has no slot but this one: it is paid
+  once per renewal certificate).
+
+``kind`` is the subsidy's (training or assessment). The database's partial unique indexes
+hold the same slots (migrations 0011 and 0019)."""
 
 
-def slot_of(
+def slots(
+    kind: SubsidyKind,
+    *,
+    occupation_code: str | None,
+    level: int | None,
+    certificate_kind: CertificateKind | None,
+    startup_course: StartupCourse | None,
+    is_renewal: bool = False,
+    certificate_id: uuid.UUID | None = None,
+) -> tuple[Slot, ...]:
+    """Every slot a grant of these facts holds (the subsidy's, then its certificate's)."""
+    kind = SubsidyKind(kind)
+    held: list[Slot] = []
+    if startup_course is not None:
+        held.append(("startup", StartupCourse(startup_course)))
+    elif level is not None:
+        held.append(("level", kind, occupation_code, level))
+    elif certificate_kind is not None and not is_renewal:
+        held.append(("once", kind, CertificateKind(certificate_kind), occupation_code))
+    if certificate_id is not None:
+        held.append(("certificate", kind, certificate_id))
+    return tuple(held)
+
+
+def outranks(
+    granted_occupation: str | None, granted_level: int | None, occupation_code: str | None, level: int | None
+) -> bool:
+    """LOWER_LEVEL's predicate, the one place it is written: a grant of a higher skill level
+    (a smaller number: 1 is the highest) of the same occupation than ``level``."""
+    return (
+        level is not None
+        and granted_level is not None
+        and granted_occupation == occupation_code
+        and granted_level < level
+    )
+
+
+def person_slots(
     trainee_id: uuid.UUID,
     kind: SubsidyKind,
     occupation_code: str | None,
     level: int | None,
     startup_course: StartupCourse | None,
-) -> Slot | None:
-    """The slot a grant holds (None: a grant without a level or course holds none, e.g. a
-    completion or special-operation grant: those repeats are the claims engine's to judge)."""
-    if startup_course is not None:
-        return ("startup", trainee_id, StartupCourse(startup_course))
-    if level is not None:
-        return ("level", trainee_id, SubsidyKind(kind), occupation_code, level)
-    return None
+    certificate_kind: CertificateKind | None = None,
+    is_renewal: bool = False,
+    certificate_id: uuid.UUID | None = None,
+) -> tuple[Slot, ...]:
+    """A person's slots of a grant: :func:`slots`, each with the person first (a certificate
+    is one person's: its slot is the same with or without the person)."""
+    return tuple(
+        (trainee_id, *slot)
+        for slot in slots(
+            kind,
+            occupation_code=occupation_code,
+            level=level,
+            certificate_kind=certificate_kind,
+            startup_course=startup_course,
+            is_renewal=is_renewal,
+            certificate_id=certificate_id,
+        )
+    )
 
 
-def slot_of_new(row: NewGrant) -> Slot | None:
-    return slot_of(row.trainee_id, row.kind, row.occupation_code, row.level, row.startup_course)
+def slots_of_new(row: NewGrant) -> tuple[Slot, ...]:
+    return person_slots(
+        row.trainee_id,
+        row.kind,
+        row.occupation_code,
+        row.level,
+        row.startup_course,
+        row.certificate_kind,
+        row.is_renewal,
+        row.certificate_id,
+    )
 
 
-def slot_of_fact(fact: GrantFact) -> Slot | None:
-    return slot_of(fact.trainee_id, fact.kind, fact.occupation_code, fact.level, fact.startup_course)
+def slots_of_fact(fact: GrantFact) -> tuple[Slot, ...]:
+    return person_slots(
+        fact.trainee_id,
+        fact.kind,
+        fact.occupation_code,
+        fact.level,
+        fact.startup_course,
+        fact.certificate_kind,
+        fact.is_renewal,
+        fact.certificate_id,
+    )
 
 
 def describe_slot(slot: Slot) -> str:
-    """For a message: the occupation and level, or the course (never the person's numbers)."""
-    if slot[0] == "startup":
+    """For a message: the occupation and level, the course, the certificate (never the
+    person's numbers). ``slot`` is a person's slot (:func:`person_slots`)."""
+    what = slot[1]
+    if what == "startup":
         return f"the startup course {slot[2]}"
-    return f"the {slot[2]} subsidy of occupation {slot[3]} at level {slot[4]}"
+    if what == "level":
+        return f"the {slot[2]} subsidy of occupation {slot[3]} at level {slot[4]}"
+    if what == "once":
+        return f"the {slot[2]} subsidy of a {slot[3]} certificate of occupation {slot[4]}"
+    return f"a {slot[2]} subsidy on this certificate"
 
 
 def counts_towards_cap(fact: GrantFact) -> bool:
@@ -165,6 +251,10 @@ def _shape_problem(row: NewGrant) -> str | None:
         or row.level is not None
     ):
         return "a startup grant is a training grant of a startup course, without occupation or level"
+    if cohort_kind == CohortKind.VOCATIONAL and row.certificate_kind is None:
+        return "a vocational grant names its certificate kind (it decides the grant's slot)"
+    if row.is_renewal and row.certificate_kind != CertificateKind.SPECIAL_OPERATION:
+        return "only a special-operation grant is a renewal"
     is_level = row.certificate_kind == CertificateKind.SKILL_LEVEL
     if row.level is None and is_level:
         return "a skill-level grant has a level"
@@ -176,27 +266,33 @@ def _shape_problem(row: NewGrant) -> str | None:
 def batch_conflicts(
     rows: Sequence[NewGrant],
     *,
-    taken: Iterable[Slot],
-    granted_lines: Iterable[uuid.UUID],
-    held: Mapping[tuple[uuid.UUID, int], int],
+    history: Iterable[GrantFact],
+    granted_lines: Iterable[uuid.UUID] = (),
 ) -> list[FieldError]:
-    """Every row of ``rows`` that does not fit the ledger as it stands: its slot is
-    ``taken`` (or held by an earlier row of the batch), its line was already granted, or it
-    would take its person past ANNUAL_CAP in its year (``held``: net training grants per
-    (person, year)). Rows are judged in order: the first of two rows for one slot fits."""
+    """Every row of ``rows`` that does not fit the people's ledger as it stands
+    (``history``, their grants with reversals folded in): one of its slots is taken (or
+    held by an earlier row of the batch: ``already_granted``), its line was already granted
+    (``already_granted``), the person holds a higher level of the occupation
+    (``lower_level``, :func:`outranks`), or it would take its person past ANNUAL_CAP in its
+    year (``annual_cap``). Rows are judged in order: the first of two rows for one slot fits.
+    The notice's end re-judges its lines with this, under the people's ledger locks."""
     errors: list[FieldError] = []
-    slots = set(taken)
+    facts = list(history)
+    taken = {slot for fact in facts for slot in slots_of_fact(fact)}
+    levels = [(f.trainee_id, f.kind, f.occupation_code, f.level) for f in facts if f.level is not None]
     lines = set(granted_lines)
-    counts: Counter[tuple[uuid.UUID, int]] = Counter(held)
+    counts: Counter[tuple[uuid.UUID, int]] = Counter(
+        (fact.trainee_id, fact.year) for fact in facts if counts_towards_cap(fact)
+    )
     for i, row in enumerate(rows):
         field = f"rows[{i}]"
-        slot = slot_of_new(row)
-        if slot is not None and slot in slots:
+        held_slot = next((slot for slot in slots_of_new(row) if slot in taken), None)
+        if held_slot is not None:
             errors.append(
                 FieldError(
                     field,
                     "already_granted",
-                    f"row {i}: the person was already granted {describe_slot(slot)}",
+                    f"row {i}: the person was already granted {describe_slot(held_slot)}",
                     row=i,
                 )
             )
@@ -205,6 +301,19 @@ def batch_conflicts(
             errors.append(
                 FieldError(
                     field, "already_granted", f"row {i}: the line {row.line_id} was already granted", row=i
+                )
+            )
+            continue
+        if any(
+            person == row.trainee_id and kind == row.kind and outranks(occupation, level, row.occupation_code, row.level)
+            for person, kind, occupation, level in levels
+        ):
+            errors.append(
+                FieldError(
+                    field,
+                    "lower_level",
+                    f"row {i}: the person was already granted a higher level of {row.occupation_code}",
+                    row=i,
                 )
             )
             continue
@@ -219,8 +328,9 @@ def batch_conflicts(
                 )
             )
             continue
-        if slot is not None:
-            slots.add(slot)
+        taken.update(slots_of_new(row))
+        if row.level is not None:
+            levels.append((row.trainee_id, row.kind, row.occupation_code, row.level))
         if row.line_id is not None:
             lines.add(row.line_id)
         if row.kind == SubsidyKind.TRAINING:

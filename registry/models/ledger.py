@@ -48,6 +48,8 @@ from registry.models.training import Trainee
 # - ``granted_at``: when the row was written (the transaction's time, UTC).
 # - ``granted_by``: the actor (``user:<uuid>``, ``system:<name>``).
 # - ``reason``: why (a reversal's reason is required: a clawback always says why).
+# - ``is_renewal``: a special-operation renewal (复审), paid once per renewal certificate (it
+#   holds no slot of its occupation, only its certificate's).
 class SubsidyGrant(Model):
     id = fields.UUIDField(primary_key=True)
     trainee: fields.ForeignKeyRelation[Trainee] = fields.ForeignKeyField(
@@ -79,18 +81,35 @@ class SubsidyGrant(Model):
     granted_at = fields.DatetimeField()
     granted_by = fields.CharField(max_length=100, description="user:<uuid>, apikey:<uuid> or system:<name>")
     reason = fields.TextField(default="")
+    is_renewal = fields.BooleanField(
+        default=False, db_default=False, description="a special-operation renewal (复审)"
+    )
 
     class Meta:
         table = "subsidy_grant"
         table_description = "The grant ledger: one row per granted line or reversal; never updated or deleted"
         indexes = (("trainee_id", "year"), ("claim_id",), ("certificate_id",))
-        # Partial unique indexes: a grant (not a reversal) holds its slot for ever, reversed
-        # or not. The CHECKs and the triggers are SQL in migration 0011.
+        # Partial unique indexes: a grant (not a reversal) holds its slots for ever, reversed
+        # or not (registry.ledger.rules.slots: a level, a level-less subsidy of a kind and
+        # occupation, a course; and its certificate, once per subsidy kind). The CHECKs and the triggers are SQL in migration 0011.
         constraints = (
             UniqueConstraint(
                 fields=("trainee", "kind", "occupation", "level"),
                 name="subsidy_grant_level_once",
                 condition="reverses_id IS NULL AND level IS NOT NULL",
+            ),
+            UniqueConstraint(
+                fields=("trainee", "kind", "certificate_kind", "occupation"),
+                name="subsidy_grant_levelless_once",
+                condition=(
+                    "reverses_id IS NULL AND level IS NULL AND startup_course IS NULL "
+                    "AND certificate_kind IS NOT NULL AND NOT is_renewal"
+                ),
+            ),
+            UniqueConstraint(
+                fields=("certificate", "kind"),
+                name="subsidy_grant_certificate_once",
+                condition="reverses_id IS NULL AND certificate_id IS NOT NULL",
             ),
             UniqueConstraint(
                 fields=("trainee", "startup_course"),

@@ -107,7 +107,7 @@ class SubsidyClaim(Model):
         indexes = (("institution_id", "filed_at"), ("division_id", "filed_at"), ("status",))
         constraints = (
             UniqueConstraint(
-                fields=("cohort", "kind"),
+                fields=("cohort", "kind", "institution"),
                 name="subsidy_claim_open_once",
                 condition="status NOT IN ('withdrawn', 'failed')",
             ),

@@ -73,6 +73,7 @@ import calendar
 import dataclasses
 import datetime as dt
 import math
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -89,8 +90,10 @@ from registry.enums import (
     CohortKind,
     EnrolmentOutcome,
     StartupCourse,
+    SubsidyKind,
     TrainingMode,
 )
+from registry.ledger.rules import Slot, outranks, slots
 from registry.subsidy.policy import Policy, Uplift
 
 Outcome = Literal["clean", "review", "blocked"]
@@ -151,6 +154,39 @@ class Grant:
     counts_towards_cap: bool = True
     """False for a grant the ledger has clawed back: it keeps its slot (the repeat rules
     still see it) but no longer counts towards ANNUAL_CAP."""
+    certificate_kind: CertificateKind | None = None
+    """The certificate kind it was granted for (the cohort's target); None with a level
+    means ``skill_level`` (the calculator's history may leave it out then)."""
+    is_renewal: bool = False
+    """A special-operation renewal (复审): it repeats only on the same certificate."""
+    certificate_id: uuid.UUID | None = None
+    """The certificate it was granted on (the ledger's; the calculator has none)."""
+
+    def slots(self, kind: SubsidyKind = SubsidyKind.TRAINING) -> tuple[Slot, ...]:
+        """The slots it holds (:func:`registry.ledger.rules.slots`)."""
+        certificate_kind = self.certificate_kind
+        if certificate_kind is None and self.level is not None:
+            certificate_kind = CertificateKind.SKILL_LEVEL
+        return slots(
+            kind,
+            occupation_code=self.occupation_code,
+            level=self.level,
+            certificate_kind=certificate_kind,
+            startup_course=self.startup_course,
+            is_renewal=self.is_renewal,
+            certificate_id=self.certificate_id,
+        )
+
+
+@dataclass(frozen=True)
+class PriorityListFacts:
+    """The priority-trade list an uplift comes from, as the UPLIFT step names it."""
+
+    code: str
+    document: str = ""
+    confirmed: bool = False
+    """Published by the bureau (loaded by it) or confirmed by it (``registry priority-list
+    confirm``); False for the shipped reference selection until then."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +198,16 @@ class PersonFacts:
     claim_date: dt.date
     certificate: CertificateFacts | None = None
     history: tuple[Grant, ...] = ()
+    """The person's training grants."""
     institution_approved: bool = True
+    certificate_id: uuid.UUID | None = None
+    """The certificate's id where it is known (claims): it holds a slot of its own."""
+    assessment_history: tuple[Grant, ...] = ()
+    """The person's assessment grants (claims: the assessment line's repeats)."""
+    assessor_approved: bool = True
+    """ASSESSOR_NOT_APPROVED's fact: the assessment body is approved for the year and active."""
+    priority_list: PriorityListFacts | None = None
+    """The priority-trade list in force on the cohort's start date (None: no list)."""
 
 
 # ---------------------------------------------------------------------------
@@ -365,17 +410,44 @@ def fact_errors(facts: PersonFacts) -> list[FieldError]:
                 err(f"{where}.occupation_code", "required", "a vocational grant names its occupation")
             if grant.startup_course is not None:
                 err(f"{where}.startup_course", "not_applicable", "a vocational grant has no startup course")
+            if grant.certificate_kind is None and grant.level is None:
+                err(
+                    f"{where}.certificate_kind",
+                    "required",
+                    "a vocational grant names its certificate kind (skill_level, special_ability, "
+                    "special_operation or completion), or its level for a skill level",
+                )
+            elif grant.certificate_kind not in (None, *VOCATIONAL_KINDS):
+                err(f"{where}.certificate_kind", "invalid", "a vocational grant is of a vocational certificate")
+            elif grant.certificate_kind is CertificateKind.SKILL_LEVEL and grant.level is None:
+                err(f"{where}.level", "required", "a skill-level grant has a level (1-5)")
+            elif grant.certificate_kind not in (None, CertificateKind.SKILL_LEVEL) and grant.level is not None:
+                err(f"{where}.level", "not_applicable", "only a skill-level grant has a level")
+            if grant.is_renewal and grant.certificate_kind is not CertificateKind.SPECIAL_OPERATION:
+                err(f"{where}.is_renewal", "not_applicable", "only a special-operation grant is a renewal")
         else:
             if grant.startup_course is None:
                 err(f"{where}.startup_course", "required", "a startup grant names its course")
             if grant.occupation_code is not None or grant.level is not None:
                 err(f"{where}.level", "not_applicable", "a startup grant has no occupation or level")
+            if grant.certificate_kind is not None or grant.is_renewal:
+                err(
+                    f"{where}.certificate_kind",
+                    "not_applicable",
+                    "a startup grant has no vocational certificate kind",
+                )
     return errors
 
 
 # ---------------------------------------------------------------------------
 # Computing one person's lines
 # ---------------------------------------------------------------------------
+
+
+LATER_RULES = {"ASSESSOR_NOT_APPROVED": "block", "PRIORITY_LIST_UNCONFIRMED": "review"}
+"""Rules added after a published policy document (DESIGN.md section 5), with their severity:
+a policy is immutable once published, so a document that predates a rule does not list it
+and the rule applies with this severity; a later document that lists it sets its own."""
 
 
 class _Tables:
@@ -390,7 +462,7 @@ class _Tables:
         self.memo: dict[Any, tuple[Any, tuple[Step, ...], tuple[Flag, ...]]] = {}
 
     def flag(self, code: str, message: str) -> Flag:
-        severity = self.severity.get(code)
+        severity = self.severity.get(code) or LATER_RULES.get(code)
         if severity is None:
             severity = self.policy.rule(code).severity  # raises KeyError, as policy.rule does
         return Flag(code, severity, message)
@@ -548,6 +620,12 @@ def _uplift_matches(uplift: Uplift, facts: PersonFacts, priority_trade: bool) ->
     return uplift.training_modes is None or mode in uplift.training_modes
 
 
+def _list_inputs(listed: PriorityListFacts | None) -> dict[str, Any] | None:
+    if listed is None:
+        return None
+    return {"code": listed.code, "document": listed.document, "published": listed.confirmed}
+
+
 def _total_with_uplift(judge: _Judge, facts: PersonFacts, base: int, priority_trade: bool) -> int:
     matching = [u for u in judge.policy.uplifts if _uplift_matches(u, facts, priority_trade)]
     percent = sum(u.percent for u in matching)
@@ -560,12 +638,22 @@ def _total_with_uplift(judge: _Judge, facts: PersonFacts, base: int, priority_tr
             "priority_trade": priority_trade,
             "priority_list_date": facts.cohort.start_date.isoformat(),
             "training_mode": str(facts.cohort.training_mode or TrainingMode.GENERAL),
+            "priority_list": _list_inputs(facts.priority_list),
             "matching": [
                 {"code": u.code, "percent": u.percent, **_provenance(u.source, u.assumed)} for u in matching
             ],
             "percent": percent,
         },
         _fraction_text(exact),
+    )
+    from_list = [u.code for u in matching if u.priority_trade]
+    listed = facts.priority_list
+    judge.check(
+        "PRIORITY_LIST_UNCONFIRMED",
+        {"uplifts_from_the_list": from_list, "priority_list": _list_inputs(listed)},
+        None if not from_list or listed is None else not listed.confirmed,
+        f"the priority-trade uplift comes from the list {listed and listed.code}, "
+        "which the bureau has not published or confirmed",
     )
     total = round_half_up_to_yuan(base + exact)
     judge.step(
@@ -690,6 +778,53 @@ def grant_of(facts: PersonFacts) -> Grant:
         occupation_code=cohort.occupation_code,
         level=cohort.certificate_level,
         startup_course=cohort.startup_course,
+        certificate_kind=cohort.certificate_kind if cohort.kind is CohortKind.VOCATIONAL else None,
+        is_renewal=_is_renewal(facts),
+        certificate_id=facts.certificate_id,
+    )
+
+
+def assessment_grant_of(facts: PersonFacts) -> Grant | None:
+    """The assessment grant a line would become (None: the certificate earns none)."""
+    certificate = facts.certificate
+    if certificate is None or certificate.kind not in ASSESSED_KINDS:
+        return None
+    return Grant(
+        kind=CohortKind.VOCATIONAL,
+        year=line_date(facts).year,
+        occupation_code=certificate.occupation_code,
+        level=certificate.level,
+        certificate_kind=certificate.kind,
+        certificate_id=facts.certificate_id,
+    )
+
+
+def _repeat_check(
+    judge: _Judge, kind: SubsidyKind, line: Grant, sources: dict[str, Sequence[Grant]]
+) -> None:
+    """SAME_LEVEL_REPEAT: a slot of ``line`` (its level, its level-less subsidy of a kind and
+    occupation, its certificate: :func:`registry.ledger.rules.slots`) is held by a grant of
+    the history or an earlier line of the batch."""
+    wanted = set(line.slots(kind))
+    matching = {name: sum(1 for g in grants if wanted & set(g.slots(kind))) for name, grants in sources.items()}
+    judge.check(
+        "SAME_LEVEL_REPEAT",
+        {
+            "occupation_code": line.occupation_code,
+            "certificate_kind": None if line.certificate_kind is None else str(line.certificate_kind),
+            "level": line.level,
+            "special_operation_renewal": line.is_renewal,
+            "matching_grants": matching,
+        },
+        None if not wanted else sum(matching.values()) > 0,
+        f"already granted the {kind.value} subsidy of {line.occupation_code}"
+        + (
+            f" at level {line.level}"
+            if line.level is not None
+            else " on this certificate"
+            if line.is_renewal
+            else f" ({line.certificate_kind}, once per person)"
+        ),
     )
 
 
@@ -705,36 +840,12 @@ def _history_checks(judge: _Judge, facts: PersonFacts, earlier: Sequence[Grant])
         return {name: sum(1 for g in grants if pred(g)) for name, grants in sources.items()}
 
     if cohort.kind is CohortKind.VOCATIONAL:
-        renewal = _is_renewal(facts)
-        same = count(
-            lambda g: (
-                g.kind is CohortKind.VOCATIONAL
-                and g.occupation_code == line.occupation_code
-                and g.level == line.level
-            )
-        )
-        inputs: dict[str, Any] = {
-            "occupation_code": line.occupation_code,
-            "level": line.level,
-            "special_operation_renewal": renewal,
-            "matching_grants": same,
-        }
-        judge.check(
-            "SAME_LEVEL_REPEAT",
-            inputs,
-            None if renewal else sum(same.values()) > 0,
-            f"already granted {line.occupation_code}"
-            + (f" at level {line.level}" if line.level is not None else " (no level)"),
-        )
+        _repeat_check(judge, SubsidyKind.TRAINING, line, sources)
         if line.level is not None:
             level = line.level
             higher = count(
-                lambda g: (
-                    g.kind is CohortKind.VOCATIONAL
-                    and g.occupation_code == line.occupation_code
-                    and g.level is not None
-                    and g.level < level
-                )
+                lambda g: g.kind is CohortKind.VOCATIONAL
+                and outranks(g.occupation_code, g.level, line.occupation_code, level)
             )
             judge.check(
                 "LOWER_LEVEL",
@@ -866,7 +977,7 @@ def _training_line(
     per_hour = cohort.kind is not CohortKind.STARTUP and cohort.certificate_kind not in _FIXED_AMOUNT_KINDS
     base, total = _memo(
         judge,
-        ("TRAINING", cohort_id, renewal, hours if per_hour else None, priority_trade),
+        ("TRAINING", cohort_id, renewal, hours if per_hour else None, priority_trade, facts.priority_list),
         _training_amounts,
         facts,
         priority_trade,
@@ -886,7 +997,13 @@ def _training_line(
         facts,
     )
     if not facts.history and not earlier:
-        _memo(judge, ("HISTORY", cohort_id, renewal, date.year), _history_checks, facts, ())
+        _memo(
+            judge,
+            ("HISTORY", cohort_id, renewal, facts.certificate_id is None, date.year),
+            _history_checks,
+            facts,
+            (),
+        )
     else:
         _history_checks(judge, facts, earlier)
     if findings is not None:
@@ -951,13 +1068,21 @@ def _assessment_amounts(judge: _Judge, certificate: CertificateFacts) -> int:
     return base
 
 
-def _assessment_line(facts: PersonFacts, tables: _Tables, findings: Findings | None) -> Line | None:
+def _assessor_check(judge: _Judge, approved: bool) -> None:
+    judge.check(
+        "ASSESSOR_NOT_APPROVED",
+        {"assessor_approved": approved},
+        not approved,
+        "the assessment body is not on the approved list for the cohort's year, or is suspended",
+    )
+
+
+def _assessment_line(
+    facts: PersonFacts, tables: _Tables, earlier: Sequence[Grant], findings: Findings | None
+) -> Line | None:
     certificate = facts.certificate
-    if (
-        certificate is None
-        or certificate.kind not in ASSESSED_KINDS
-        or facts.cohort.kind is not CohortKind.VOCATIONAL
-    ):
+    grant = assessment_grant_of(facts)
+    if certificate is None or grant is None or facts.cohort.kind is not CohortKind.VOCATIONAL:
         return None
     judge = _Judge(tables)
     cohort = facts.cohort
@@ -969,12 +1094,20 @@ def _assessment_line(facts: PersonFacts, tables: _Tables, findings: Findings | N
         certificate,
     )
     _age_check(judge, facts)
+    approved = facts.assessor_approved
+    _memo(judge, ("ASSESSOR_NOT_APPROVED", approved), _assessor_check, approved)
     _memo(judge, ("CERTIFICATE", id(cohort), certificate), _certificate_checks, facts)
     _memo(
         judge,
         ("CLAIM_WINDOW", facts.claim_date, line_date(facts), False),
         _claim_window_check,
         facts,
+    )
+    _repeat_check(
+        judge,
+        SubsidyKind.ASSESSMENT,
+        grant,
+        {"history": facts.assessment_history, "earlier_lines": tuple(earlier)},
     )
     if findings is not None:
         _memo(judge, ("DATABASE", findings), _database_checks, findings)
@@ -987,10 +1120,11 @@ def _evaluate(
     priority_trade: bool,
     earlier: Sequence[Grant],
     findings: Findings | None,
+    earlier_assessment: Sequence[Grant] = (),
 ) -> Evaluation:
     priority = priority_trade and facts.cohort.kind is CohortKind.VOCATIONAL
     training = _training_line(facts, tables, priority, earlier, findings)
-    assessment = _assessment_line(facts, tables, findings)
+    assessment = _assessment_line(facts, tables, earlier_assessment, findings)
     lines = (training,) if assessment is None else (training, assessment)
     return Evaluation(tables.policy.code, priority, lines)
 
@@ -1029,7 +1163,9 @@ def batch_order(items: Sequence[BatchItem]) -> list[int]:
         while end < len(order) and keys[order[end]] == keys[order[start]]:
             end += 1
         if end - start > 1:
-            order[start:end] = sorted(order[start:end], key=lambda i: _canonical(items[i].facts))
+            order[start:end] = sorted(
+                order[start:end], key=lambda i: (_canonical(items[i].facts), items[i].priority_trade)
+            )
         start = end
     return order
 
@@ -1039,6 +1175,7 @@ def judge_batch(items: Sequence[BatchItem]) -> tuple[list[int], list[Evaluation]
     and the evaluations in the order given."""
     results: list[Evaluation | None] = [None] * len(items)
     pending: dict[str, list[Grant]] = {}
+    pending_assessment: dict[str, list[Grant]] = {}
     order = batch_order(items)
     # One policy's lookups and memo for the whole batch (the items keep what the memo keys
     # name by identity alive until it returns).
@@ -1049,11 +1186,24 @@ def judge_batch(items: Sequence[BatchItem]) -> tuple[list[int], list[Evaluation]
         if policy_tables is None:
             policy_tables = tables[id(item.policy)] = _Tables(item.policy)
         earlier = pending.setdefault(item.person_key, [])
-        evaluation = _evaluate(item.facts, policy_tables, item.priority_trade, tuple(earlier), item.findings)
+        earlier_assessment = pending_assessment.setdefault(item.person_key, [])
+        evaluation = _evaluate(
+            item.facts,
+            policy_tables,
+            item.priority_trade,
+            tuple(earlier),
+            item.findings,
+            tuple(earlier_assessment),
+        )
         results[index] = evaluation
         training = evaluation.lines[0]
         if training.outcome != "blocked":
             earlier.append(grant_of(item.facts))
+        assessment = evaluation.line("assessment")
+        if assessment is not None and assessment.outcome != "blocked":
+            grant = assessment_grant_of(item.facts)
+            assert grant is not None
+            earlier_assessment.append(grant)
     return order, [evaluation for evaluation in results if evaluation is not None]
 
 

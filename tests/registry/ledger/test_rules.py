@@ -65,18 +65,14 @@ def fact_of(row: NewGrant, *, reversed_: bool = False) -> GrantFact:
         line_id=row.line_id,
         granted_at=now,
         reversed_at=now if reversed_ else None,
+        is_renewal=row.is_renewal,
     )
 
 
 def codes(
     rows: list[NewGrant], history: Sequence[GrantFact] = (), lines: Sequence[uuid.UUID] = ()
 ) -> list[str | None]:
-    held: dict[tuple[uuid.UUID, int], int] = {}
-    for fact in history:
-        if rules.counts_towards_cap(fact):
-            held[(fact.trainee_id, fact.year)] = held.get((fact.trainee_id, fact.year), 0) + 1
-    taken = [s for s in map(rules.slot_of_fact, history) if s is not None]
-    errors = {e.row: e.code for e in rules.batch_conflicts(rows, taken=taken, granted_lines=lines, held=held)}
+    errors = {e.row: e.code for e in rules.batch_conflicts(rows, history=history, granted_lines=lines)}
     return [errors.get(i) for i in range(len(rows))]
 
 
@@ -108,11 +104,41 @@ def test_bad_shapes_are_named(row: NewGrant) -> None:
 
 
 def test_a_slot_is_per_kind_occupation_and_level_or_course() -> None:
-    assert rules.slot_of_new(level_grant()) == ("level", PERSON, SubsidyKind.TRAINING, ELECTRICIAN, 5)
-    assert rules.slot_of_new(level_grant()) != rules.slot_of_new(level_grant(kind=SubsidyKind.ASSESSMENT))
-    assert rules.slot_of_new(startup_grant()) == ("startup", PERSON, StartupCourse.SYB)
+    assert rules.slots_of_new(level_grant()) == ((PERSON, "level", SubsidyKind.TRAINING, ELECTRICIAN, 5),)
+    assert rules.slots_of_new(level_grant()) != rules.slots_of_new(level_grant(kind=SubsidyKind.ASSESSMENT))
+    assert rules.slots_of_new(startup_grant()) == ((PERSON, "startup", StartupCourse.SYB),)
     completion = level_grant(level=None, certificate_kind=CertificateKind.COMPLETION)  # type: ignore[arg-type]
-    assert rules.slot_of_new(completion) is None
+    assert rules.slots_of_new(completion) == (
+        (PERSON, "once", SubsidyKind.TRAINING, CertificateKind.COMPLETION, ELECTRICIAN),
+    )
+
+
+def test_level_less_grants_hold_a_slot_per_certificate_kind_and_occupation() -> None:
+    """Issue 15, defect 1: a level-less subsidy once per person, kind of certificate and
+    occupation; completion and special ability of one occupation are two subsidies; a
+    renewal once per renewal certificate; a certificate backs one grant of each kind."""
+    ability = level_grant(level=None, certificate_kind=CertificateKind.SPECIAL_ABILITY)  # type: ignore[arg-type]
+    completion = level_grant(level=None, certificate_kind=CertificateKind.COMPLETION)  # type: ignore[arg-type]
+    assert codes([ability, ability]) == [None, "already_granted"]
+    assert codes([ability, completion]) == [None, None]
+    paper = uuid.uuid4()
+    renewal = level_grant(
+        level=None,  # type: ignore[arg-type]
+        certificate_kind=CertificateKind.SPECIAL_OPERATION,
+        is_renewal=True,
+        certificate_id=paper,
+    )
+    first = level_grant(level=None, certificate_kind=CertificateKind.SPECIAL_OPERATION)  # type: ignore[arg-type]
+    assert codes([first, renewal]) == [None, None]
+    assert codes([renewal, dataclasses.replace(renewal, line_id=uuid.uuid4())]) == [None, "already_granted"]
+    on_paper = level_grant(certificate_id=paper, occupation="6-31-01-03")
+    assert codes([on_paper, dataclasses.replace(on_paper, level=4)]) == [None, "already_granted"]
+    assert codes([on_paper, dataclasses.replace(on_paper, kind=SubsidyKind.ASSESSMENT)]) == [None, None]
+
+
+def test_a_lower_level_after_a_higher_one_is_refused() -> None:
+    assert codes([level_grant(3), level_grant(4)]) == [None, "lower_level"]
+    assert codes([level_grant(4), level_grant(3)]) == [None, None]
 
 
 def test_the_second_row_of_one_slot_in_a_batch_is_refused() -> None:
@@ -173,7 +199,7 @@ def test_facts_net_amount() -> None:
 
 
 def test_messages_name_the_row_and_slot_never_a_number() -> None:
-    [error] = rules.batch_conflicts([level_grant(), level_grant()], taken=[], granted_lines=[], held={})
+    [error] = rules.batch_conflicts([level_grant(), level_grant()], history=[])
     assert (
         error.message
         == f"row 1: the person was already granted the training subsidy of occupation {ELECTRICIAN} at level 5"
