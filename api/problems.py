@@ -18,6 +18,7 @@ from registry.core.db import unique_violation
 from registry.core.errors import (
     AuthenticationFailed,
     Conflict,
+    InstitutionSuspended,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -34,6 +35,7 @@ STATUS_BY_ERROR: list[tuple[type[RegistryError], int]] = [
     (ValidationFailed, 422),
     (NotFound, 404),
     (Conflict, 409),
+    (InstitutionSuspended, 403),
     (AuthenticationFailed, 401),
     (PermissionDenied, 403),
     (RateLimited, 429),
@@ -72,7 +74,7 @@ def registry_error_handler(request: Request[Any, Any, Any], exc: RegistryError) 
     status = next((s for cls, s in STATUS_BY_ERROR if isinstance(exc, cls)), 400)
     retry_after = exc.retry_after if isinstance(exc, (RateLimited, RequestInProgress)) else None
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    if isinstance(exc, AuthenticationFailed):
+    if isinstance(exc, AuthenticationFailed) and status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="registry"'}
     return problem(
         status, exc.code, exc.title, exc.message, request, [e.as_dict() for e in exc.errors], headers=headers

@@ -3,7 +3,9 @@ through the browser.
 
 - ``GET /dashboard/sign-in``, ``POST /dashboard/sign-in`` (a form: username, password, CSRF
   token): the same password check and sign-in limits as ``POST /api/v1/auth/token``; a
-  session cookie (HttpOnly, SameSite=Strict; see :mod:`api.dashboard.session`).
+  session cookie (HttpOnly, SameSite=Strict; see :mod:`api.dashboard.session`). A user of a
+  suspended or blacklisted institution is told so (403, :data:`SUSPENDED`), not "wrong
+  password".
 - ``GET /dashboard``: the page; without a session a redirect to the sign-in page; another
   role (an institution, an assessment body) 404.
 - ``GET /dashboard/data``: what the charts draw (JSON, the same session).
@@ -29,7 +31,7 @@ from api.figures import kept
 from api.problems import problem
 from api.security import LoginLimiter, client_address
 from registry.accounts.signin import authenticate
-from registry.core.errors import AuthenticationFailed, NotFound, RateLimited
+from registry.core.errors import AuthenticationFailed, InstitutionSuspended, NotFound, RateLimited
 from registry.core.principal import Principal
 from registry.core.settings import Settings
 from registry.enums import Role
@@ -50,6 +52,9 @@ PAGE_HEADERS = {
 }
 ROLES = (Role.AUDITOR, Role.ADMIN)
 FORBIDDEN_FORM = "the form has expired or was not sent by this site: reload the page and try again"
+WRONG_PASSWORD = "用户名或密码错误"
+SUSPENDED = "您所在的机构已被暂停或列入黑名单，其账号无法登录；如有疑问，请联系洛阳市人力资源和社会保障局。"
+"""The page's words for :class:`InstitutionSuspended` (``institution_suspended``)."""
 
 
 def _sign_in_page(request: Request[Any, Any, Any], error: str = "", status: int = 200) -> Template:
@@ -86,8 +91,10 @@ async def sign_in(
         await limiter.succeeded(username, client)
     except RateLimited as exc:
         return _sign_in_page(request, f"尝试次数过多，请 {exc.retry_after} 秒后再试", status=429)
+    except InstitutionSuspended:
+        return _sign_in_page(request, SUSPENDED, status=403)
     except AuthenticationFailed:
-        return _sign_in_page(request, "用户名或密码错误", status=401)
+        return _sign_in_page(request, WRONG_PASSWORD, status=401)
     started = await session.start(request.app.state.redis, principal)
     return Redirect(
         path="/dashboard",

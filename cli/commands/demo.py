@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from cli.demo.plan import SCALES
-from cli.demo.run import DemoResult, format_summary, run_demo
+from cli.demo.run import DemoResult, default_year, format_summary, run_demo
 from cli.runtime import run_with_db
 from registry.core.clock import business_today
 from registry.core.crypto import vault_from_settings
@@ -26,14 +26,17 @@ def _say(message: str) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--year", type=int, default=None, help="the (past) year to generate; default: last year"
+        "--year",
+        type=int,
+        default=None,
+        help="the year to generate; default: last year until June, the current year from July",
     )
     parser.add_argument("--scale", choices=sorted(SCALES), default="small", help="default: small")
     parser.add_argument("--seed", type=int, default=1, help="the generator's seed (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
-    year: int = args.year if args.year is not None else business_today().year - 1
+    year: int = args.year if args.year is not None else default_year(business_today())
     if args.seed < 0:
         print("error: --seed is 0 or more", file=sys.stderr)
         return 2

@@ -18,7 +18,12 @@ no claimable cohort are decided instead (every line rejected). A few more claims
 step of a claim is taken only when its status is short of the planned one, so a second
 run changes nothing and a run cut short is completed. The claims' date (what the window is
 judged on, and what publication and payment dates are counted back from) is the day the
-demo filed its first claim of the year, so a later run plans the same claims.
+demo filed its first claim of the year, so a later run plans the same claims. The running
+notice is published on the claims' date, or on the latest day before it whose five working
+days the calendar covers and that still runs then (:func:`running_notice_day`: the last
+days of the calendar's last year); :func:`running_notice_note` says why there is none
+(a year the calendar does not cover, no claimable cohort left: docs/demo.md, "Whatever
+the day").
 """
 
 from __future__ import annotations
@@ -68,6 +73,9 @@ EARLY_STATES = ("withdrawn", "decided", "in_review", "computed", "submitted", "u
 MINIMUM_ORDER = ("paid", "payable", "noticed", "decided", "in_review", "computed", "submitted", "withdrawn")
 """Which states get their one claim first when there are few cohorts."""
 REFILED_SHARE = 0.05
+RUNNING_NOTICE_LOOK_BACK = 10
+"""Days :func:`running_notice_day` may go back: a notice ending on 31 December is published
+at most 7 days before it (5 working days, a weekend)."""
 REVIEW_APPROVED_SHARE = 0.75
 """Of the lines flagged for review, the share the auditor approves (with a reason)."""
 
@@ -347,9 +355,17 @@ async def _context(
 
 
 async def running_notice_day(claims_date: dt.date, today: dt.date) -> dt.date | None:
-    """The latest day at most 10 days before ``claims_date`` whose notice the calendar covers
-    and that still runs on ``today``; None if there is none."""
-    for back in range(11):
+    """The day the demo's running notice is published on: the latest day at most
+    :data:`RUNNING_NOTICE_LOOK_BACK` days before ``claims_date`` whose five working days the
+    calendar covers and that still runs on ``today``; None if there is none.
+
+    Usually ``claims_date`` itself. In the last days of the calendar's last covered year
+    (a notice published on 2026-12-28 runs into 2027, which ``chinese-calendar`` 1.11 does
+    not know) it is the last day whose notice ends by 31 December (2026-12-24: it runs
+    12-25 to 12-31, so it still runs on 12-28 and on 12-31). None only on a day of a year the
+    calendar does not cover at all (January, before the bureau loads the year): no notice
+    can be published then, by the demo or anyone (:func:`running_notice_note`)."""
+    for back in range(RUNNING_NOTICE_LOOK_BACK + 1):
         day = claims_date - dt.timedelta(days=back)
         try:
             days = await notice_period(day)
@@ -358,6 +374,22 @@ async def running_notice_day(claims_date: dt.date, today: dt.date) -> dt.date | 
         if days[-1] >= today:
             return day
     return None
+
+
+async def running_notice_note(plan: Plan, claims: Sequence[PlannedClaim], today: dt.date) -> str | None:
+    """Why the demo holds no running notice, for the operator (None: it holds one)."""
+    if any(c.state == "noticed" for c in claims) or not claims:
+        return None
+    try:
+        await notice_period(today)
+    except ValidationFailed as exc:
+        if exc.code == "calendar_not_loaded":
+            return f"no running notice: {exc.message}; then run the demo again"
+        raise
+    return (
+        f"no running notice: no claimable cohort of {plan.year} is left for it (certificates more "
+        f"than 12 months old on {today}); run the demo for a later year (--year {today.year})"
+    )
 
 
 async def claims_for(plan: Plan, demo_keys: Collection[int], today: dt.date) -> list[PlannedClaim]:

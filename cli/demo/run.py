@@ -30,7 +30,7 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from cli.demo.claims import claims_for, claims_summary, load_claims, pending, yuan
+from cli.demo.claims import claims_for, claims_summary, load_claims, pending, running_notice_note, yuan
 from cli.demo.plan import (
     SCALES,
     Occupation,
@@ -85,6 +85,26 @@ class DemoResult:
     """What the database holds for the demo year (:func:`summarise`)."""
     created: dict[str, int] = field(default_factory=dict)
     """What this run created (institutions, cohorts, enrolments, certificates)."""
+
+
+CURRENT_YEAR_FROM = (7, 1)
+"""(month, day) from which the demo's default year is the current one (before it: last year)."""
+
+
+def default_year(today: dt.date | None = None) -> int:
+    """The year ``registry demo`` (and so ``make up``) loads without ``--year``: last year
+    until the end of June, the current year from 1 July.
+
+    The claims need it: a line is claimable for 12 months from its certificate, judged on the
+    day the claim is filed (today). Last year's certificates are issued by the end of
+    December, so by late November only a few of them (none by mid-December) are still
+    inside the window, and the claims that need an approved line (paid, payable, noticed)
+    find no cohort. From July half of the current year has passed (cohorts from January to
+    mid-June), and every one of its certificates is inside the window until the end of the
+    year; before July last year's certificates are (about a third of them by late June
+    still)."""
+    today = today or business_today()
+    return today.year if (today.month, today.day) >= CURRENT_YEAR_FROM else today.year - 1
 
 
 def tag_of(scale: str, seed: int) -> str:
@@ -418,6 +438,8 @@ async def run_demo(
     planned_claims = (
         await claims_for(plan, demo_institution_keys(plan), today or business_today()) if claims else []
     )
+    if (note := await running_notice_note(plan, planned_claims, today or business_today())) is not None:
+        say(note)
     if await _is_complete(plan) and not await pending(plan, planned_claims):
         say(f"demo data for {year} (scale {scale}, seed {seed}) is already loaded; nothing to do")
         return DemoResult(

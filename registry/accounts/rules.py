@@ -7,8 +7,8 @@ import re
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import uscc
 
-from registry.core.errors import FieldError
-from registry.enums import InstitutionKind, Role
+from registry.core.errors import FieldError, InstitutionSuspended
+from registry.enums import InstitutionKind, InstitutionStatus, Role
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
@@ -84,3 +84,17 @@ def username_errors(username: str) -> list[FieldError]:
 
 def uscc_with_check(body17: str) -> str:
     return body17 + uscc.calc_check_digit(body17 + "0")
+
+
+def institution_refusal(status: str | None) -> InstitutionSuspended | None:
+    """Why a user or API key of an institution with ``status`` may not sign in (None: it may;
+    ``status`` None is a user of no institution: the bureau's). The same refusal, code
+    ``institution_suspended``, for a password, a token or dashboard session issued before
+    and an API key."""
+    if status is None or status == InstitutionStatus.ACTIVE.value:
+        return None
+    standing = "blacklisted" if status == InstitutionStatus.BLACKLISTED.value else "suspended"
+    return InstitutionSuspended(
+        f"your organisation is {standing} by the bureau: its users and API keys cannot sign in;"
+        " contact the Luoyang human resources and social security bureau"
+    )

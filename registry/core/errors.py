@@ -97,6 +97,15 @@ class AuthenticationFailed(RegistryError):
     title = "Authentication failed"
 
 
+class InstitutionSuspended(AuthenticationFailed):
+    """The password (token, session, API key) is right, but the user's institution or
+    assessment body is suspended or blacklisted: no sign-in until the bureau reinstates it
+    (``api/`` answers 403, not 401: signing in again does not help)."""
+
+    code = "institution_suspended"
+    title = "Institution suspended"
+
+
 class RateLimited(RegistryError):
     code = "rate_limited"
     title = "Too many attempts"

@@ -7,9 +7,11 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from registry.models.institution import Institution
 from tests.api.support import PASSWORD, Make
 
 ECHARTS_SHA256 = "b66b25aeb4df84e33199dc21694014d336d222cbd9deb0e5a7c14bd6aa0d0fd0"
@@ -89,6 +91,34 @@ async def test_another_role_is_answered_404(client: httpx.AsyncClient, password_
     assert (await signed_in(client, actor.username)).status_code == 303
     assert (await client.get("/dashboard")).status_code == 404
     assert (await client.get("/dashboard/data")).status_code == 404
+
+
+async def test_a_suspended_institutions_user_is_told_so_and_its_session_ends(
+    client: httpx.AsyncClient, password_sign_in: Make, app: Any
+) -> None:
+    """Issue 15 item 8: the form says the organisation is suspended (in Chinese, 403), not
+    "wrong password"; a session started before the suspension no longer works."""
+    actor = await password_sign_in("assessor")
+    assert actor.institution is not None
+    client.cookies.clear()
+    assert (await signed_in(client, actor.username)).status_code == 303
+    assert (await client.get("/dashboard")).status_code == 404  # signed in: not its page
+    stored = "dashboard-session:" + hashlib.sha256(client.cookies["registry_session"].encode()).hexdigest()
+    assert await app.state.redis.exists(stored)
+    await Institution.filter(id=actor.institution.id).update(status="suspended")
+    page = await client.get("/dashboard")
+    assert page.status_code == 303 and page.headers["location"] == "/dashboard/sign-in"
+    assert not await app.state.redis.exists(stored)  # ended on the server
+    client.cookies.clear()
+    refused = await signed_in(client, actor.username)
+    assert refused.status_code == 403 and "registry_session" not in refused.headers.get("set-cookie", "")
+    assert "已被暂停" in refused.text and "人力资源和社会保障局" in refused.text
+    assert "用户名或密码错误" not in refused.text
+    form = await client.get("/dashboard/sign-in")
+    wrong = await client.post(
+        "/dashboard/sign-in", data={"username": actor.username, "password": "wrong", "csrf": csrf_of(form)}
+    )
+    assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
 
 
 async def test_echarts_is_vendored_with_its_licence(client: httpx.AsyncClient) -> None:
