@@ -365,9 +365,9 @@ class ComputeReport:
     total_fen: int = 0
 
 
-def _history(facts: Iterable[GrantFact]) -> list[Grant]:
-    """The ledger's training grants as the rule reads them: a clawed-back grant keeps its slot
-    but no longer counts towards the cap."""
+def _history(facts: Iterable[GrantFact], kind: SubsidyKind = SubsidyKind.TRAINING) -> list[Grant]:
+    """The ledger's grants of ``kind`` as the rule reads them: a clawed-back grant keeps its
+    slots but no longer counts towards the cap."""
     return [
         Grant(
             kind=fact.cohort_kind,
@@ -376,9 +376,12 @@ def _history(facts: Iterable[GrantFact]) -> list[Grant]:
             level=fact.level,
             startup_course=fact.startup_course,
             counts_towards_cap=not fact.reversed,
+            certificate_kind=fact.certificate_kind,
+            is_renewal=fact.is_renewal,
+            certificate_id=fact.certificate_id,
         )
         for fact in facts
-        if fact.kind is SubsidyKind.TRAINING
+        if fact.kind is kind
     ]
 
 
@@ -423,10 +426,10 @@ def _certificate(row: dict[str, Any]) -> CertificateFacts | None:
     )
 
 
-def _approved(cohort: dict[str, Any]) -> bool:
-    """INSTITUTION_NOT_APPROVED's fact: active and on the approved list for the cohort's year."""
-    years = _json(cohort["approved_years"]) or []
-    return cohort["institution_status"] == InstitutionStatus.ACTIVE and cohort["start_date"].year in years
+def _approved(status: str, approved_years: Any, year: int) -> bool:
+    """INSTITUTION_NOT_APPROVED's and ASSESSOR_NOT_APPROVED's fact: active and on the
+    approved list for the cohort's year."""
+    return status == InstitutionStatus.ACTIVE and year in (_json(approved_years) or [])
 
 
 async def take_snapshot(
@@ -452,6 +455,10 @@ async def take_snapshot(
             else await queries.is_priority_trade(facts.occupation_code, facts.start_date, conn)
         )
     )
+    assessor_approved = True
+    if claim["kind"] == SubsidyKind.ASSESSMENT:
+        standing = await queries.institution_standing(conn, claim["institution_id"])
+        assessor_approved = standing is not None and _approved(*standing, facts.start_date.year)
     return snapshot.Snapshot(
         claim_kind=SubsidyKind(claim["kind"]),
         policy_code=claim["policy_code"],
@@ -459,7 +466,11 @@ async def take_snapshot(
         cohort=facts,
         division_code=cohort["division_id"],
         priority_trade=priority,
-        institution_approved=_approved(cohort),
+        institution_approved=_approved(
+            cohort["institution_status"], cohort["approved_years"], cohort["start_date"].year
+        ),
+        assessor_approved=assessor_approved,
+        priority_list=await queries.priority_list_facts(conn, facts.start_date) if priority else None,
         claim_date=claim["filed_at"].astimezone(BUSINESS_TZ).date(),
         people=[
             snapshot.Person(
@@ -473,6 +484,7 @@ async def take_snapshot(
                 certificate_id=row["certificate_id"],
                 certificate=_certificate(row),
                 history=_history(history[row["trainee_id"]]),
+                assessment_history=_history(history[row["trainee_id"]], SubsidyKind.ASSESSMENT),
                 findings=Findings(
                     id_problem=_id_problem(vault, row["id_cipher"]),
                     overlaps=tuple(Overlap(start, end) for start, end in row["overlaps"] or ()),

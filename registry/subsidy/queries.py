@@ -108,6 +108,14 @@ async def is_priority_trade(occupation_code: str, on: dt.date, conn: BaseDBAsync
     return bool(rows[0]["on_list"])
 
 
+async def institution_standing(conn: BaseDBAsyncClient, institution_id: uuid.UUID) -> tuple[str, Any] | None:
+    """An institution's (or assessment body's) status and approved years."""
+    rows = await conn.execute_query_dict(
+        "SELECT status, approved_years FROM institution WHERE id = $1", [institution_id]
+    )
+    return (rows[0]["status"], rows[0]["approved_years"]) if rows else None
+
+
 # ---------------------------------------------------------------------------
 # Claims
 # ---------------------------------------------------------------------------

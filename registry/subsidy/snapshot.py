@@ -24,6 +24,7 @@ from registry.subsidy.rules import (
     Findings,
     Grant,
     PersonFacts,
+    PriorityListFacts,
 )
 
 VERSION = 1
@@ -43,6 +44,8 @@ class Person(msgspec.Struct, kw_only=True):
     certificate: CertificateFacts | None = None
     history: list[Grant] = []
     """The person's training grants in the ledger when the claim was computed."""
+    assessment_history: list[Grant] = []
+    """The person's assessment grants (an assessment line's repeats)."""
     findings: Findings = Findings()
 
 
@@ -57,6 +60,10 @@ class Snapshot(msgspec.Struct, kw_only=True):
     """On the priority list in force on the cohort's start date."""
     institution_approved: bool
     claim_date: dt.date
+    assessor_approved: bool = True
+    """An assessment claim's body is approved for the cohort's year and active."""
+    priority_list: PriorityListFacts | None = None
+    """The priority-trade list in force on the cohort's start date."""
     people: list[Person]
 
 
@@ -70,6 +77,10 @@ def facts_of(snapshot: Snapshot, person: Person) -> PersonFacts:
         certificate=person.certificate,
         history=tuple(person.history),
         institution_approved=snapshot.institution_approved,
+        certificate_id=person.certificate_id,
+        assessment_history=tuple(person.assessment_history),
+        assessor_approved=snapshot.assessor_approved,
+        priority_list=snapshot.priority_list,
     )
 
 
