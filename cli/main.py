@@ -17,7 +17,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("cli.commands.database", "apply the database migrations"),
     "check-migrations": ("cli.commands.check_migrations", "fail when the models and the migrations disagree"),
     "load-reference": ("cli.commands.reference", "load the reference catalogue (idempotent)"),
-    "import-priority-list": ("cli.commands.priority_list", "replace the priority-trade list by the bureau's"),
+    "priority-list": (
+        "cli.commands.priority_list",
+        "the priority-trade list: load the bureau's (load FILE), confirm the shipped one (confirm CODE)",
+    ),
+    "import-priority-list": (
+        "cli.commands.import_priority_list",
+        "replace the priority-trade list by the bureau's (the older name of priority-list load)",
+    ),
     "load-policy": ("cli.commands.policy", "validate and publish a subsidy policy document (YAML)"),
     "policy-doc": (
         "cli.commands.policy_doc",

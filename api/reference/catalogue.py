@@ -35,6 +35,13 @@ class PriorityTradeRead(msgspec.Struct):
     list_name: str
     effective_from: dt.date
     is_reference_selection: bool
+    list_code: str
+    """The list's stable code (``reference-2025-01-01`` for the shipped selection)."""
+    list_document: str
+    """The document the list was published under; empty when none was given."""
+    list_confirmed: bool
+    """Published by the bureau (loaded by it, or the shipped selection it confirmed). An uplift
+    on an unconfirmed list is flagged ``PRIORITY_LIST_UNCONFIRMED``."""
 
 
 class PriorityTradePage(msgspec.Struct):

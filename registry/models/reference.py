@@ -53,14 +53,33 @@ class DivisionAlias(Model):
 
 class PriorityList(Model):
     """A version of the city's priority-trade list; the one in force on a date is the one
-    with the latest ``effective_from`` on or before it."""
+    with the latest ``effective_from`` on or before it.
+
+    A list the bureau loads (``registry priority-list load``) is published by the bureau:
+    confirmed at load. The shipped reference selection (``is_reference_selection``) is not,
+    until the bureau confirms it (``registry priority-list confirm CODE --document ...``)."""
 
     id = fields.UUIDField(primary_key=True)
+    code = fields.CharField(
+        max_length=64,
+        unique=True,
+        description="stable code: reference-<effective_from> (shipped), given at load or list-<effective_from>",
+    )
     name = fields.CharField(max_length=200)
     effective_from = fields.DateField(unique=True)
     source_note = fields.TextField(default="")
+    document = fields.CharField(
+        max_length=200, default="", description="the document it was published under (洛人社〔2026〕12号)"
+    )
     is_reference_selection = fields.BooleanField(default=False)
+    confirmed_at = fields.DatetimeField(null=True, description="when the bureau published or confirmed it")
+    confirmed_by = fields.CharField(max_length=100, null=True, description="who loaded or confirmed it")
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    @property
+    def confirmed(self) -> bool:
+        """Published by the bureau: loaded by it, or the shipped selection it confirmed."""
+        return self.confirmed_at is not None
 
     class Meta:
         table = "priority_list"

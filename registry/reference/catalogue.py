@@ -17,10 +17,13 @@ from registry.reference.rules import PriorityRow, parse_priority_rows
 EDITION = "2022"
 REFERENCE_LIST_NAME = "洛阳市重点工种参考目录（2025，待人社局公布目录替换）"
 REFERENCE_LIST_EFFECTIVE_FROM = dt.date(2025, 1, 1)
+REFERENCE_LIST_CODE_PREFIX = "reference-"
+"""The shipped selection's code is ``reference-<effective_from>`` (``reference-2025-01-01``)."""
 REFERENCE_LIST_SOURCE_NOTE = (
     "Reference selection shipped with the registry (registry/catalogue/priority_trades_reference.csv): "
     "158 occupations of the 2022 classification chosen for the sectors the city plan names. "
-    "Replace it with the bureau's published list (registry import-priority-list)."
+    "Not published by the bureau: replace it with the bureau's published list (registry priority-list load) "
+    "or have the bureau confirm it (registry priority-list confirm reference-2025-01-01 --document ...)."
 )
 
 

@@ -45,6 +45,25 @@ class PriorityTradeItem:
     list_name: str
     effective_from: dt.date
     is_reference_selection: bool
+    list_code: str
+    list_document: str
+    """The document the list was published under; empty for the shipped selection unconfirmed."""
+    list_confirmed: bool
+    """Published by the bureau: loaded by it, or the shipped selection it confirmed."""
+
+
+@dataclass(frozen=True)
+class PriorityListInForce:
+    """Which priority list is in force on a date, and whether the bureau published it."""
+
+    code: str
+    name: str
+    document: str
+    """The document it was published under (洛人社〔2026〕12号); empty when none was given."""
+    confirmed: bool
+    """The bureau published it (loaded it, or confirmed the shipped selection)."""
+    reference_selection: bool
+    """The shipped reference selection (confirmed or not), not a list the bureau loaded."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +216,31 @@ async def priority_list_in_force(on: dt.date, conn: BaseDBAsyncClient | None = N
     return await PriorityList.filter(id=rows[0]["id"]).using_db(conn).first()
 
 
+_LIST_FACTS = (
+    "SELECT code, name, document, confirmed_at IS NOT NULL AS confirmed, is_reference_selection "
+    "FROM priority_list WHERE id = " + IN_FORCE.format(p="$1")
+)
+
+
+async def priority_list_facts(
+    on: dt.date, conn: BaseDBAsyncClient | None = None
+) -> PriorityListInForce | None:
+    """The list in force on a date (:data:`IN_FORCE`): its code, name, document and whether
+    the bureau published it; None before the first list. One query."""
+    conn = conn or connections.get("default")
+    rows = await conn.execute_query_dict(_LIST_FACTS, [on])
+    if not rows:
+        return None
+    row = rows[0]
+    return PriorityListInForce(
+        code=str(row["code"]),
+        name=str(row["name"]),
+        document=str(row["document"]),
+        confirmed=bool(row["confirmed"]),
+        reference_selection=bool(row["is_reference_selection"]),
+    )
+
+
 async def list_occupations(
     *,
     level: int | None = None,
@@ -259,7 +303,8 @@ async def list_priority_trades(on: dt.date, *, limit: int = 50, offset: int = 0)
     )
     sql = (
         "SELECT o.code, o.name, e.sector, l.id AS list_id, l.name AS list_name, l.effective_from, "
-        f"l.is_reference_selection, count(*) OVER () AS total {base} ORDER BY o.code"
+        "l.is_reference_selection, l.code AS list_code, l.document AS list_document, "
+        f"l.confirmed_at IS NOT NULL AS list_confirmed, count(*) OVER () AS total {base} ORDER BY o.code"
     )
     page = await page_of_sql(sql, f"SELECT count(*) AS total {base}", [on], limit, offset)
     return page.map(
@@ -271,6 +316,9 @@ async def list_priority_trades(on: dt.date, *, limit: int = 50, offset: int = 0)
             list_name=row["list_name"],
             effective_from=row["effective_from"],
             is_reference_selection=bool(row["is_reference_selection"]),
+            list_code=row["list_code"],
+            list_document=row["list_document"],
+            list_confirmed=bool(row["list_confirmed"]),
         )
     )
 

@@ -1,6 +1,11 @@
-"""Reference data use cases: loading the shipped catalogue and importing the bureau's
-priority list. Each is one unit of work under the reference lock; the SQL is in
+"""Reference data use cases: loading the shipped catalogue, importing the bureau's priority
+list and confirming one. Each is one unit of work under the reference lock; the SQL is in
 :mod:`registry.reference.queries`, the file reading in :mod:`registry.reference.catalogue`.
+
+A priority list has a stable ``code`` (the UPLIFT step of a line's trace names it), the
+``document`` it was published under, and a confirmation (``confirmed_at``, ``confirmed_by``):
+a list the bureau loads is published by the bureau, confirmed at load; the shipped reference
+selection is not, until the bureau confirms it (:func:`confirm_priority_list`).
 """
 
 from __future__ import annotations
@@ -8,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry.core.errors import ConfigurationError, FieldError, ValidationFailed
+from registry.core.errors import ConfigurationError, FieldError, NotFound, ValidationFailed
 from registry.core.principal import Principal
 from registry.core.tabular import iter_table
 from registry.core.uow import UnitOfWork, unit_of_work
@@ -21,6 +28,7 @@ from registry.models.reference import PriorityList
 from registry.reference import queries
 from registry.reference.catalogue import (
     EDITION,
+    REFERENCE_LIST_CODE_PREFIX,
     REFERENCE_LIST_EFFECTIVE_FROM,
     REFERENCE_LIST_NAME,
     REFERENCE_LIST_SOURCE_NOTE,
@@ -104,6 +112,22 @@ class PriorityListImportReport:
     unchanged: bool
     """That list already held exactly this content: nothing was written."""
     file_sha256: str
+    code: str
+    document: str
+
+
+@dataclass(frozen=True)
+class PriorityListConfirmReport:
+    list_id: uuid.UUID
+    code: str
+    name: str
+    effective_from: dt.date
+    document: str
+    reference_selection: bool
+    confirmed_at: dt.datetime
+    confirmed_by: str
+    unchanged: bool
+    """It was confirmed already under this document: nothing was written."""
 
 
 # ---------------------------------------------------------------------------
@@ -156,9 +180,11 @@ async def _create_reference_list(uow: UnitOfWork, entries: list[PriorityRow]) ->
     if bad:
         raise ConfigurationError("the shipped reference priority list names unknown occupations", errors=bad)
     priority_list = await PriorityList.create(
+        code=reference_list_code(REFERENCE_LIST_EFFECTIVE_FROM),
         name=REFERENCE_LIST_NAME,
         effective_from=REFERENCE_LIST_EFFECTIVE_FROM,
         source_note=REFERENCE_LIST_SOURCE_NOTE,
+        document="",
         is_reference_selection=True,
         using_db=uow.conn,
     )
@@ -189,6 +215,96 @@ def _checked_name(name: str) -> str:
             errors=[FieldError("name", "too_long", "the name is longer than 200 characters")],
         )
     return name
+
+
+LIST_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+"""A list's code: letters, digits, ``.``, ``_`` and ``-``, at most 64 (typed on a command line)."""
+LIST_CODE_PREFIX = "list-"
+DOCUMENT_MAX_LENGTH = 200
+
+
+def reference_list_code(effective_from: dt.date) -> str:
+    """The code of the shipped reference selection: ``reference-2025-01-01``."""
+    return f"{REFERENCE_LIST_CODE_PREFIX}{effective_from.isoformat()}"
+
+
+def derived_list_code(effective_from: dt.date) -> str:
+    """The code of a list the bureau loads without one: ``list-2026-03-01``."""
+    return f"{LIST_CODE_PREFIX}{effective_from.isoformat()}"
+
+
+def _checked_code(code: str) -> str:
+    code = code.strip()
+    if not LIST_CODE.match(code):
+        raise ValidationFailed(
+            f"{code!r} is not a list code",
+            errors=[
+                FieldError(
+                    "code",
+                    "malformed_code",
+                    "a list code is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+                )
+            ],
+        )
+    if code.startswith(REFERENCE_LIST_CODE_PREFIX):
+        raise ValidationFailed(
+            f"{code!r}: codes starting {REFERENCE_LIST_CODE_PREFIX!r} name the shipped reference selection",
+            errors=[
+                FieldError(
+                    "code", "reserved_code", f"codes starting {REFERENCE_LIST_CODE_PREFIX!r} are reserved"
+                )
+            ],
+        )
+    return code
+
+
+def _visible(text: str) -> str:
+    """``text`` without its outer whitespace and without invisible format characters (zero-width
+    spaces, marks): what remains is what a reader sees."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
+
+
+def _checked_document(document: str, *, required: bool) -> str:
+    """The document number as given (outer whitespace and invisible characters removed);
+    refused when blank (``required``, or given at all at load) or too long."""
+    visible = _visible(document)
+    if not visible and (required or document):
+        raise ValidationFailed(
+            "the document number is empty",
+            errors=[
+                FieldError(
+                    "document",
+                    "required",
+                    "the document the list was published under (洛人社〔2026〕12号) is required",
+                )
+            ],
+        )
+    if len(visible) > DOCUMENT_MAX_LENGTH:
+        raise ValidationFailed(
+            "the document number is too long",
+            errors=[
+                FieldError(
+                    "document", "too_long", f"the document is longer than {DOCUMENT_MAX_LENGTH} characters"
+                )
+            ],
+        )
+    return visible
+
+
+async def _check_code_free(uow: UnitOfWork, code: str, effective_from: dt.date) -> None:
+    """Refuse a code another list (of another effective date) already has."""
+    other = (
+        await PriorityList.filter(code=code).exclude(effective_from=effective_from).using_db(uow.conn).first()
+    )
+    if other is not None:
+        raise ValidationFailed(
+            f"the code {code!r} already names the list effective {other.effective_from.isoformat()} ({other.name})",
+            errors=[
+                FieldError(
+                    "code", "code_taken", f"{code} already names the list effective {other.effective_from}"
+                )
+            ],
+        )
 
 
 def _check_header(parsed: ParsedList, file_name: str) -> str:
@@ -230,22 +346,40 @@ class _ListChange:
 
 
 async def _replace_or_create(
-    uow: UnitOfWork, *, name: str, effective_from: dt.date, source_note: str, entries: list[PriorityRow]
+    uow: UnitOfWork,
+    *,
+    code: str | None,
+    name: str,
+    effective_from: dt.date,
+    source_note: str,
+    document: str,
+    entries: list[PriorityRow],
 ) -> _ListChange:
     """The list of that effective date emptied and renamed (or a new one); ``unchanged``
-    when it already held exactly this content, and then nothing is written."""
+    when it already held exactly this content, and then nothing is written. The bureau loads
+    it: it is confirmed now, by the principal. Without a ``code``, a replaced bureau list
+    keeps its own, else the code is ``list-<effective_from>``."""
     existing = (
         await PriorityList.filter(effective_from=effective_from)
         .using_db(uow.conn)
         .select_for_update()
         .first()
     )
+    if code is None:
+        keep = existing is not None and not existing.is_reference_selection
+        code = existing.code if existing is not None and keep else derived_list_code(effective_from)
+    await _check_code_free(uow, code, effective_from)
+    now, actor = dt.datetime.now(dt.UTC), uow.principal.actor
     if existing is None:
         created = await PriorityList.create(
+            code=code,
             name=name,
             effective_from=effective_from,
             source_note=source_note,
+            document=document,
             is_reference_selection=False,
+            confirmed_at=now,
+            confirmed_by=actor,
             using_db=uow.conn,
         )
         return _ListChange(created, before=None, unchanged=False)
@@ -258,21 +392,43 @@ async def _replace_or_create(
         old_content == {(e.code, e.sector) for e in entries}
         and existing.name == name
         and existing.source_note == source_note
+        and existing.code == code
+        and existing.document == document
+        and existing.confirmed
         and not existing.is_reference_selection
     ):
         return _ListChange(existing, before=None, unchanged=True)
     before = {
+        "code": existing.code,
         "name": existing.name,
         "effective_from": existing.effective_from.isoformat(),
         "source_note": existing.source_note,
+        "document": existing.document,
         "is_reference_selection": existing.is_reference_selection,
+        "confirmed_at": _iso(existing.confirmed_at),
+        "confirmed_by": existing.confirmed_by,
         "entries": len(old_content),
     }
     await uow.conn.execute_query("DELETE FROM priority_list_entry WHERE priority_list_id = $1", [existing.id])
+    existing.code = code
     existing.name = name
     existing.source_note = source_note
+    existing.document = document
     existing.is_reference_selection = False
-    await existing.save(using_db=uow.conn, update_fields=["name", "source_note", "is_reference_selection"])
+    existing.confirmed_at = now
+    existing.confirmed_by = actor
+    await existing.save(
+        using_db=uow.conn,
+        update_fields=[
+            "code",
+            "name",
+            "source_note",
+            "document",
+            "is_reference_selection",
+            "confirmed_at",
+            "confirmed_by",
+        ],
+    )
     return _ListChange(existing, before=before, unchanged=False)
 
 
@@ -284,15 +440,21 @@ async def import_priority_list(
     name: str,
     effective_from: dt.date,
     source_note: str = "",
+    code: str | None = None,
+    document: str = "",
 ) -> PriorityListImportReport:
     """Load a published priority list from a CSV or XLSX file of codes.
 
     Every bad row (malformed, unknown, missing or repeated code) is reported at once and
     nothing is written. A list with the same ``effective_from`` is replaced (its entries
     deleted and the new ones inserted, in one transaction); a later date supersedes the
-    earlier lists from that day on.
+    earlier lists from that day on. The bureau publishes what it loads: the list is
+    confirmed (now, by ``principal``), under ``document`` when given. ``code`` (default:
+    a replaced bureau list's own, else ``list-<effective_from>``) must be no other list's.
     """
     name = _checked_name(name)
+    checked_code = _checked_code(code) if code is not None else None
+    document = _checked_document(document, required=False)
     parsed, sha256 = await asyncio.to_thread(_read_list_file, source, file_name)
     column = _check_header(parsed, file_name)
     async with unit_of_work(principal) as uow:
@@ -300,7 +462,13 @@ async def import_priority_list(
         await _check_entries(uow, parsed, file_name, column)
         entries = parsed.entries
         change = await _replace_or_create(
-            uow, name=name, effective_from=effective_from, source_note=source_note, entries=entries
+            uow,
+            code=checked_code,
+            name=name,
+            effective_from=effective_from,
+            source_note=source_note,
+            document=document,
+            entries=entries,
         )
         report = PriorityListImportReport(
             list_id=change.priority_list.id,
@@ -310,6 +478,8 @@ async def import_priority_list(
             replaced=change.before is not None,
             unchanged=change.unchanged,
             file_sha256=sha256,
+            code=change.priority_list.code,
+            document=document,
         )
         if change.unchanged:
             return report
@@ -320,13 +490,103 @@ async def import_priority_list(
             change.priority_list.id,
             before=change.before,
             after={
+                "code": change.priority_list.code,
                 "name": name,
                 "effective_from": effective_from.isoformat(),
                 "source_note": source_note,
+                "document": document,
                 "is_reference_selection": False,
+                "confirmed_at": _iso(change.priority_list.confirmed_at),
+                "confirmed_by": change.priority_list.confirmed_by,
                 "entries": len(entries),
                 "file_name": file_name,
                 "file_sha256": sha256,
             },
         )
     return report
+
+
+KNOWN_CODES_NAMED = 10
+"""How many codes (the latest lists') a refusal of an unknown code names."""
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# ---------------------------------------------------------------------------
+# Confirming a list (the shipped reference selection, by the bureau)
+# ---------------------------------------------------------------------------
+
+
+async def confirm_priority_list(
+    principal: Principal, code: str, *, document: str
+) -> PriorityListConfirmReport:
+    """The bureau confirms the list of ``code`` as published under ``document``: records the
+    document, the time and who (``principal``), with a ``priority_list.confirm`` audit event.
+
+    Meant for the shipped reference selection (a list the bureau loads is confirmed at load;
+    confirming one again records its document). An unknown code is refused naming it (and
+    the codes there are), a blank document too. Confirming again under the same document
+    changes nothing and records no event.
+    """
+    document = _checked_document(document, required=True)
+    code = code.strip()
+    async with unit_of_work(principal) as uow:
+        await queries.lock_reference(uow.conn)
+        found = await PriorityList.filter(code=code).using_db(uow.conn).select_for_update().first()
+        if found is None:
+            known = (
+                await PriorityList.all()
+                .using_db(uow.conn)
+                .order_by("-effective_from")
+                .limit(KNOWN_CODES_NAMED)
+                .values_list("code", flat=True)
+            )
+            raise NotFound(
+                f"no priority list has the code {code!r}"
+                + (
+                    f" (the latest lists: {', '.join(str(k) for k in known)})"
+                    if known
+                    else " (no list is loaded)"
+                ),
+                code="unknown_priority_list",
+            )
+        unchanged = found.confirmed and found.document == document
+        if not unchanged:
+            before = {
+                "document": found.document,
+                "confirmed_at": _iso(found.confirmed_at),
+                "confirmed_by": found.confirmed_by,
+            }
+            found.document = document
+            found.confirmed_at = dt.datetime.now(dt.UTC)
+            found.confirmed_by = principal.actor
+            await found.save(using_db=uow.conn, update_fields=["document", "confirmed_at", "confirmed_by"])
+            await uow.audit(
+                "priority_list.confirm",
+                "priority_list",
+                found.id,
+                before=before,
+                after={
+                    "code": found.code,
+                    "name": found.name,
+                    "effective_from": found.effective_from.isoformat(),
+                    "is_reference_selection": found.is_reference_selection,
+                    "document": document,
+                    "confirmed_at": _iso(found.confirmed_at),
+                    "confirmed_by": found.confirmed_by,
+                },
+            )
+        assert found.confirmed_at is not None and found.confirmed_by is not None
+        return PriorityListConfirmReport(
+            list_id=found.id,
+            code=found.code,
+            name=found.name,
+            effective_from=found.effective_from,
+            document=found.document,
+            reference_selection=found.is_reference_selection,
+            confirmed_at=found.confirmed_at,
+            confirmed_by=found.confirmed_by,
+            unchanged=unchanged,
+        )

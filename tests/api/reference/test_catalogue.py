@@ -27,6 +27,10 @@ async def test_reference_endpoints(client: httpx.AsyncClient, sign_in: Make, cat
     data = trades.json()
     assert data["total"] == 158 == len(data["items"])
     assert all(item["sector"] for item in data["items"])
+    # The list's facts: the shipped selection, not published by the bureau (issue 15, item 10).
+    assert {(i["list_code"], i["list_document"], i["list_confirmed"]) for i in data["items"]} == {
+        ("reference-2025-01-01", "", False)
+    }
     divisions = (await client.get("/api/v1/divisions", headers=actor.headers)).json()
     codes = {d["code"]: d for d in divisions}
     assert len([d for d in divisions if d["is_administrative"]]) == 14
