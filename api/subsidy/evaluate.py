@@ -55,13 +55,18 @@ class CertificateIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class GrantIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """An earlier training grant; ``kind`` is the kind of cohort it was for."""
+    """An earlier training grant; ``kind`` is the kind of cohort it was for (``vocational`` or
+    ``startup``), ``certificate_kind`` the kind of certificate it was granted for (may be left
+    out when ``level`` is set: it is then ``skill_level``; null for startup), ``is_renewal`` a
+    special-operation renewal. Level-less repeats are told apart by the certificate kind."""
 
     kind: CohortKind
     year: Annotated[int, msgspec.Meta(ge=1990, le=2200)]
+    certificate_kind: CertificateKind | None = None
     occupation_code: OccupationCode | None = None
     level: Level | None = None
     startup_course: StartupCourse | None = None
+    is_renewal: bool = False
 
 
 class EvaluateRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -16,7 +16,9 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from registry.core.paging import Page, page_of_sql
+from registry.reference import queries as reference_queries
 from registry.reference.queries import IN_FORCE
+from registry.subsidy.rules import PriorityListFacts
 
 POLICY_LOCK_KEY = 0x5_0B51_D7
 """Serialises policy loads, so that two loads never both pass the overlap check."""
@@ -106,6 +108,12 @@ async def is_priority_trade(occupation_code: str, on: dt.date, conn: BaseDBAsync
         [occupation_code, on],
     )
     return bool(rows[0]["on_list"])
+
+
+async def priority_list_facts(conn: BaseDBAsyncClient | None, on: dt.date) -> PriorityListFacts | None:
+    """The priority list in force on ``on`` as the UPLIFT step names it."""
+    listed = await reference_queries.priority_list_facts(on, conn)
+    return None if listed is None else PriorityListFacts(listed.code, listed.document, listed.confirmed)
 
 
 async def institution_standing(conn: BaseDBAsyncClient, institution_id: uuid.UUID) -> tuple[str, Any] | None:

@@ -87,6 +87,7 @@ from registry.core.errors import FieldError
 from registry.enums import (
     CertificateKind,
     CertificateStatus,
+    ClaimStatus,
     CohortKind,
     EnrolmentOutcome,
     StartupCourse,
@@ -1272,3 +1273,105 @@ def decision_errors(
         if request.decision is Decision.APPROVED and outcome == "blocked":
             blocked.append(f"{field}.decision")
     return errors, blocked
+
+
+# ---------------------------------------------------------------------------
+# The claim's status: one transition function (DESIGN.md section 6)
+# ---------------------------------------------------------------------------
+
+
+class ClaimEvent(StrEnum):
+    """What happens to a claim; every place that changes a claim's status names one."""
+
+    COMPUTE = "compute"
+    FAIL = "fail"
+    WITHDRAW = "withdraw"
+    DECIDE = "decide"
+    PUBLISH = "publish"
+    OBJECT = "object"
+    CERTIFICATE_CHANGE = "certificate_change"
+    NOTICE_END = "notice_end"
+    PAY = "pay"
+    CLAW_BACK = "claw_back"
+
+
+@dataclass(frozen=True)
+class LineTally:
+    """What a claim's status follows from: its lines, their notices and their grants."""
+
+    lines: int = 0
+    undecided: int = 0
+    """Lines with no decision (never decided, or sent back to review) and no grant."""
+    touched: int = 0
+    """Lines decided, noticed or granted at least once (and the claim's notices): the audit began."""
+    waiting: int = 0
+    """Approved lines not granted and on no running notice (the next notice's)."""
+    on_notice: int = 0
+    """Approved lines on a running notice."""
+    unpaid: int = 0
+    """Grants that stand (not clawed back) and are not paid."""
+    paid: int = 0
+    """Grants paid."""
+
+
+_AUDITED = frozenset(
+    {
+        ClaimStatus.COMPUTED,
+        ClaimStatus.IN_REVIEW,
+        ClaimStatus.DECIDED,
+        ClaimStatus.NOTICED,
+        ClaimStatus.PAYABLE,
+        ClaimStatus.PAID,
+    }
+)
+TRANSITIONS: dict[ClaimEvent, frozenset[ClaimStatus]] = {
+    ClaimEvent.COMPUTE: frozenset({ClaimStatus.SUBMITTED}),
+    ClaimEvent.FAIL: frozenset({ClaimStatus.SUBMITTED}),
+    ClaimEvent.WITHDRAW: frozenset({ClaimStatus.SUBMITTED, ClaimStatus.COMPUTED}),
+    ClaimEvent.DECIDE: _AUDITED,
+    ClaimEvent.PUBLISH: frozenset({ClaimStatus.DECIDED, ClaimStatus.PAYABLE, ClaimStatus.PAID}),
+    ClaimEvent.OBJECT: frozenset({ClaimStatus.NOTICED}),
+    ClaimEvent.CERTIFICATE_CHANGE: _AUDITED,
+    ClaimEvent.NOTICE_END: frozenset({ClaimStatus.NOTICED}),
+    ClaimEvent.PAY: frozenset({ClaimStatus.NOTICED, ClaimStatus.PAYABLE}),
+    ClaimEvent.CLAW_BACK: _AUDITED,
+}
+"""The statuses each event may happen in; the status after it is :func:`status_of` the
+lines (withdraw and fail excepted: those are the claim's own)."""
+
+
+class ClaimTransitionError(ValueError):
+    def __init__(self, status: ClaimStatus, event: ClaimEvent) -> None:
+        super().__init__(f"a {status.value} claim cannot {event.value}")
+        self.status, self.event = status, event
+
+
+def status_of(tally: LineTally) -> ClaimStatus:
+    """A computed claim's status from its lines: a running notice first; then money owed
+    (payable); then lines to decide (in review once the audit began, else computed); then
+    approved lines waiting for a notice (decided); then paid, once something was paid and
+    nothing stands unpaid; else decided (every line decided, nothing to pay: all rejected, or
+    every grant clawed back before payment)."""
+    if tally.on_notice:
+        return ClaimStatus.NOTICED
+    if tally.unpaid:
+        return ClaimStatus.PAYABLE
+    if tally.undecided:
+        return ClaimStatus.IN_REVIEW if tally.touched else ClaimStatus.COMPUTED
+    if tally.waiting:
+        return ClaimStatus.DECIDED
+    if tally.paid:
+        return ClaimStatus.PAID
+    return ClaimStatus.DECIDED if tally.lines else ClaimStatus.COMPUTED
+
+
+def next_claim_status(status: ClaimStatus, event: ClaimEvent, tally: LineTally) -> ClaimStatus:
+    """The claim's status after ``event`` (:data:`TRANSITIONS`); :class:`ClaimTransitionError`
+    when the event cannot happen in ``status``."""
+    if status not in TRANSITIONS[event]:
+        raise ClaimTransitionError(status, event)
+    if event is ClaimEvent.FAIL:
+        return ClaimStatus.FAILED
+    if event is ClaimEvent.WITHDRAW:
+        return ClaimStatus.WITHDRAWN
+    return status_of(tally)

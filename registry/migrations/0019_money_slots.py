@@ -67,7 +67,7 @@ REVERSE = [
 ]
 
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0017_progress')]
+    dependencies = [('registry', '0018_priority_list_confirmation')]
 
     initial = False
 
