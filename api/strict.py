@@ -3,7 +3,9 @@
 * :class:`StrictRequest` decodes a JSON body straight into the handler's ``data`` type with
   msgspec in strict mode (``"5"`` is not an integer), only when the body is sent as JSON
   (``application/json`` or ``*/*+json``; anything else is a 415), and refuses a NUL character
-  in any string of it (PostgreSQL's text cannot hold one), naming the field.
+  in any string of it (PostgreSQL's text cannot hold one), and a date outside
+  ``api.fields.MIN_DAY``..``MAX_DAY`` anywhere in it (``cohort.end_date`` of 9999-12-31 was
+  a 500 of the calculator), naming the field.
 * :func:`refuse_nul_characters`, a middleware on every route, refuses a NUL in a query or path
   parameter, naming it.
 """
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,6 +23,8 @@ from litestar.enums import ScopeType
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Empty, Receive, Scope, Send
+
+from api.fields import day_in_range, day_out_of_range
 
 NUL = "\x00"
 NUL_MESSAGE = "a NUL character is not allowed"
@@ -38,26 +43,49 @@ def is_json(media_type: str) -> bool:
     )
 
 
-def nul_path(value: Any, path: str = "") -> str | None:
-    """Where the first NUL character in ``value`` is (``name``, ``[0].name``), or None."""
-    if isinstance(value, str):
-        return (path or "body") if NUL in value else None
+def first_path(value: Any, found: Callable[[Any], bool], path: str = "") -> tuple[str, Any] | None:
+    """The first value (a dict's key included) of a decoded body for which ``found`` is true,
+    and where it is (``name``, ``[0].name``, ``body`` for the body itself), or None."""
+    if found(value):
+        return path or "body", value
     if isinstance(value, msgspec.Struct):
         for field in value.__struct_fields__:
-            found = nul_path(getattr(value, field), f"{path}.{field}" if path else field)
-            if found is not None:
-                return found
+            at = first_path(getattr(value, field), found, f"{path}.{field}" if path else field)
+            if at is not None:
+                return at
     elif isinstance(value, list | tuple | set | frozenset):
         for i, item in enumerate(value):
-            if (found := nul_path(item, f"{path}[{i}]")) is not None:
-                return found
+            if (at := first_path(item, found, f"{path}[{i}]")) is not None:
+                return at
     elif isinstance(value, dict):
         for key, item in value.items():
             if (
-                found := nul_path(key, path) or nul_path(item, f"{path}.{key}" if path else str(key))
+                at := first_path(key, found, path)
+                or first_path(item, found, f"{path}.{key}" if path else str(key))
             ) is not None:
-                return found
+                return at
     return None
+
+
+def _has_nul(value: Any) -> bool:
+    return isinstance(value, str) and NUL in value
+
+
+def _refused(value: Any) -> bool:
+    """A string with a NUL, or a date outside ``api.fields.MIN_DAY``..``MAX_DAY``."""
+    return _has_nul(value) or not day_in_range(value)
+
+
+def refuse_body(value: Any) -> None:
+    """Refuse a decoded body holding a NUL character or a date out of range (one walk),
+    naming the field."""
+    at = first_path(value, _refused)
+    if at is None:
+        return
+    path, found = at
+    if _has_nul(found):
+        raise _refuse(path, NUL_MESSAGE, "body")
+    raise day_out_of_range(path)
 
 
 def _refuse(field: str, message: str, source: str) -> ValidationException:
@@ -105,8 +133,7 @@ class StrictRequest(Request[Any, Any, Any]):
             raise _refuse(where, message, "body") from None
         except msgspec.DecodeError as exc:
             raise MalformedBody(f"the body is not valid JSON: {exc}") from None
-        if (path := nul_path(value)) is not None:
-            raise _refuse(path, NUL_MESSAGE, "body")
+        refuse_body(value)
         self._json = self._connection_state.json = value
         return value
 

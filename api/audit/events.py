@@ -9,28 +9,12 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import Parameter, QueryParameter
 
+from api.fields import query_day
 from api.pagination import Limit, Offset, Page
 from registry.audit import queries
-from registry.core.errors import FieldError, ValidationFailed
 from registry.core.principal import Principal
 
-DAY = "a business day (Asia/Shanghai), YYYY-MM-DD"
-
-
-def _day(name: str, value: str | None) -> dt.date | None:
-    """Parsed here, not by Litestar, so that a bad value is reported under the query
-    parameter's own name (``from``, ``to``: Python keywords)."""
-    if value is None:
-        return None
-    try:
-        if len(value) != 10:
-            raise ValueError(value)
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(
-            f"{name} is not a date",
-            errors=[FieldError(name, "invalid_date", f"{name} is a date: YYYY-MM-DD")],
-        ) from None
+DAY = "a business day (Asia/Shanghai), YYYY-MM-DD, 1900-01-01..2100-12-31"
 
 
 class AuditEventRead(msgspec.Struct):
@@ -81,8 +65,8 @@ class AuditEventController(Controller):
             entity_id=entity_id,
             actor=actor,
             action=action,
-            date_from=_day("from", date_from),
-            date_to=_day("to", date_to),
+            date_from=query_day("from", date_from),
+            date_to=query_day("to", date_to),
         )
         page = await queries.list_events(principal, filters, limit, offset)
         return Page.of(page, AuditEventRead.of)

@@ -19,13 +19,13 @@ from litestar import Response, get, post
 from litestar.response import Template
 
 from api.certificates.verify import PAGE_HEADERS
+from api.downloads import XLSX, download
 from api.subsidy.claims import ClaimDetail
 from registry.core.principal import Principal
 from registry.enums import ClaimStatus
 from registry.notices import service
 from registry.subsidy.claims import get_claim
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_REASON = service.MAX_REASON
 
 
@@ -127,14 +127,6 @@ async def paid(principal: Principal, claim_id: uuid.UUID, data: PaymentIn) -> Pa
     return PaymentRead(report.claim_id, report.paid_lines, report.paid_fen, report.status)
 
 
-def _download(name: str, data: bytes) -> Response[bytes]:
-    return Response(
-        content=data,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
-    )
-
-
 @get(
     "/claims/{claim_id:uuid}/export.xlsx",
     summary="The claim's lines as a spreadsheet (auditors; ID numbers masked)",
@@ -142,7 +134,7 @@ def _download(name: str, data: bytes) -> Response[bytes]:
     media_type=XLSX,
 )
 async def export(principal: Principal, claim_id: uuid.UUID) -> Response[bytes]:
-    return _download(*await service.claim_export(principal, claim_id))
+    return download(*await service.claim_export(principal, claim_id))
 
 
 HANDLERS: list[Any] = [publish, notices_of, object_to, paid, export]
@@ -173,7 +165,7 @@ async def notice_page(notice_id: uuid.UUID) -> Template:
     include_in_schema=False,
 )
 async def notice_xlsx(notice_id: uuid.UUID) -> Response[bytes]:
-    return _download(*await service.public_notice_xlsx(notice_id))
+    return download(*await service.public_notice_xlsx(notice_id))
 
 
 PAGE_HANDLERS: list[Any] = [notice_page, notice_xlsx]

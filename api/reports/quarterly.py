@@ -12,14 +12,13 @@ from typing import Annotated, Any, TypeVar
 from litestar import Response, get
 from litestar.params import Parameter
 
+from api.downloads import XLSX, download
 from registry.core.errors import FieldError, ValidationFailed
 from registry.core.principal import Principal
 from registry.progress.rules import MAX_YEAR, MIN_YEAR
 from registry.reports import quarterly
 
 T = TypeVar("T")
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _required(name: str, value: T | None) -> T:
@@ -46,14 +45,7 @@ async def quarterly_xlsx(
     report = await quarterly.quarterly_report(
         principal, _required("year", year), _required("quarter", quarter)
     )
-    return Response(
-        content=report.data,
-        media_type=XLSX,
-        headers={
-            "Content-Disposition": f'attachment; filename="{report.filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return download(report.filename, report.data)
 
 
 HANDLERS: list[Any] = [quarterly_xlsx]

@@ -17,14 +17,13 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
+from api.downloads import XLSX, download
 from api.problems import problem
 from registry.core.crypto import Vault
 from registry.core.principal import Principal
 from registry.enums import ImportStatus
 from registry.training.roster import service
 from registry.training.roster.report import ImportReport
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass
@@ -140,11 +139,4 @@ class RosterController(Controller):
         batch_id: Annotated[uuid.UUID, Parameter(description="the import's batch_id")],
     ) -> Response[bytes]:
         content = await service.refused_rows_xlsx(principal, _vault(request), cohort_id, batch_id)
-        return Response(
-            content=content,
-            media_type=XLSX,
-            headers={
-                "Content-Disposition": f'attachment; filename="refused-{batch_id}.xlsx"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return download(f"refused-{batch_id}.xlsx", content)

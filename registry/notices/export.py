@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from registry.core.spreadsheet import text_cell
+
 CLAIM_HEADERS = (
     "序号",
     "姓名",
@@ -41,18 +43,19 @@ def yuan(fen: int) -> Decimal:
 def _workbook(
     title: str, heading: Sequence[str], headers: Sequence[str], rows: Iterable[Sequence[Any]], money: set[int]
 ) -> bytes:
+    """Every cell written by :func:`registry.core.spreadsheet.text_cell`: the names, reasons,
+    references and headings people wrote are text, never formulas."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title)
     for line in heading:
-        sheet.append([line])
+        sheet.append([text_cell(sheet, line)])
     bold = Font(bold=True)
     header_cells = []
     for text in headers:
-        cell = WriteOnlyCell(sheet, value=text)
+        cell = text_cell(sheet, text)
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)
@@ -60,11 +63,11 @@ def _workbook(
         cells: list[Any] = []
         for index, value in enumerate(row):
             if index in money and value is not None:
-                cell = WriteOnlyCell(sheet, value=yuan(int(value)))
+                cell = text_cell(sheet, yuan(int(value)))
                 cell.number_format = YUAN
                 cells.append(cell)
             else:
-                cells.append(value)
+                cells.append(text_cell(sheet, value))
         sheet.append(cells)
     out = io.BytesIO()
     book.save(out)

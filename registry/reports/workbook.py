@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from registry.core.spreadsheet import put
+
 TEXT, COUNT, YUAN, RATE = "text", "count", "yuan", "rate"
 FORMATS = {COUNT: "#,##0", YUAN: "#,##0.00", RATE: "0.00%"}
 HEADER_ROW = 2
@@ -92,9 +94,9 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
     fill = PatternFill("solid", fgColor="DDEBF7")
     for spec in sheets:
         ws = book.create_sheet(title=spec.title)
-        ws.cell(row=1, column=1, value=spec.heading).font = Font(bold=True, size=13)
+        put(ws, 1, 1, spec.heading).font = Font(bold=True, size=13)
         for index, column in enumerate(spec.columns, start=1):
-            cell = ws.cell(row=HEADER_ROW, column=index, value=column.header)
+            cell = put(ws, HEADER_ROW, index, column.header)
             cell.font = bold
             cell.fill = fill
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -104,12 +106,12 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
                     continue
                 if column.kind == YUAN:
                     value = yuan(int(value))
-                cell = ws.cell(row=r, column=index, value=value)
+                cell = put(ws, r, index, value)
                 if column.kind in FORMATS:
                     cell.number_format = FORMATS[column.kind]
         after = HEADER_ROW + len(spec.rows) + 2
         for offset, note in enumerate(spec.notes):
-            ws.cell(row=after + offset, column=1, value=note)
+            put(ws, after + offset, 1, note)
         ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=spec.frozen_columns + 1)
         for index, width in enumerate(column_widths(spec), start=1):
             ws.column_dimensions[get_column_letter(index)].width = width

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -285,3 +287,27 @@ def live_server(test_env: dict[str, str]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# --- downloads (Content-Disposition, RFC 6266) ---------------------------------------------
+
+_PARAMETER = re.compile(r';\s*([!#$&+.^_`|~0-9A-Za-z-]+\*?)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
+
+
+def download_parameters(header: str) -> list[tuple[str, str]]:
+    """A ``Content-Disposition: attachment`` header's parameters, read as RFC 6266 says (a
+    quoted string or a token each; nothing else may be in the header)."""
+    disposition, _, rest = header.partition(";")
+    assert disposition == "attachment", header
+    matches = list(_PARAMETER.finditer(";" + rest))
+    assert "".join(m.group(0) for m in matches) == ";" + rest, header
+    return [(m.group(1).lower(), m.group(2)) for m in matches]
+
+
+def download_name(header: str) -> str:
+    """The name a current browser saves the file under: ``filename*`` (RFC 8187, UTF-8)."""
+    params = download_parameters(header)
+    assert [key for key, _ in params] == ["filename", "filename*"], header
+    charset, _, encoded = dict(params)["filename*"].partition("''")
+    assert charset == "UTF-8", header
+    return unquote(encoded, encoding="utf-8", errors="strict")

@@ -21,7 +21,17 @@ from registry.models.audit import AuditEvent
 from registry.models.auth import ApiKey, User
 from registry.models.institution import Institution
 from registry.models.training import Cohort, Enrolment
-from tests.api.support import Api, Make, body, item, new_number, owner, problem, roster_csv
+from tests.api.support import (
+    Api,
+    Make,
+    body,
+    certificate_body,
+    item,
+    new_number,
+    owner,
+    problem,
+    roster_csv,
+)
 from tests.factories import make_uscc
 
 NUL = "\x00"
@@ -202,6 +212,36 @@ async def test_numbers_out_of_range_are_a_422(client: httpx.AsyncClient, sign_in
         assert field in fields_of(problem(response, 422)), (overrides, response.text)
     response = await admin.post("/institutions", institution(approved_years=[2**40]))
     assert "approved_years" in " ".join(fields_of(problem(response, 422))), response.text
+    assert await counts() == before
+
+
+async def test_dates_out_of_range_in_any_body_are_a_422_naming_the_field(
+    client: httpx.AsyncClient, sign_in: Make
+) -> None:
+    """Every date of a JSON body is 1900-01-01..2100-12-31, checked once at the boundary
+    (``api.strict``): past it a rule adding months, or a day made an instant, left the years
+    Python can hold (a 500 of the calculator, issue 15 item 15)."""
+    inst = await owner(client, sign_in)
+    assessor = Api(client, await sign_in("assessor"))
+    auditor = Api(client, await sign_in("auditor"))
+    cohort = await inst.cohort(open_it=False)
+    before = await counts()
+    cases: list[tuple[Api, str, Any, str]] = [
+        (inst, "/cohorts", body(start_date="0001-01-01"), "start_date"),
+        (inst, "/cohorts", body(end_date="9999-12-31"), "end_date"),
+        (assessor, "/certificates", certificate_body(issue_date="9999-12-31"), "issue_date"),
+        (
+            auditor,
+            f"/claims/{uuid.uuid4()}/paid",
+            {"paid_on": "0001-01-01", "batch_reference": "B1"},
+            "paid_on",
+        ),
+    ]
+    for api, path, payload, field in cases:
+        data = problem(await api.post(path, payload), 422, "validation_failed")
+        assert [(e["field"], e["code"]) for e in data["errors"]] == [(field, "out_of_range")], (path, data)
+    patched = await inst.patch(f"/cohorts/{cohort['id']}", {"end_date": "9999-12-31"})
+    assert [e["field"] for e in problem(patched, 422)["errors"]] == ["end_date"], patched.text
     assert await counts() == before
 
 

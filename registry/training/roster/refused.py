@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from registry.core.crypto import Vault
+from registry.core.spreadsheet import text_cell
 from registry.core.tabular import iter_table
 
 REFUSED_ROWS_CONTEXT = "roster_refused_rows"
@@ -73,20 +74,14 @@ def build_refused_xlsx(
     header: list[Any], rows: list[tuple[int, list[Any]]], messages: dict[int, list[str]]
 ) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("refused")
     width = max([len(header), *(len(cells) for _, cells in rows)], default=0)
 
-    def cell(value: Any) -> WriteOnlyCell:
-        if isinstance(value, str):
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        out = WriteOnlyCell(sheet, value=value)
-        if isinstance(value, str):
-            out.data_type = "s"  # text, never a formula; keeps ID numbers as text
-        return out
+    def cell(value: Any) -> Any:
+        """The file's own cells given back as text (never a formula; ID numbers stay text)."""
+        return text_cell(sheet, value)
 
     sheet.append(
         [

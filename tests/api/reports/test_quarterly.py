@@ -23,7 +23,7 @@ from registry.core.settings import Settings
 from registry.enums import CohortStatus
 from registry.models.progress import ProgressSnapshot
 from registry.progress import service, targets
-from tests.api.support import Make, problem
+from tests.api.support import Make, download_name, problem
 from tests.factories import (
     TODAY,
     Trainee,
@@ -159,7 +159,8 @@ async def download(client: httpx.AsyncClient, headers: dict[str, str], year: int
     response = await client.get(f"{URL}?year={year}&quarter={quarter}", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
-    assert f"quarterly-{year}-Q{quarter}" in response.headers["content-disposition"]
+    name = download_name(response.headers["content-disposition"])  # RFC 6266 (issue 15)
+    assert name.startswith(f"quarterly-{year}-Q{quarter}") and name.endswith(".xlsx")
     return load_workbook(io.BytesIO(response.content))
 
 

@@ -344,6 +344,42 @@ async def test_malformed_or_contradictory_facts_422(call: Any, body: dict[str, A
     assert any(f == field or f.startswith(field) or field in f for f in fields), data
 
 
+# Dates past the years Python can add months to were a 500 ("year 10000 is out of range"):
+# every date of the API is 1900-01-01..2100-12-31, refused at the boundary naming the field.
+DATES_OUT_OF_RANGE: list[tuple[dict[str, Any], str]] = [
+    (evaluate_body(cohort={"end_date": "9999-12-31"}), "cohort.end_date"),
+    (evaluate_body(cohort={"start_date": "0001-01-01"}), "cohort.start_date"),
+    (evaluate_body(certificate={"issue_date": "9999-12-31"}), "certificate.issue_date"),
+    (evaluate_body(birth_date="1899-12-31"), "birth_date"),
+    (evaluate_body(claim_date="2101-01-01"), "claim_date"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), DATES_OUT_OF_RANGE, ids=[c[1] for c in DATES_OUT_OF_RANGE])
+async def test_a_date_out_of_range_is_a_422_naming_it(call: Any, body: dict[str, Any], field: str) -> None:
+    data = problem(await call(body), 422, "validation_failed")
+    assert data["errors"] == [
+        {
+            "field": field,
+            "code": "out_of_range",
+            "message": f"{field} is a date from 1900-01-01 to 2100-12-31",
+        }
+    ]
+
+
+async def test_the_last_dates_in_range_are_judged(call: Any) -> None:
+    body = evaluate_body(
+        cohort={"start_date": "2100-11-01", "end_date": "2100-12-31"},
+        certificate={"issue_date": "2100-12-31"},
+        birth_date="1900-01-01",
+        claim_date="2100-12-31",
+    )
+    response = await call(body)
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        assert "out_of_range" not in {e["code"] for e in response.json().get("errors", [])}, response.text
+
+
 # --- docs/calculator.md: the example is a real run of the endpoint -----------------------
 
 _BLOCK = re.compile(r"(<!-- example-(request|response) -->\n```json\n)(.*?)(\n```)", re.S)

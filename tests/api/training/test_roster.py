@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from registry.models.audit import AuditEvent
 from registry.models.training import Enrolment
-from tests.api.support import Actor, roster_csv
+from tests.api.support import Actor, download_name, roster_csv
 from tests.factories import make_cohort, new_id_number, with_sheet
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -73,6 +73,7 @@ async def test_upload_report_and_refused_rows(
     download = await client.get(f"{url}/{report['batch_id']}/refused.xlsx", headers=actor.headers)
     assert download.status_code == 200
     assert download.headers["content-type"].startswith(XLSX)
+    assert download_name(download.headers["content-disposition"]) == f"refused-{report['batch_id']}.xlsx"
     sheet = load_workbook(io.BytesIO(download.content)).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))

@@ -142,6 +142,7 @@ async def test_valid_rows_imports_the_good_ones_and_offers_the_refused_rows_as_x
     assert rows[1][1] == "吴刚" and isinstance(rows[1][2], str) and len(rows[1][2]) == 18
     assert "身份证号:" in rows[1][4] and "check digit" in rows[1][4]
     assert rows[2][2] == '=HYPERLINK("x")'  # stored as text, never as a formula
+    assert sheet.cell(row=3, column=3).data_type == "s" and sheet.cell(row=3, column=3).quotePrefix
     assert "学时:" in rows[2][4]
     # the refused cells are stored encrypted, never in plain text
     batch = await ImportBatch.get(id=report.batch_id)
