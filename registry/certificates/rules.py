@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from registry.core.errors import Conflict, FieldError
+from registry.core.text import visible_text
 from registry.enums import (
     CertificateKind,
     CertificateStatus,
@@ -387,7 +388,7 @@ _TRANSITIONS: dict[str, dict[CertificateStatus, CertificateStatus]] = {
 
 
 def normalise_reason(raw: str) -> str:
-    return raw.strip()
+    return visible_text(raw)
 
 
 def reason_error(reason: str) -> FieldError | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from registry.core.errors import FieldError
@@ -305,7 +305,9 @@ def batch_conflicts(
             )
             continue
         if any(
-            person == row.trainee_id and kind == row.kind and outranks(occupation, level, row.occupation_code, row.level)
+            person == row.trainee_id
+            and kind == row.kind
+            and outranks(occupation, level, row.occupation_code, row.level)
             for person, kind, occupation, level in levels
         ):
             errors.append(

@@ -217,22 +217,101 @@ async def due_notices(today: dt.date) -> list[uuid.UUID]:
 
 async def approved_lines_of_notice(conn: BaseDBAsyncClient, notice_id: uuid.UUID) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = await conn.execute_query_dict(
-        "SELECT id, claim_id, notice_id, kind, trainee_id, certificate_id, cohort_kind, occupation_code, level, "
-        "certificate_kind, startup_course, year, total_fen, policy_code FROM subsidy_line "
-        "WHERE notice_id = $1 AND decision = 'approved' AND grant_id IS NULL ORDER BY seq",
+        "SELECT l.id, l.claim_id, l.notice_id, l.kind, l.trainee_id, l.certificate_id, l.cohort_kind, "
+        "l.occupation_code, l.level, l.certificate_kind, l.startup_course, l.year, l.total_fen, l.policy_code, "
+        "(l.kind = 'training' AND l.certificate_kind = 'special_operation' AND coalesce(x.is_renewal, false)) "
+        "AS is_renewal FROM subsidy_line AS l LEFT JOIN certificate AS x ON x.id = l.certificate_id "
+        "WHERE l.notice_id = $1 AND l.decision = 'approved' AND l.grant_id IS NULL ORDER BY l.seq",
         [notice_id],
     )
     return rows
 
 
-async def mark_granted(conn: BaseDBAsyncClient, grants: dict[uuid.UUID, uuid.UUID]) -> None:
+async def mark_granted(conn: BaseDBAsyncClient, grants: dict[uuid.UUID, uuid.UUID]) -> int:
+    """Record each line's grant, only on a line still approved and not granted (the caller
+    holds the locks that keep it so; the count tells it did)."""
     if not grants:
-        return
-    await conn.execute_query(
+        return 0
+    count, _ = await conn.execute_query(
         "UPDATE subsidy_line AS l SET grant_id = g.grant_id FROM unnest($1::uuid[], $2::uuid[]) AS g(line_id, grant_id) "
-        "WHERE l.id = g.line_id",
+        "WHERE l.id = g.line_id AND l.decision = 'approved' AND l.grant_id IS NULL",
         [list(grants), list(grants.values())],
     )
+    return int(count)
+
+
+async def lock_certificates(
+    conn: BaseDBAsyncClient, certificate_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Share-lock the certificates (in id order) and read their status as committed now: a
+    status change (which locks its certificate for update) either committed before, and is
+    seen, or waits for the caller's commit. The lock order of money: certificates, claims,
+    lines, then the people's ledger locks."""
+    wanted = sorted(set(certificate_ids))
+    if not wanted:
+        return {}
+    rows = await conn.execute_query_dict(
+        "SELECT id, status FROM certificate WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE", [wanted]
+    )
+    return {row["id"]: row["status"] for row in rows}
+
+
+async def lock_claims(conn: BaseDBAsyncClient, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Lock claims for update in id order; their status as locked."""
+    wanted = sorted(set(claim_ids))
+    if not wanted:
+        return {}
+    rows = await conn.execute_query_dict(
+        "SELECT id, status FROM subsidy_claim WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", [wanted]
+    )
+    return {row["id"]: row["status"] for row in rows}
+
+
+async def claims_of_certificate(conn: BaseDBAsyncClient, certificate_id: uuid.UUID) -> list[uuid.UUID]:
+    """The claims, being audited or paid, with a line on this certificate."""
+    rows = await conn.execute_query_dict(
+        "SELECT DISTINCT l.claim_id FROM subsidy_line AS l JOIN subsidy_claim AS s ON s.id = l.claim_id "
+        "WHERE l.certificate_id = $1 AND s.status NOT IN ('submitted', 'withdrawn', 'failed') ORDER BY 1",
+        [certificate_id],
+    )
+    return [row["claim_id"] for row in rows]
+
+
+async def block_lines_of_certificate(
+    conn: BaseDBAsyncClient, certificate_id: uuid.UUID, claim_ids: Sequence[uuid.UUID], flag: dict[str, str]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Every line of the certificate not granted yet, in ``claim_ids``: the flag added, the
+    outcome ``blocked``, an approval cleared (a rejection stands), the line taken off its
+    notice. Returns (line id, claim id) of each."""
+    rows = await conn.execute_query_dict(
+        "UPDATE subsidy_line SET flags = (flags::jsonb || jsonb_build_array($3::jsonb))::json, outcome = 'blocked', "
+        "decision = CASE WHEN decision = 'approved' THEN NULL ELSE decision END, "
+        "decided_by = CASE WHEN decision = 'approved' THEN NULL ELSE decided_by END, "
+        "decided_at = CASE WHEN decision = 'approved' THEN NULL ELSE decided_at END, "
+        "reason = CASE WHEN decision = 'approved' THEN '' ELSE reason END, notice_id = NULL "
+        "WHERE certificate_id = $1 AND claim_id = ANY($2::uuid[]) AND grant_id IS NULL RETURNING id, claim_id",
+        [certificate_id, list(claim_ids), json.dumps(flag, ensure_ascii=False)],
+    )
+    return [(row["id"], row["claim_id"]) for row in rows]
+
+
+async def unblock_lines_of_certificate(
+    conn: BaseDBAsyncClient, certificate_id: uuid.UUID, claim_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """A certificate valid again: its lines not granted lose their CERT_NOT_VALID flags and
+    take the outcome of the flags left (to be decided again)."""
+    rows = await conn.execute_query_dict(
+        "UPDATE subsidy_line AS l SET flags = k.kept::json, outcome = CASE "
+        "WHEN k.kept @> '[{\"severity\": \"block\"}]' THEN 'blocked' "
+        "WHEN jsonb_array_length(k.kept) > 0 THEN 'review' ELSE 'clean' END "
+        "FROM (SELECT x.id, coalesce(jsonb_agg(f.value) FILTER (WHERE f.value->>'code' <> 'CERT_NOT_VALID'), "
+        "'[]'::jsonb) AS kept FROM subsidy_line AS x, jsonb_array_elements(x.flags::jsonb) AS f "
+        "WHERE x.certificate_id = $1 AND x.claim_id = ANY($2::uuid[]) AND x.grant_id IS NULL "
+        'AND x.flags::jsonb @> \'[{"code": "CERT_NOT_VALID"}]\' GROUP BY x.id) AS k '
+        "WHERE l.id = k.id RETURNING l.id, l.claim_id",
+        [certificate_id, list(claim_ids)],
+    )
+    return [(row["id"], row["claim_id"]) for row in rows]
 
 
 async def return_to_review(
@@ -279,15 +358,19 @@ async def store_closed(
     )
 
 
-async def payable_grants(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> dict[uuid.UUID, uuid.UUID]:
-    """line id -> grant id of the claim's grants that stand (not reversed) and are not paid."""
+async def payable_grants(
+    conn: BaseDBAsyncClient, claim_id: uuid.UUID
+) -> dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID, dt.date]]:
+    """line id -> (grant id, person, the day it was granted, Asia/Shanghai) of the claim's
+    grants that stand (not reversed) and are not paid."""
     rows = await conn.execute_query_dict(
-        "SELECT g.line_id, g.id FROM subsidy_grant AS g WHERE g.claim_id = $1 AND g.reverses_id IS NULL "
+        "SELECT g.line_id, g.id, g.trainee_id, (g.granted_at AT TIME ZONE 'Asia/Shanghai')::date AS granted_on "
+        "FROM subsidy_grant AS g WHERE g.claim_id = $1 AND g.reverses_id IS NULL "
         "AND NOT EXISTS (SELECT 1 FROM subsidy_grant AS r WHERE r.reverses_id = g.id) "
         "AND NOT EXISTS (SELECT 1 FROM subsidy_payment AS p WHERE p.grant_id = g.id) ORDER BY g.granted_at, g.id",
         [claim_id],
     )
-    return {row["line_id"]: row["id"] for row in rows}
+    return {row["line_id"]: (row["id"], row["trainee_id"], row["granted_on"]) for row in rows}
 
 
 async def insert_payments(

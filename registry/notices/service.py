@@ -32,21 +32,31 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from registry.core.clock import business_today
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.core.principal import Principal
+from registry.core.text import visible_text
 from registry.core.uow import UnitOfWork, unit_of_work
-from registry.enums import CertificateKind, ClaimStatus, CohortKind, Role, StartupCourse, SubsidyKind
+from registry.enums import (
+    CertificateKind,
+    CertificateStatus,
+    ClaimStatus,
+    CohortKind,
+    Role,
+    StartupCourse,
+    SubsidyKind,
+)
 from registry.ledger import queries as ledger
-from registry.ledger.rules import GrantFact, NewGrant
+from registry.ledger.rules import NewGrant
 from registry.notices import export, queries
 from registry.notices.calendar import notice_period
 from registry.people.rules.personal import mask_name
 from registry.subsidy import queries as claims_queries
+from registry.subsidy.claims import settle_status
+from registry.subsidy.rules import ClaimEvent
 
 NOTICE_DAYS = 5
 MAX_REASON = 2000
@@ -61,11 +71,13 @@ def _conflict_flag(code: str, line: dict[str, Any]) -> str:
         return "ANNUAL_CAP"
     if code == "lower_level":
         return "LOWER_LEVEL"
+    if code == "cert_not_valid":
+        return "CERT_NOT_VALID"
     return "STARTUP_REPEAT" if line["startup_course"] is not None else "SAME_LEVEL_REPEAT"
 
 
 def _reason(reason: str, field: str = "reason") -> str:
-    reason = reason.strip()
+    reason = visible_text(reason)
     if not reason:
         raise ValidationFailed(
             "a reason is required", errors=[FieldError(field, "reason_required", "give a reason")]
@@ -221,14 +233,14 @@ async def publish_notice(
             at=now,
             line_ids=lines,
         )
-        await claims_queries.store_status(uow.conn, claim_id, ClaimStatus.NOTICED.value)
+        noticed = await settle_status(uow.conn, claim_id, status, ClaimEvent.PUBLISH)
         await uow.audit(
             "subsidy_claim.notice",
             "subsidy_claim",
             claim_id,
             before={"status": status.value},
             after={
-                "status": ClaimStatus.NOTICED.value,
+                "status": noticed.value,
                 "notice_id": str(notice_id),
                 "published_on": today.isoformat(),
                 "runs": [days[0].isoformat(), days[-1].isoformat()],
@@ -247,7 +259,7 @@ async def record_objection(
     back to review and is not granted at the notice's end."""
     reason = _reason(reason)
     async with unit_of_work(principal) as uow:
-        await _auditor_claim(uow, principal, claim_id)
+        claim = await _auditor_claim(uow, principal, claim_id)
         notice = await queries.running_notice_of(uow.conn, claim_id)
         if notice is None:
             raise Conflict(
@@ -270,6 +282,7 @@ async def record_objection(
                 "the line is not on this claim's running notice",
                 errors=[FieldError("line_id", "not_on_notice", "not an approved line of the running notice")],
             )
+        await settle_status(uow.conn, claim_id, ClaimStatus(claim["status"]), ClaimEvent.OBJECT)
         await uow.audit(
             "subsidy_claim.objection",
             "subsidy_claim",
@@ -312,19 +325,7 @@ def _grant_row(line: dict[str, Any], actor: str) -> NewGrant:
         claim_id=line["claim_id"],
         line_id=line["id"],
         reason=f"notice {line['notice_id']} ended",
-    )
-
-
-def _has_higher_level(line: dict[str, Any], history: Sequence[GrantFact]) -> bool:
-    level = line["level"]
-    if line["kind"] != SubsidyKind.TRAINING.value or level is None:
-        return False
-    return any(
-        fact.kind is SubsidyKind.TRAINING
-        and fact.occupation_code == line["occupation_code"]
-        and fact.level is not None
-        and fact.level < level
-        for fact in history
+        is_renewal=bool(line["is_renewal"]),
     )
 
 
@@ -345,23 +346,38 @@ async def close_notice(
                 f"the notice runs until the end of {notice['runs_to'].isoformat()}", code="notice_running"
             )
         claim_id = notice["claim_id"]
-        await claims_queries.lock_claim(uow.conn, claim_id)
+        # The lock order of money: the certificates, the claim, then the people's ledger
+        # locks. A status change of a certificate locks it for update first: it committed
+        # before (its lines are back to review, re-read below) or it waits for this commit
+        # (and then claws back what this grants).
+        first = await queries.approved_lines_of_notice(uow.conn, notice_id)
+        certificates = await queries.lock_certificates(
+            uow.conn, [line["certificate_id"] for line in first if line["certificate_id"] is not None]
+        )
+        claim = await claims_queries.lock_claim(uow.conn, claim_id)
+        assert claim is not None
         candidates = await queries.approved_lines_of_notice(uow.conn, notice_id)
-        # LOWER_LEVEL again, under the people's ledger locks (the ledger's own checks, in
-        # grant_what_fits, are the slot, the line and the cap): a person granted a higher
-        # level of the occupation since the claim was computed is not granted a lower one.
-        await ledger.lock_people(uow.conn, [line["trainee_id"] for line in candidates])
-        history = await ledger.history_of(uow.conn, [line["trainee_id"] for line in candidates])
-        lower = [line for line in candidates if _has_higher_level(line, history[line["trainee_id"]])]
-        lines = [line for line in candidates if line not in lower]
+        invalid = [
+            line
+            for line in candidates
+            if line["certificate_id"] is not None
+            and certificates.get(line["certificate_id"], "valid") != CertificateStatus.VALID.value
+        ]
+        lines = [line for line in candidates if line not in invalid]
+        # Every repeat (a slot of the person's, a higher level), the cap and the line itself,
+        # judged again under the people's ledger locks (registry.ledger.rules.batch_conflicts).
         rows = [_grant_row(line, principal.actor) for line in lines]
         granted, conflicts = await ledger.grant_what_fits(uow.conn, rows)
         returned = [(lines[e.row], e.code, e.message) for e in conflicts if e.row is not None]
         returned += [
-            (line, "lower_level", f"the person was granted a higher level of {line['occupation_code']} since")
-            for line in lower
+            (line, "cert_not_valid", f"the certificate is {certificates[line['certificate_id']]}")
+            for line in invalid
         ]
-        await queries.mark_granted(uow.conn, {lines[i]["id"]: grant_id for i, grant_id in granted.items()})
+        marked = await queries.mark_granted(
+            uow.conn, {lines[i]["id"]: grant_id for i, grant_id in granted.items()}
+        )
+        if marked != len(granted):
+            raise Conflict("a line changed while its notice ended; run it again", code="notice_changed")
         for line, code, message in returned:
             await queries.return_to_review(
                 uow.conn,
@@ -377,14 +393,14 @@ async def close_notice(
             )
         granted_fen = sum(lines[i]["total_fen"] for i in granted)
         await queries.store_closed(uow.conn, notice_id, principal.actor, len(granted), len(returned))
-        await claims_queries.store_status(uow.conn, claim_id, ClaimStatus.PAYABLE.value)
+        status = await settle_status(uow.conn, claim_id, ClaimStatus(claim["status"]), ClaimEvent.NOTICE_END)
         await uow.audit(
             "subsidy_claim.grant",
             "subsidy_claim",
             claim_id,
-            before={"status": ClaimStatus.NOTICED.value},
+            before={"status": claim["status"]},
             after={
-                "status": ClaimStatus.PAYABLE.value,
+                "status": status.value,
                 "notice_id": str(notice_id),
                 "granted_lines": len(granted),
                 "granted_fen": granted_fen,
@@ -429,7 +445,7 @@ async def record_payment(
 ) -> PaymentReport:
     """Mark granted lines paid (all the claim's unpaid grants when ``line_ids`` is None)."""
     _bureau(principal)
-    reference = batch_reference.strip()
+    reference = visible_text(batch_reference)
     if not 1 <= len(reference) <= 64:
         raise ValidationFailed(
             "the payment batch reference is required",
@@ -440,11 +456,29 @@ async def record_payment(
             "a payment date is not in the future",
             errors=[FieldError("paid_on", "in_future", "not after today")],
         )
+    if line_ids is not None:
+        seen: dict[uuid.UUID, int] = {}
+        twice = []
+        for i, line_id in enumerate(line_ids):
+            if line_id in seen:
+                twice.append(
+                    FieldError(
+                        f"line_ids[{i}]", "duplicate_line", f"the same line as line_ids[{seen[line_id]}]"
+                    )
+                )
+            seen.setdefault(line_id, i)
+        if twice:
+            raise ValidationFailed("a line is named twice; nothing was paid", errors=twice)
     async with unit_of_work(principal) as uow:
         if await claims_queries.claim_row(_scope(principal), claim_id) is None:
             raise NotFound("no such claim")
         claim = await claims_queries.lock_claim(uow.conn, claim_id)
         assert claim is not None
+        # The people's ledger locks (after the claim's: the lock order of money), then the
+        # grants read again: a clawback that committed meanwhile is seen, one that comes
+        # later waits for this commit. The database refuses a reversed grant's payment too.
+        first = await queries.payable_grants(uow.conn, claim_id)
+        await ledger.lock_people(uow.conn, [person for _, person, _ in first.values()])
         payable = await queries.payable_grants(uow.conn, claim_id)
         if line_ids is None:
             chosen = list(payable.values())
@@ -462,19 +496,24 @@ async def record_payment(
             chosen = [payable[line_id] for line_id in line_ids]
         if not chosen:
             raise Conflict("the claim has no granted line left to pay", code="line_not_granted")
+        granted_on = max(day for _, _, day in chosen)
+        if paid_on < granted_on:
+            raise ValidationFailed(
+                "a payment is not dated before its grant",
+                errors=[
+                    FieldError(
+                        "paid_on",
+                        "before_grant",
+                        f"on or after {granted_on.isoformat()}, the day it was granted",
+                    )
+                ],
+            )
+        grant_ids = [grant_id for grant_id, _, _ in chosen]
         paid_fen = await queries.insert_payments(
-            uow.conn, claim_id, chosen, paid_on, reference, principal.actor
+            uow.conn, claim_id, grant_ids, paid_on, reference, principal.actor
         )
-        left = await queries.payable_grants(uow.conn, claim_id)
-        undecided_or_noticed = await queries.lines_pending(uow.conn, claim_id)
         status = ClaimStatus(claim["status"])
-        new_status = (
-            ClaimStatus.PAID
-            if not left and not undecided_or_noticed and status is ClaimStatus.PAYABLE
-            else status
-        )
-        if new_status is not status:
-            await claims_queries.store_status(uow.conn, claim_id, new_status.value)
+        new_status = await settle_status(uow.conn, claim_id, status, ClaimEvent.PAY)
         await uow.audit(
             "subsidy_claim.paid",
             "subsidy_claim",
@@ -484,7 +523,7 @@ async def record_payment(
                 "status": new_status.value,
                 "paid_on": paid_on.isoformat(),
                 "batch_reference": reference,
-                "grants": [str(g) for g in chosen],
+                "grants": [str(g) for g in grant_ids],
                 "paid_fen": paid_fen,
             },
         )
@@ -492,49 +531,55 @@ async def record_payment(
 
 
 # ---------------------------------------------------------------------------
-# A certificate suspended or revoked
+# A certificate suspended, revoked or reinstated
 # ---------------------------------------------------------------------------
 
 
 async def after_certificate_change(
     uow: UnitOfWork, certificate_id: uuid.UUID, action: str, reason: str
 ) -> None:
-    """In the certificate service's unit of work: lines of running notices on this
-    certificate go back to review (suspended or revoked), and its grants are clawed back
-    (revoked)."""
-    if action not in ("suspend", "revoke"):
+    """In the certificate service's unit of work, the certificate locked for update: every
+    line of it not granted yet, in a claim being audited, is blocked (``CERT_NOT_VALID``,
+    an approval cleared, off its notice: suspended or revoked) or loses that flag (valid
+    again); a revocation claws back its standing grants; each claim's status follows. The
+    lock order of money: the certificate, the claims, the lines, the people's ledger locks."""
+    status = {"suspend": "suspended", "revoke": "revoked", "reinstate": "valid"}.get(action)
+    if status is None:
         return
-    status = "revoked" if action == "revoke" else "suspended"
-    for line_id, claim_id, notice_id in await queries.noticed_lines_of_certificate(uow.conn, certificate_id):
-        await queries.return_to_review(
-            uow.conn,
-            [line_id],
-            claim_id=claim_id,
-            notice_id=notice_id,
-            flag={
+    conn = uow.conn
+    grants = await queries.standing_grants_of_certificate(conn, certificate_id) if action == "revoke" else []
+    claims = await queries.lock_claims(
+        conn,
+        [
+            *await queries.claims_of_certificate(conn, certificate_id),
+            *(c for _, _, c in grants if c is not None),
+        ],
+    )
+    audited = [
+        claim_id
+        for claim_id, claim_status in claims.items()
+        if claim_status not in ("submitted", "withdrawn", "failed")
+    ]
+    if action == "reinstate":
+        changed = await queries.unblock_lines_of_certificate(conn, certificate_id, audited)
+    else:
+        changed = await queries.block_lines_of_certificate(
+            conn,
+            certificate_id,
+            audited,
+            {
                 "code": "CERT_NOT_VALID",
                 "severity": "block",
-                "message": f"the certificate was {status} during the notice: {reason}",
+                "message": f"the certificate was {status} after the claim was computed: {reason}",
             },
-            blocked=True,
         )
-        await uow.audit(
-            "subsidy_claim.certificate_changed",
-            "subsidy_claim",
-            claim_id,
-            after={"line_id": str(line_id), "certificate": status, "notice_id": str(notice_id)},
-        )
-    if action != "revoke":
-        return
-    for grant_id, granted_line, granted_claim in await queries.standing_grants_of_certificate(
-        uow.conn, certificate_id
-    ):
+    for grant_id, granted_line, granted_claim in grants:
         reversal = await ledger.reverse_grant(
-            uow.conn, grant_id, f"certificate revoked: {reason}", uow.principal.actor
+            conn, grant_id, f"certificate revoked: {reason}", uow.principal.actor
         )
         if granted_line is not None:
             await queries.add_flag(
-                uow.conn,
+                conn,
                 granted_line,
                 {
                     "code": "CLAWED_BACK",
@@ -551,6 +596,20 @@ async def after_certificate_change(
                 "reason": f"certificate revoked: {reason}",
                 "claim_id": str(granted_claim),
             },
+        )
+    touched: dict[uuid.UUID, list[str]] = {}
+    for line_id, claim_id in changed:
+        touched.setdefault(claim_id, []).append(str(line_id))
+    for claim_id in sorted(set(touched) | {c for _, _, c in grants if c is not None}):
+        before = ClaimStatus(claims[claim_id])
+        event = ClaimEvent.CERTIFICATE_CHANGE if claim_id in touched else ClaimEvent.CLAW_BACK
+        after = await settle_status(conn, claim_id, before, event)
+        await uow.audit(
+            "subsidy_claim.certificate_changed",
+            "subsidy_claim",
+            claim_id,
+            before={"status": before.value},
+            after={"status": after.value, "certificate": status, "lines": touched.get(claim_id, [])},
         )
 
 

@@ -14,7 +14,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 from registry.core.errors import ConfigurationError, FieldError, NotFound, ValidationFailed
 from registry.core.principal import Principal
 from registry.core.tabular import iter_table
+from registry.core.text import visible_text
 from registry.core.uow import UnitOfWork, unit_of_work
 from registry.models.reference import PriorityList
 from registry.reference import queries
@@ -258,16 +258,10 @@ def _checked_code(code: str) -> str:
     return code
 
 
-def _visible(text: str) -> str:
-    """``text`` without its outer whitespace and without invisible format characters (zero-width
-    spaces, marks): what remains is what a reader sees."""
-    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
-
-
 def _checked_document(document: str, *, required: bool) -> str:
     """The document number as given (outer whitespace and invisible characters removed);
     refused when blank (``required``, or given at all at load) or too long."""
-    visible = _visible(document)
+    visible = visible_text(document)
     if not visible and (required or document):
         raise ValidationFailed(
             "the document number is empty",

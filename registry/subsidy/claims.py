@@ -35,6 +35,8 @@ from registry.core.crypto import Vault
 from registry.core.errors import Conflict, NotFound, PermissionDenied, RegistryError
 from registry.core.paging import Page
 from registry.core.principal import Principal, system
+from registry.core.tenancy import visible_cohorts
+from registry.core.text import visible_text
 from registry.core.uow import unit_of_work
 from registry.enums import (
     CertificateKind,
@@ -59,6 +61,8 @@ from registry.subsidy.policy import Policy
 from registry.subsidy.queries import LINE_COLUMNS
 from registry.subsidy.rules import (
     CertificateFacts,
+    ClaimEvent,
+    ClaimTransitionError,
     CohortFacts,
     Evaluation,
     Findings,
@@ -68,6 +72,7 @@ from registry.subsidy.rules import (
     grant_of,
     judge_batch,
     line_date,
+    next_claim_status,
 )
 from registry.subsidy.service import choose_policy, policy_of
 
@@ -226,6 +231,24 @@ def _line_view(row: dict[str, Any]) -> LineView:
     )
 
 
+async def settle_status(
+    conn: Any, claim_id: uuid.UUID, status: ClaimStatus, event: ClaimEvent, **columns: Any
+) -> ClaimStatus:
+    """The one way a claim's status changes: ``event`` happened to the claim (locked by the
+    caller, ``status`` as read under the lock); its new status is
+    :func:`registry.subsidy.rules.next_claim_status` of its lines, stored when it changed
+    (with ``columns``, see :func:`registry.subsidy.queries.store_status`). An event the
+    status does not allow is a :class:`Conflict` (``claim_status``)."""
+    tally = await queries.line_tally(conn, claim_id)
+    try:
+        new = next_claim_status(status, event, tally)
+    except ClaimTransitionError as exc:
+        raise Conflict(str(exc), code="claim_status") from None
+    if new is not status or columns:
+        await queries.store_status(conn, claim_id, new.value, **columns)
+    return new
+
+
 def _scope(principal: Principal) -> tuple[str, list[Any]]:
     return queries.claim_scope(str(principal.role), principal.institution_id, principal.division_code)
 
@@ -259,7 +282,10 @@ async def file_claim(principal: Principal, cohort_id: uuid.UUID, kind: SubsidyKi
                 and institution_id is not None
                 and await queries.certificates_issued_to(uow.conn, cohort_id, institution_id) > 0
             )
-            or principal.role in (Role.ADMIN, Role.AUDITOR)
+            or (
+                principal.role in (Role.ADMIN, Role.AUDITOR)
+                and await visible_cohorts(principal).using_db(uow.conn).filter(id=cohort_id).exists()
+            )
         )
         if cohort is None or not visible:
             raise NotFound("no such cohort")
@@ -276,7 +302,7 @@ async def file_claim(principal: Principal, cohort_id: uuid.UUID, kind: SubsidyKi
                 code="cohort_not_closed",
             )
         policy = await choose_policy(cohort["end_date"])
-        existing = await queries.open_claim_of(uow.conn, cohort_id, kind.value)
+        existing = await queries.open_claim_of(uow.conn, cohort_id, kind.value, institution_id)
         if existing is not None:
             raise Conflict(
                 f"the cohort already has an open {kind.value} claim ({existing}); withdraw it to file again",
@@ -314,7 +340,7 @@ async def _row_on(conn: Any, claim_id: uuid.UUID) -> dict[str, Any]:
 
 async def withdraw_claim(principal: Principal, claim_id: uuid.UUID, reason: str = "") -> ClaimView:
     """Submitted or computed -> withdrawn, by the claimant; the cohort may be claimed again."""
-    reason = reason.strip()[:MAX_REASON]
+    reason = visible_text(reason)[:MAX_REASON]
     async with unit_of_work(principal) as uow:
         if await queries.claim_row(_scope(principal), claim_id) is None:
             raise NotFound("no such claim")
@@ -331,10 +357,11 @@ async def withdraw_claim(principal: Principal, claim_id: uuid.UUID, reason: str 
                 f"the claim is {status.value}: only a submitted or computed claim can be withdrawn",
                 code="claim_not_withdrawable",
             )
-        await queries.store_status(
+        await settle_status(
             uow.conn,
             claim_id,
-            ClaimStatus.WITHDRAWN.value,
+            status,
+            ClaimEvent.WITHDRAW,
             withdrawn_at=dt.datetime.now(dt.UTC),
             withdrawn_by=principal.actor,
             withdraw_reason=reason,
@@ -627,13 +654,14 @@ async def compute_claim(
             totals = totals_of(records)
             encoded = snapshot.encode(snap)
             await queries.store_computed(uow.conn, claim_id, totals, encoded.decode())
+            computed = await settle_status(uow.conn, claim_id, ClaimStatus.SUBMITTED, ClaimEvent.COMPUTE)
             await uow.audit(
                 "subsidy_claim.compute",
                 "subsidy_claim",
                 claim_id,
                 before={"status": ClaimStatus.SUBMITTED.value},
                 after={
-                    "status": ClaimStatus.COMPUTED.value,
+                    "status": computed.value,
                     **totals,
                     "snapshot_sha256": hashlib.sha256(encoded).hexdigest(),
                 },
@@ -654,7 +682,9 @@ async def _mark_failed(
         claim = await queries.lock_claim(uow.conn, claim_id)
         if claim is None or claim["status"] != ClaimStatus.SUBMITTED:
             return
-        await queries.store_status(uow.conn, claim_id, ClaimStatus.FAILED.value, error=reason[:MAX_REASON])
+        await settle_status(
+            uow.conn, claim_id, ClaimStatus.SUBMITTED, ClaimEvent.FAIL, error=reason[:MAX_REASON]
+        )
         await uow.audit(
             "subsidy_claim.fail",
             "subsidy_claim",

@@ -2,9 +2,11 @@
 
 DESIGN.md section 6: approve or reject each line, with a reason for every rejection and for
 every approval of a flagged (``review``) line; a ``blocked`` line is never payable, so it
-cannot be approved (409); one call approves every ``clean`` line. The first decision moves
-the claim ``computed -> in_review``; once every line is decided it is ``decided`` (a
-decision may still change until the notice is published). Every call is one unit of work
+cannot be approved (409); one call approves every ``clean`` line. The claim's status
+follows from its lines (:func:`registry.subsidy.rules.status_of`): the first decision makes
+it ``in_review``, every line decided ``decided``; a decision may change until its line is on
+a running notice or granted (409 ``line_not_decidable``); a line sent back to review (an
+objection, a certificate changed, a conflict at the notice's end) is decided again. Every call is one unit of work
 with one audit event listing what it decided.
 
 Who: an auditor whose scope holds the claim (the city, or the county the cohort was held
@@ -21,17 +23,12 @@ from dataclasses import dataclass
 
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.core.principal import Principal
+from registry.core.text import visible_text
 from registry.core.uow import unit_of_work
 from registry.enums import ClaimStatus, Role
 from registry.subsidy import queries
-from registry.subsidy.claims import ClaimView, get_claim
-from registry.subsidy.rules import Decision, DecisionRequest, decision_errors
-
-DECIDABLE = frozenset({ClaimStatus.COMPUTED, ClaimStatus.IN_REVIEW, ClaimStatus.DECIDED})
-AFTER_NOTICE = frozenset({ClaimStatus.NOTICED, ClaimStatus.PAYABLE, ClaimStatus.PAID})
-"""Once noticed, only the lines sent back to review (an objection, a certificate revoked
-during the notice, a conflict at its end) are decided again; a decided claim keeps its
-status and the lines approved again go on a later notice."""
+from registry.subsidy.claims import ClaimView, get_claim, settle_status
+from registry.subsidy.rules import TRANSITIONS, ClaimEvent, Decision, DecisionRequest, decision_errors
 
 
 @dataclass(frozen=True)
@@ -59,9 +56,9 @@ async def decide(principal: Principal, claim_id: uuid.UUID, batch: DecisionBatch
         claim = await queries.lock_claim(uow.conn, claim_id)
         assert claim is not None
         status = ClaimStatus(claim["status"])
-        if status not in DECIDABLE | AFTER_NOTICE:
+        if status not in TRANSITIONS[ClaimEvent.DECIDE]:
             raise Conflict(
-                f"the claim is {status.value}: lines are decided on a computed claim, before its notice",
+                f"the claim is {status.value}: lines are decided on a computed claim",
                 code="claim_not_decidable",
             )
         lines = await queries.line_outcomes(uow.conn, claim_id)
@@ -70,7 +67,7 @@ async def decide(principal: Principal, claim_id: uuid.UUID, batch: DecisionBatch
             asked = {r.line_id for r in requests}
             requests += [
                 DecisionRequest(line_id, Decision.APPROVED, batch.clean_reason)
-                for line_id, (outcome, decision) in lines.items()
+                for line_id, (outcome, decision, _settled) in lines.items()
                 if outcome == "clean" and decision is None and line_id not in asked
             ]
         if not requests:
@@ -78,20 +75,19 @@ async def decide(principal: Principal, claim_id: uuid.UUID, batch: DecisionBatch
                 "nothing to decide: give lines, or approve_clean",
                 errors=[FieldError("lines", "required", "give at least one line decision, or approve_clean")],
             )
-        if status in AFTER_NOTICE:
-            settled = [
-                f"lines[{i}].line_id"
-                for i, r in enumerate(requests)
-                if r.line_id in lines and lines[r.line_id][1] is not None
-            ]
-            if settled:
-                raise Conflict(
-                    "after the notice only the lines sent back to review are decided again",
-                    code="line_not_decidable",
-                    errors=[
-                        FieldError(f, "line_not_decidable", "decided and noticed already") for f in settled
-                    ],
-                )
+        settled = [
+            f"lines[{i}].line_id"
+            for i, r in enumerate(requests)
+            if r.line_id in lines and lines[r.line_id][2]
+        ]
+        if settled:
+            raise Conflict(
+                "a line on a running notice or granted is not decided again (an objection sends it back)",
+                code="line_not_decidable",
+                errors=[
+                    FieldError(f, "line_not_decidable", "on a running notice or granted") for f in settled
+                ],
+            )
         errors, blocked = decision_errors(requests, {k: v[0] for k, v in lines.items()})
         if errors:
             raise ValidationFailed("some decisions are not valid; nothing was decided", errors=errors)
@@ -107,13 +103,7 @@ async def decide(principal: Principal, claim_id: uuid.UUID, batch: DecisionBatch
             )
         now = dt.datetime.now(dt.UTC)
         await queries.store_decisions(uow.conn, claim_id, requests, principal.actor, now)
-        undecided = await queries.undecided_lines(uow.conn, claim_id)
-        if status in AFTER_NOTICE:
-            new_status = status
-        else:
-            new_status = ClaimStatus.DECIDED if undecided == 0 else ClaimStatus.IN_REVIEW
-        if new_status is not status:
-            await queries.store_status(uow.conn, claim_id, new_status.value)
+        new_status = await settle_status(uow.conn, claim_id, status, ClaimEvent.DECIDE)
         await uow.audit(
             "subsidy_claim.decide",
             "subsidy_claim",
@@ -122,7 +112,11 @@ async def decide(principal: Principal, claim_id: uuid.UUID, batch: DecisionBatch
             after={
                 "status": new_status.value,
                 "decisions": [
-                    {"line_id": str(r.line_id), "decision": r.decision.value, "reason": r.reason.strip()}
+                    {
+                        "line_id": str(r.line_id),
+                        "decision": r.decision.value,
+                        "reason": visible_text(r.reason),
+                    }
                     for r in requests
                 ],
             },

@@ -16,9 +16,10 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from registry.core.paging import Page, page_of_sql
+from registry.core.text import visible_text
 from registry.reference import queries as reference_queries
 from registry.reference.queries import IN_FORCE
-from registry.subsidy.rules import PriorityListFacts
+from registry.subsidy.rules import LineTally, PriorityListFacts
 
 POLICY_LOCK_KEY = 0x5_0B51_D7
 """Serialises policy loads, so that two loads never both pass the overlap check."""
@@ -129,7 +130,7 @@ async def institution_standing(conn: BaseDBAsyncClient, institution_id: uuid.UUI
 # ---------------------------------------------------------------------------
 
 OPEN_CLAIM_INDEX = "subsidy_claim_open_once"
-"""One open claim per cohort and kind (migration 0012)."""
+"""One open claim per cohort, kind and claimant (migrations 0012 and 0019)."""
 
 
 async def lock_cohort_for_claim(conn: BaseDBAsyncClient, cohort_id: uuid.UUID) -> dict[str, Any] | None:
@@ -156,11 +157,15 @@ async def certificates_issued_to(conn: BaseDBAsyncClient, cohort_id: uuid.UUID, 
     return int(rows[0]["n"])
 
 
-async def open_claim_of(conn: BaseDBAsyncClient, cohort_id: uuid.UUID, kind: str) -> uuid.UUID | None:
+async def open_claim_of(
+    conn: BaseDBAsyncClient, cohort_id: uuid.UUID, kind: str, claimant_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The claimant's open claim of this kind for the cohort (one per cohort, kind and
+    claimant: a second assessment body of a cohort files its own)."""
     rows = await conn.execute_query_dict(
-        "SELECT id FROM subsidy_claim WHERE cohort_id = $1 AND kind = $2 "
+        "SELECT id FROM subsidy_claim WHERE cohort_id = $1 AND kind = $2 AND institution_id = $3 "
         "AND status NOT IN ('withdrawn', 'failed')",
-        [cohort_id, kind],
+        [cohort_id, kind, claimant_id],
     )
     return rows[0]["id"] if rows else None
 
@@ -472,12 +477,36 @@ async def claim_lines(claim_id: uuid.UUID) -> list[dict[str, Any]]:
 
 async def line_outcomes(
     conn: BaseDBAsyncClient, claim_id: uuid.UUID
-) -> dict[uuid.UUID, tuple[str, str | None]]:
-    """Each line of a claim: (outcome, decision)."""
+) -> dict[uuid.UUID, tuple[str, str | None, bool]]:
+    """Each line of a claim: (outcome, decision, settled: granted or on a running notice,
+    so no longer decided)."""
     rows = await conn.execute_query_dict(
-        "SELECT id, outcome, decision FROM subsidy_line WHERE claim_id = $1", [claim_id]
+        "SELECT l.id, l.outcome, l.decision, (l.grant_id IS NOT NULL OR n.status = 'running') AS settled "
+        "FROM subsidy_line AS l LEFT JOIN claim_notice AS n ON n.id = l.notice_id WHERE l.claim_id = $1",
+        [claim_id],
     )
-    return {row["id"]: (row["outcome"], row["decision"]) for row in rows}
+    return {row["id"]: (row["outcome"], row["decision"], bool(row["settled"])) for row in rows}
+
+
+async def line_tally(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> LineTally:
+    """What a claim's status follows from (:class:`registry.subsidy.rules.LineTally`)."""
+    rows = await conn.execute_query_dict(
+        "SELECT count(*) AS lines, "
+        "count(*) FILTER (WHERE l.decision IS NULL AND l.grant_id IS NULL) AS undecided, "
+        "count(*) FILTER (WHERE l.decision IS NOT NULL OR l.grant_id IS NOT NULL) "
+        "+ (SELECT count(*) FROM claim_notice AS cn WHERE cn.claim_id = $1) AS touched, "
+        "count(*) FILTER (WHERE l.decision = 'approved' AND l.grant_id IS NULL "
+        "AND n.status IS DISTINCT FROM 'running') AS waiting, "
+        "count(*) FILTER (WHERE l.decision = 'approved' AND l.grant_id IS NULL AND n.status = 'running') "
+        "AS on_notice, "
+        "(SELECT count(*) FROM subsidy_grant AS g WHERE g.claim_id = $1 AND g.reverses_id IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM subsidy_grant AS r WHERE r.reverses_id = g.id) "
+        "AND NOT EXISTS (SELECT 1 FROM subsidy_payment AS p WHERE p.grant_id = g.id)) AS unpaid, "
+        "(SELECT count(*) FROM subsidy_payment AS p WHERE p.claim_id = $1) AS paid "
+        "FROM subsidy_line AS l LEFT JOIN claim_notice AS n ON n.id = l.notice_id WHERE l.claim_id = $1",
+        [claim_id],
+    )
+    return LineTally(**{name: int(value) for name, value in rows[0].items()})
 
 
 async def store_decisions(
@@ -494,7 +523,7 @@ async def store_decisions(
             at,
             [r.line_id for r in requests],
             [r.decision.value for r in requests],
-            [r.reason.strip() for r in requests],
+            [visible_text(r.reason) for r in requests],
         ],
     )
 

@@ -84,6 +84,7 @@ from typing import Any, Literal
 import msgspec
 
 from registry.core.errors import FieldError
+from registry.core.text import visible_text
 from registry.enums import (
     CertificateKind,
     CertificateStatus,
@@ -419,10 +420,16 @@ def fact_errors(facts: PersonFacts) -> list[FieldError]:
                     "special_operation or completion), or its level for a skill level",
                 )
             elif grant.certificate_kind not in (None, *VOCATIONAL_KINDS):
-                err(f"{where}.certificate_kind", "invalid", "a vocational grant is of a vocational certificate")
+                err(
+                    f"{where}.certificate_kind",
+                    "invalid",
+                    "a vocational grant is of a vocational certificate",
+                )
             elif grant.certificate_kind is CertificateKind.SKILL_LEVEL and grant.level is None:
                 err(f"{where}.level", "required", "a skill-level grant has a level (1-5)")
-            elif grant.certificate_kind not in (None, CertificateKind.SKILL_LEVEL) and grant.level is not None:
+            elif (
+                grant.certificate_kind not in (None, CertificateKind.SKILL_LEVEL) and grant.level is not None
+            ):
                 err(f"{where}.level", "not_applicable", "only a skill-level grant has a level")
             if grant.is_renewal and grant.certificate_kind is not CertificateKind.SPECIAL_OPERATION:
                 err(f"{where}.is_renewal", "not_applicable", "only a special-operation grant is a renewal")
@@ -800,14 +807,14 @@ def assessment_grant_of(facts: PersonFacts) -> Grant | None:
     )
 
 
-def _repeat_check(
-    judge: _Judge, kind: SubsidyKind, line: Grant, sources: dict[str, Sequence[Grant]]
-) -> None:
+def _repeat_check(judge: _Judge, kind: SubsidyKind, line: Grant, sources: dict[str, Sequence[Grant]]) -> None:
     """SAME_LEVEL_REPEAT: a slot of ``line`` (its level, its level-less subsidy of a kind and
     occupation, its certificate: :func:`registry.ledger.rules.slots`) is held by a grant of
     the history or an earlier line of the batch."""
     wanted = set(line.slots(kind))
-    matching = {name: sum(1 for g in grants if wanted & set(g.slots(kind))) for name, grants in sources.items()}
+    matching = {
+        name: sum(1 for g in grants if wanted & set(g.slots(kind))) for name, grants in sources.items()
+    }
     judge.check(
         "SAME_LEVEL_REPEAT",
         {
@@ -845,8 +852,10 @@ def _history_checks(judge: _Judge, facts: PersonFacts, earlier: Sequence[Grant])
         if line.level is not None:
             level = line.level
             higher = count(
-                lambda g: g.kind is CohortKind.VOCATIONAL
-                and outranks(g.occupation_code, g.level, line.occupation_code, level)
+                lambda g: (
+                    g.kind is CohortKind.VOCATIONAL
+                    and outranks(g.occupation_code, g.level, line.occupation_code, level)
+                )
             )
             judge.check(
                 "LOWER_LEVEL",
@@ -1248,7 +1257,7 @@ def decision_errors(
     seen: set[Any] = set()
     for index, request in enumerate(requests):
         field = f"lines[{index}]"
-        reason = request.reason.strip()
+        reason = visible_text(request.reason)
         outcome = outcomes.get(request.line_id)
         if outcome is None:
             errors.append(FieldError(f"{field}.line_id", "unknown_line", "not a line of this claim"))

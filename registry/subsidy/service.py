@@ -8,9 +8,8 @@ is written on any error. The calculator reads only the policies and the priority
 
 from __future__ import annotations
 
-import dataclasses
-
 import asyncio
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,5 +210,7 @@ async def evaluate_facts(facts: PersonFacts, policy_code: str | None = None) -> 
         and await queries.is_priority_trade(cohort.occupation_code, cohort.start_date)
     )
     if priority:
-        facts = dataclasses.replace(facts, priority_list=await queries.priority_list_facts(None, cohort.start_date))
+        facts = dataclasses.replace(
+            facts, priority_list=await queries.priority_list_facts(None, cohort.start_date)
+        )
     return evaluate(facts, policy, priority_trade=priority)
