@@ -2,14 +2,15 @@
 has passed, as beat's ``registry.notices.close_due`` does every hour: the approved lines
 become grants in the ledger, one transaction a notice; a line that now conflicts goes back
 to review. Safe to run again: a closed notice is left as it is. Without ``DATABASE_URL`` it
-works on the embedded database under ``REGISTRY_HOME``, beside a running ``make up``."""
+works on the embedded database under ``REGISTRY_HOME``, beside a running ``make up``, as
+every command does (:func:`cli.runtime.run_with_db`)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 
-from cli.runtime import local_settings, run_with_db
+from cli.runtime import run_with_db
 from registry.core.principal import system
 from registry.notices import service
 
@@ -30,8 +31,7 @@ def run(args: argparse.Namespace) -> int:
     async def work(_settings: object) -> list[service.CloseReport]:
         return await service.close_due_notices(system("operator"), args.date)
 
-    with local_settings() as settings:  # beside `make up` too: its database, its keys
-        reports = run_with_db(work, settings)
+    reports = run_with_db(work)
     for report in reports:
         print(
             f"notice {report.notice_id} (claim {report.claim_id}): {report.granted} lines granted "
