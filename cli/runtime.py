@@ -36,7 +36,13 @@ def plug_job_sender(settings: Settings) -> None:
 
 
 def run_with_db(work: Callable[[Settings], Awaitable[T]], settings: Settings | None = None) -> T:
-    settings = settings or load_settings()
+    """``work`` with the database open. Every command calls it without ``settings``: its
+    configuration is then :func:`local_settings`'s, so a command finds the embedded database
+    of ``make up`` under ``REGISTRY_HOME`` when ``DATABASE_URL`` is not set (``registry up``
+    passes the settings it read itself)."""
+    if settings is None:
+        with local_settings() as found:
+            return run_with_db(work, found)
 
     async def main() -> T:
         audit.configure(settings)
@@ -51,12 +57,17 @@ def run_with_db(work: Callable[[Settings], Awaitable[T]], settings: Settings | N
 
 
 @contextlib.contextmanager
-def local_settings(environ: Mapping[str, str] | None = None) -> Iterator[Settings]:
+def local_settings(environ: Mapping[str, str] | None = None, *, owner: bool = False) -> Iterator[Settings]:
     """The settings ``registry up`` gives its children, for a command run beside it (or
     after it) with the same configuration: without ``DATABASE_URL``, the embedded database
     under ``REGISTRY_HOME`` as the application's role (started for the command, and stopped
     after it, when no ``registry up`` runs it), the embedded Redis's socket without
-    ``REDIS_URL``, and the key files in ``REGISTRY_HOME/keys`` for keys not in the environment."""
+    ``REDIS_URL``, and the key files in ``REGISTRY_HOME/keys`` for keys not in the environment.
+
+    The one way every command finds its database (through :func:`run_with_db`, or directly
+    for ``registry migrate``). ``owner``: also the embedded server's superuser as the
+    database's owner (``DATABASE_OWNER_URL``), as ``registry up`` migrates; for ``registry
+    migrate`` only, every other command connects as the application's role."""
     from cli.embedded import EmbeddedPostgres, EmbeddedRedis, existing_key_files
     from registry.core.errors import ConfigurationError
 
@@ -87,6 +98,10 @@ def local_settings(environ: Mapping[str, str] | None = None) -> Iterator[Setting
                 started = server
             server.start()  # attaches to a running server, or starts it
             env["DATABASE_URL"] = server.app_url
+            if owner:
+                env["DATABASE_OWNER_URL"] = server.owner_url
+            else:
+                env.pop("DATABASE_OWNER_URL", None)
         if not env.get("REDIS_URL"):
             env["REDIS_URL"] = EmbeddedRedis(home / "redis").url
         for name, path in existing_key_files(home / "keys").items():

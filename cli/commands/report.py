@@ -1,14 +1,15 @@
 """``registry report quarterly --year Y --quarter Q --out FILE``: the quarterly report
 (季度报送) of the city as a workbook, the same one ``GET /api/v1/reports/quarterly.xlsx``
 gives an admin (docs/reports.md). Without ``DATABASE_URL`` it works on the embedded
-database under ``REGISTRY_HOME``, beside a running ``make up``."""
+database under ``REGISTRY_HOME``, beside a running ``make up``, as every command does
+(:func:`cli.runtime.run_with_db`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from cli.runtime import local_settings, run_with_db
+from cli.runtime import run_with_db
 from registry.core.principal import system
 from registry.reports import quarterly
 
@@ -25,8 +26,7 @@ def run(args: argparse.Namespace) -> int:
     async def work(_settings: object) -> quarterly.QuarterlyReport:
         return await quarterly.quarterly_report(system("cli"), args.year, args.quarter)
 
-    with local_settings() as settings:  # beside `make up` too: its database, its keys
-        report = run_with_db(work, settings)
+    report = run_with_db(work)
     args.out.write_bytes(report.data)
     print(
         f"quarterly report {report.year} Q{report.quarter} ({report.scope.name}, year to date through "

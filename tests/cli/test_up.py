@@ -12,6 +12,7 @@ SIGSTOP turns /readyz to 503 within the window, and back to 200 after SIGCONT.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import os
@@ -23,16 +24,20 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 import pytest
 
+from cli.embedded import EmbeddedPostgres
 from cli.up import READY_MARKER, STOP_BUDGET_SECONDS
 from registry.core.clock import business_today
+from registry.core.db import credentials_from_url
 from tests.cli.commands import CONFIG_VARS, free_port, kill_leftovers, leftovers
 
 START_TIMEOUT = 150.0
@@ -197,8 +202,9 @@ def the_bureau_audits_notices_grants_pays_and_claws_back(
     base: str, password: str, home: Path, claim_id: str
 ) -> None:
     """The demo auditor decides a computed claim and publishes its notice (the public page
-    masks names); the notice ends (`registry notices close-due --date` moves the business
-    date); the grants are in the ledger; the bureau pays; a certificate revoked afterwards is
+    masks names); `registry notices close-due --date` refuses a day after today; the notice
+    ran its days (moved into the past in the database) and `registry notices close-due`
+    ends it; the grants are in the ledger; the bureau pays; a certificate revoked afterwards is
     clawed back; every step is in the audit trail."""
     auditor = signed_in(base, "demo-auditor", password)
     claim = auditor.get(f"/claims/{claim_id}").json()
@@ -224,14 +230,24 @@ def the_bureau_audits_notices_grants_pays_and_claws_back(
     assert page.status_code == 200 and "*" in page.text and "公示" in page.text
     after_end = dt.date.fromisoformat(notice.json()["runs_to"]) + dt.timedelta(days=1)
     env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
-    closed = subprocess.run(
-        [sys.executable, "-m", "cli.main", "notices", "close-due", "--date", after_end.isoformat()],
-        env={**env, "REGISTRY_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+
+    def close_due(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", "notices", "close-due", *args],
+            env={**env, "REGISTRY_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    # A day that has not come is refused (it would grant before the five working days).
+    early = close_due("--date", after_end.isoformat())
+    assert early.returncode == 2 and business_today().isoformat() in early.stderr, early.stdout + early.stderr
+    # The notice ran its five working days: moved back by the days until after its end, as
+    # the database's owner (the embedded server's superuser), then ended as beat ends it.
+    notice_ran_in_the_past(home, notice.json()["id"], after_end - business_today())
+    closed = close_due()
     assert closed.returncode == 0 and "notices closed" in closed.stdout, closed.stdout + closed.stderr
     claim = auditor.get(f"/claims/{claim_id}").json()
     assert claim["status"] == "payable" and claim["granted_fen"] > 0, claim["status"]
@@ -256,6 +272,30 @@ def the_bureau_audits_notices_grants_pays_and_claws_back(
     actions = {event["action"] for event in events["items"]}
     assert {"subsidy_claim.file", "subsidy_claim.compute", "subsidy_claim.decide", "subsidy_claim.notice",
             "subsidy_claim.grant", "subsidy_claim.paid"} <= actions, actions  # fmt: skip
+
+
+def notice_ran_in_the_past(home: Path, notice_id: str, by: dt.timedelta) -> None:
+    """Move a running notice's days back by ``by`` in the embedded database of ``home``."""
+    server = EmbeddedPostgres(home / "pgdata", database="registry")
+    server.start()  # attaches to the running server (registry up stops it)
+
+    async def move() -> str:
+        conn = await asyncpg.connect(**credentials_from_url(server.owner_url))
+        try:
+            return str(
+                await conn.execute(
+                    "UPDATE claim_notice SET published_on = published_on - $2::int, "
+                    "runs_from = runs_from - $2::int, runs_to = runs_to - $2::int "
+                    "WHERE id = $1 AND status = 'running'",
+                    uuid.UUID(notice_id),
+                    by.days,
+                )
+            )
+        finally:
+            await conn.close()
+
+    moved = asyncio.run(move())
+    assert moved == "UPDATE 1", moved
 
 
 # --- restart policy and readiness -------------------------------------------------------
