@@ -74,7 +74,7 @@ import dataclasses
 import datetime as dt
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -807,7 +807,9 @@ def assessment_grant_of(facts: PersonFacts) -> Grant | None:
     )
 
 
-def _repeat_check(judge: _Judge, kind: SubsidyKind, line: Grant, sources: dict[str, Sequence[Grant]]) -> None:
+def _repeat_check(
+    judge: _Judge, kind: SubsidyKind, line: Grant, sources: Mapping[str, Sequence[Grant]]
+) -> None:
     """SAME_LEVEL_REPEAT: a slot of ``line`` (its level, its level-less subsidy of a kind and
     occupation, its certificate: :func:`registry.ledger.rules.slots`) is held by a grant of
     the history or an earlier line of the batch."""

@@ -61,7 +61,11 @@ class Case:
     @property
     def id(self) -> str:
         """The command, and its action when it has some (``calendar load``)."""
-        return " ".join(self.argv[:2]) if self.argv[0] in ("calendar", "notices", "report") else self.argv[0]
+        return (
+            " ".join(self.argv[:2])
+            if self.argv[0] in ("calendar", "notices", "report", "priority-list")
+            else self.argv[0]
+        )
 
 
 CASES = [
@@ -71,6 +75,11 @@ CASES = [
         ("import-priority-list", "{list.csv}", "--name", "CLI 目录", "--effective-from", "2095-03-01"),
         "loaded; 2 trades",
         files={"list.csv": "工种代码,名称\n6-31-01-03,电工\n4-10-01-05,养老护理员\n"},
+    ),
+    Case(
+        ("priority-list", "confirm", "no-such-list", "--document", "洛人社〔2026〕1号"),
+        "the latest lists: reference-",
+        returncode=2,
     ),
     Case(("load-policy", str(catalogue.POLICIES_DIR / "henan-2022.yaml")), "policy henan-2022"),
     Case(("calendar", "load", "{2099.csv}"), "calendar 2099: loaded", files={"2099.csv": CALENDAR_2099}),

@@ -468,7 +468,11 @@ def test_level_less_subsidies_are_granted_once_per_kind_and_occupation() -> None
     """Issue 15, defect 1: special ability, a special-operation first certificate and
     completion are once per person for each (certificate kind, occupation); completion and
     special ability of one occupation are different subsidies."""
-    for kind in (CertificateKind.SPECIAL_ABILITY, CertificateKind.COMPLETION, CertificateKind.SPECIAL_OPERATION):
+    for kind in (
+        CertificateKind.SPECIAL_ABILITY,
+        CertificateKind.COMPLETION,
+        CertificateKind.SPECIAL_OPERATION,
+    ):
         f = facts(
             cohort=cohort(certificate_kind=kind, certificate_level=None),
             certificate=certificate(kind=kind, level=None),
@@ -502,11 +506,16 @@ def test_a_level_less_repeat_in_one_batch_and_a_certificate_backing_two_lines() 
     april = dataclasses.replace(
         march,
         cohort=cohort(
-            certificate_kind=kind, certificate_level=None, start_date=dt.date(2025, 4, 1), end_date=dt.date(2025, 5, 10)
+            certificate_kind=kind,
+            certificate_level=None,
+            start_date=dt.date(2025, 4, 1),
+            end_date=dt.date(2025, 5, 10),
         ),
         certificate=certificate(kind=kind, level=None, issue_date=dt.date(2025, 5, 25)),
     )
-    first, second = evaluate_batch([BatchItem("p", march, POLICY, False), BatchItem("p", april, POLICY, False)])
+    first, second = evaluate_batch(
+        [BatchItem("p", march, POLICY, False), BatchItem("p", april, POLICY, False)]
+    )
     assert codes(first.lines[0]) == set() and codes(second.lines[0]) == {"SAME_LEVEL_REPEAT"}
     paper = uuid.uuid4()
     level4 = facts(certificate_id=paper)
@@ -578,7 +587,9 @@ def test_the_uplift_names_its_list_and_an_unconfirmed_list_needs_review() -> Non
     }
     assert codes(training(facts(priority_list=published), priority=True)) == set()
     # No uplift from the list (not a priority trade): nothing to confirm.
-    assert step(training(facts(priority_list=shipped)), "PRIORITY_LIST_UNCONFIRMED").result == "not_applicable"
+    assert (
+        step(training(facts(priority_list=shipped)), "PRIORITY_LIST_UNCONFIRMED").result == "not_applicable"
+    )
 
 
 @pytest.mark.parametrize(
