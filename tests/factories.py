@@ -382,6 +382,20 @@ async def ensure_priority_reference() -> None:
     await load_shipped_policies(system("test"))
     start = TODAY - dt.timedelta(days=3)
     assert await subsidy_queries.is_priority_trade(OCCUPATION, start), "the trade is not a priority trade"
+    await confirm_reference_list()
+
+
+REFERENCE_LIST = "reference-2025-01-01"
+CONFIRMED_AS = "洛人社〔2025〕测试号"
+
+
+async def confirm_reference_list() -> None:
+    """The bureau confirms the shipped selection (``registry priority-list confirm``), as it
+    must before an uplift is paid without review: the suite's claims are then clean where
+    their facts are (PRIORITY_LIST_UNCONFIRMED has tests of its own, on a list they make)."""
+    from registry.reference.service import confirm_priority_list
+
+    await confirm_priority_list(system("test"), REFERENCE_LIST, document=CONFIRMED_AS)
 
 
 async def compute_filed(vault: Any, claim_id: uuid.UUID) -> Any:

@@ -44,7 +44,7 @@ from registry.core.clock import BUSINESS_TZ
 from registry.core.errors import FieldError, NotFound, ValidationFailed
 from registry.core.paging import Page, check_bounds
 from registry.core.principal import Principal
-from registry.enums import Role
+from registry.core.tenancy import bureau_scope
 
 # A county auditor's objects: $1 is the division code.
 _COUNTY_SCOPE = """
@@ -132,7 +132,8 @@ async def list_events(
     principal: Principal, filters: AuditFilters, limit: int, offset: int
 ) -> Page[AuditEventRow]:
     """The audit events the caller may read, newest first (by chain position)."""
-    if principal.role not in (Role.ADMIN, Role.AUDITOR):
+    scope = bureau_scope(principal)
+    if scope is None:
         raise NotFound("nothing here")
     check_bounds(limit, offset)
     _check(filters)
@@ -140,8 +141,8 @@ async def list_events(
     params: list[Any] = []
     with_clause = ""
     join = ""
-    if principal.role is Role.AUDITOR and principal.division_code:
-        params.append(principal.division_code)
+    if scope.division_code:
+        params.append(scope.division_code)
         with_clause = "WITH " + _COUNTY_SCOPE
         join = "JOIN scope s ON s.entity_type = e.entity_type AND s.entity_id = e.entity_id"
 

@@ -43,7 +43,7 @@ from registry.core.crypto import Vault
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.core.paging import Page, page_of
 from registry.core.principal import Principal
-from registry.core.tenancy import visible_certificates, visible_trainees
+from registry.core.tenancy import changeable_certificates, visible_certificates, visible_trainees
 from registry.core.uow import UnitOfWork, unit_of_work
 from registry.enums import CertificateKind, CertificateStatus, Role
 from registry.models.certificate import Certificate
@@ -664,6 +664,13 @@ async def change_status(principal: Principal, ref: str, action: str, reason: str
         found = await _one(_addressed(visible_certificates(principal).using_db(uow.conn), ref), ref)
         if found is None:
             raise NotFound("no such certificate")
+        if not await changeable_certificates(principal).using_db(uow.conn).filter(id=found.id).exists():
+            raise PermissionDenied(
+                "a county auditor changes the certificates of cohorts held in its county (and those "
+                "without a cohort issued by a body of its county): another county's subsidies are not "
+                "its to reach; the issuing body or the city bureau changes this one",
+                code="outside_county",
+            )
         cert = await Certificate.filter(id=found.id).using_db(uow.conn).select_for_update().get()
         before = {"status": _value(cert.status), "status_reason": cert.status_reason}
         if not rules.may_change_status(action, principal.role.value, cert.status_changed_by_role):

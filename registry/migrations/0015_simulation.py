@@ -17,15 +17,19 @@ REVERSE = ["ALTER TABLE policy_simulation DROP CONSTRAINT IF EXISTS policy_simul
 
 
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0014_notices')]
+    dependencies = [("registry", "0014_notices")]
 
     initial = False
 
     operations = [
         ops.AddField(
-            model_name='PolicySimulation',
-            name='division_id',
-            field=fields.CharField(null=True, description="the county auditor's division it covers; null = the city", max_length=6),
+            model_name="PolicySimulation",
+            name="division_id",
+            field=fields.CharField(
+                null=True,
+                description="the county auditor's division it covers; null = the city",
+                max_length=6,
+            ),
         ),
         ops.RunSQL(FORWARD, reverse_sql=REVERSE),
     ]

@@ -14,25 +14,35 @@ import functools
 from json import dumps, loads
 from registry.models.subsidy import PlainJSONField
 
+
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0015_simulation')]
+    dependencies = [("registry", "0015_simulation")]
 
     initial = False
 
     operations = [
         ops.AlterField(
-            model_name='SubsidyClaim',
-            name='snapshot',
-            field=PlainJSONField(null=True, description='the inputs of every line', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+            model_name="SubsidyClaim",
+            name="snapshot",
+            field=PlainJSONField(
+                null=True,
+                description="the inputs of every line",
+                encoder=functools.partial(dumps, separators=(",", ":")),
+                decoder=loads,
+            ),
         ),
         ops.AlterField(
-            model_name='SubsidyLine',
-            name='flags',
-            field=PlainJSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+            model_name="SubsidyLine",
+            name="flags",
+            field=PlainJSONField(
+                default=list, encoder=functools.partial(dumps, separators=(",", ":")), decoder=loads
+            ),
         ),
         ops.AlterField(
-            model_name='SubsidyLine',
-            name='trace',
-            field=PlainJSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+            model_name="SubsidyLine",
+            name="trace",
+            field=PlainJSONField(
+                default=list, encoder=functools.partial(dumps, separators=(",", ":")), decoder=loads
+            ),
         ),
     ]

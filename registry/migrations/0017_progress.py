@@ -42,43 +42,78 @@ REVERSE = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0016_plain_json_claim_documents')]
+    dependencies = [("registry", "0016_plain_json_claim_documents")]
 
     initial = False
 
     operations = [
         ops.CreateModel(
-            name='ProgressSnapshot',
+            name="ProgressSnapshot",
             fields=[
-                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('as_of', fields.DateField()),
-                ('year', fields.SmallIntField()),
-                ('metric', fields.CharField(max_length=40)),
-                ('scope', fields.CharField(default='', description="'' = the city, else a division code", max_length=6)),
-                ('dimension', fields.CharField(max_length=16)),
-                ('key', fields.CharField(default='', max_length=100)),
-                ('value', fields.BigIntField()),
-                ('computed_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ("id", fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ("as_of", fields.DateField()),
+                ("year", fields.SmallIntField()),
+                ("metric", fields.CharField(max_length=40)),
+                (
+                    "scope",
+                    fields.CharField(
+                        default="", description="'' = the city, else a division code", max_length=6
+                    ),
+                ),
+                ("dimension", fields.CharField(max_length=16)),
+                ("key", fields.CharField(default="", max_length=100)),
+                ("value", fields.BigIntField()),
+                ("computed_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'progress_snapshot', 'app': 'registry', 'unique_together': (('as_of', 'year', 'metric', 'scope', 'dimension', 'key'),), 'indexes': [Index(fields=['year', 'as_of']), Index(fields=['year', 'metric', 'scope', 'dimension', 'as_of'])], 'pk_attr': 'id', 'table_description': 'The nightly rollup: year-to-date values per as-of day, metric, scope, dimension'},
-            bases=['Model'],
+            options={
+                "table": "progress_snapshot",
+                "app": "registry",
+                "unique_together": (("as_of", "year", "metric", "scope", "dimension", "key"),),
+                "indexes": [
+                    Index(fields=["year", "as_of"]),
+                    Index(fields=["year", "metric", "scope", "dimension", "as_of"]),
+                ],
+                "pk_attr": "id",
+                "table_description": "The nightly rollup: year-to-date values per as-of day, metric, scope, dimension",
+            },
+            bases=["Model"],
         ),
         ops.CreateModel(
-            name='Target',
+            name="Target",
             fields=[
-                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('year', fields.SmallIntField()),
-                ('metric', fields.CharField(max_length=40)),
-                ('division', fields.ForeignKeyField('registry.Division', source_field='division_id', null=True, db_constraint=True, to_field='code', related_name='targets', on_delete=OnDelete.RESTRICT)),
-                ('cumulative_from', fields.SmallIntField(null=True, description='first year of a cumulative target')),
-                ('value', fields.BigIntField()),
-                ('source', fields.TextField(default='', unique=False)),
-                ('origin', fields.CharField(description='catalogue or file', max_length=16)),
-                ('loaded_by', fields.CharField(max_length=100)),
-                ('loaded_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ("id", fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ("year", fields.SmallIntField()),
+                ("metric", fields.CharField(max_length=40)),
+                (
+                    "division",
+                    fields.ForeignKeyField(
+                        "registry.Division",
+                        source_field="division_id",
+                        null=True,
+                        db_constraint=True,
+                        to_field="code",
+                        related_name="targets",
+                        on_delete=OnDelete.RESTRICT,
+                    ),
+                ),
+                (
+                    "cumulative_from",
+                    fields.SmallIntField(null=True, description="first year of a cumulative target"),
+                ),
+                ("value", fields.BigIntField()),
+                ("source", fields.TextField(default="", unique=False)),
+                ("origin", fields.CharField(description="catalogue or file", max_length=16)),
+                ("loaded_by", fields.CharField(max_length=100)),
+                ("loaded_at", fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'target', 'app': 'registry', 'indexes': [Index(fields=['year', 'metric'])], 'pk_attr': 'id', 'table_description': "The plan's targets per year, metric and scope (NULL division = the city)"},
-            bases=['Model'],
+            options={
+                "table": "target",
+                "app": "registry",
+                "indexes": [Index(fields=["year", "metric"])],
+                "pk_attr": "id",
+                "table_description": "The plan's targets per year, metric and scope (NULL division = the city)",
+            },
+            bases=["Model"],
         ),
         ops.RunSQL(FORWARD, reverse_sql=REVERSE),
     ]

@@ -49,40 +49,62 @@ REVERSE: list[str] = []
 
 
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0017_progress')]
+    dependencies = [("registry", "0017_progress")]
 
     initial = False
 
     operations = [
         ops.AddField(
-            model_name='PriorityList',
-            name='code',
-            field=fields.CharField(null=True, description='stable code: reference-<effective_from> (shipped), given at load or list-<effective_from>', max_length=64),
+            model_name="PriorityList",
+            name="code",
+            field=fields.CharField(
+                null=True,
+                description="stable code: reference-<effective_from> (shipped), given at load or list-<effective_from>",
+                max_length=64,
+            ),
         ),
         ops.AddField(
-            model_name='PriorityList',
-            name='confirmed_at',
-            field=fields.DatetimeField(null=True, description='when the bureau published or confirmed it', auto_now=False, auto_now_add=False),
+            model_name="PriorityList",
+            name="confirmed_at",
+            field=fields.DatetimeField(
+                null=True,
+                description="when the bureau published or confirmed it",
+                auto_now=False,
+                auto_now_add=False,
+            ),
         ),
         ops.AddField(
-            model_name='PriorityList',
-            name='confirmed_by',
-            field=fields.CharField(null=True, description='who loaded or confirmed it', max_length=100),
+            model_name="PriorityList",
+            name="confirmed_by",
+            field=fields.CharField(null=True, description="who loaded or confirmed it", max_length=100),
         ),
         ops.AddField(
-            model_name='PriorityList',
-            name='document',
-            field=fields.CharField(null=True, default='', description='the document it was published under (洛人社〔2026〕12号)', max_length=200),
+            model_name="PriorityList",
+            name="document",
+            field=fields.CharField(
+                null=True,
+                default="",
+                description="the document it was published under (洛人社〔2026〕12号)",
+                max_length=200,
+            ),
         ),
         ops.RunSQL(FORWARD, reverse_sql=REVERSE),
         ops.AlterField(
-            model_name='PriorityList',
-            name='code',
-            field=fields.CharField(unique=True, description='stable code: reference-<effective_from> (shipped), given at load or list-<effective_from>', max_length=64),
+            model_name="PriorityList",
+            name="code",
+            field=fields.CharField(
+                unique=True,
+                description="stable code: reference-<effective_from> (shipped), given at load or list-<effective_from>",
+                max_length=64,
+            ),
         ),
         ops.AlterField(
-            model_name='PriorityList',
-            name='document',
-            field=fields.CharField(default='', description='the document it was published under (洛人社〔2026〕12号)', max_length=200),
+            model_name="PriorityList",
+            name="document",
+            field=fields.CharField(
+                default="",
+                description="the document it was published under (洛人社〔2026〕12号)",
+                max_length=200,
+            ),
         ),
     ]

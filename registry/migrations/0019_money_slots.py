@@ -5,7 +5,7 @@
   certificate, completion) once per person, subsidy kind, certificate kind and occupation
   (``subsidy_grant_levelless_once``); a certificate backs one training grant and one
   assessment grant, ever (``subsidy_grant_certificate_once``; a renewal's only slot).
-- ``subsidy_claim_open_once``: one open claim per cohort, kind and claimant (a second
+- ``subsidy_claim_open_once`` (declared in 0012 but never created there): one open claim per cohort, kind and claimant (a second
   assessment body of a cohort files its own).
 - ``subsidy_payment`` refuses, in the database, a payment of a reversal, of a grant that was
   clawed back, of another amount than the grant's, or dated before the grant; the check runs
@@ -22,6 +22,17 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 from tortoise.migrations.constraints import UniqueConstraint
 
+
+class StateOnlyRemoveConstraint(ops.RemoveConstraint):
+    """Migration 0012 declared ``subsidy_claim_open_once`` in ``CreateModel``'s options, which
+    Tortoise records in its state but never creates in the database (only the cohort's lock
+    kept filings apart): the state forgets it here, and the index is created just after."""
+
+    async def database_forward(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    async def database_backward(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 FORWARD = [
@@ -66,33 +77,48 @@ REVERSE = [
     "DROP FUNCTION IF EXISTS subsidy_payment_check_insert();",
 ]
 
+
 class Migration(migrations.Migration):
-    dependencies = [('registry', '0018_priority_list_confirmation')]
+    dependencies = [("registry", "0018_priority_list_confirmation")]
 
     initial = False
 
     operations = [
-        ops.RemoveConstraint(
-            model_name='SubsidyClaim',
-            name='subsidy_claim_open_once',
+        StateOnlyRemoveConstraint(
+            model_name="SubsidyClaim",
+            name="subsidy_claim_open_once",
             fields=None,
         ),
         ops.AddConstraint(
-            model_name='SubsidyClaim',
-            constraint=UniqueConstraint(fields=('cohort', 'kind', 'institution'), name='subsidy_claim_open_once', condition="status NOT IN ('withdrawn', 'failed')"),
+            model_name="SubsidyClaim",
+            constraint=UniqueConstraint(
+                fields=("cohort", "kind", "institution"),
+                name="subsidy_claim_open_once",
+                condition="status NOT IN ('withdrawn', 'failed')",
+            ),
         ),
         ops.AddField(
-            model_name='SubsidyGrant',
-            name='is_renewal',
-            field=fields.BooleanField(default=False, description='a special-operation renewal (复审)', db_default=False),
+            model_name="SubsidyGrant",
+            name="is_renewal",
+            field=fields.BooleanField(
+                default=False, description="a special-operation renewal (复审)", db_default=False
+            ),
         ),
         ops.AddConstraint(
-            model_name='SubsidyGrant',
-            constraint=UniqueConstraint(fields=('trainee', 'kind', 'certificate_kind', 'occupation'), name='subsidy_grant_levelless_once', condition='reverses_id IS NULL AND level IS NULL AND startup_course IS NULL AND certificate_kind IS NOT NULL AND NOT is_renewal'),
+            model_name="SubsidyGrant",
+            constraint=UniqueConstraint(
+                fields=("trainee", "kind", "certificate_kind", "occupation"),
+                name="subsidy_grant_levelless_once",
+                condition="reverses_id IS NULL AND level IS NULL AND startup_course IS NULL AND certificate_kind IS NOT NULL AND NOT is_renewal",
+            ),
         ),
         ops.AddConstraint(
-            model_name='SubsidyGrant',
-            constraint=UniqueConstraint(fields=('certificate', 'kind'), name='subsidy_grant_certificate_once', condition='reverses_id IS NULL AND certificate_id IS NOT NULL'),
+            model_name="SubsidyGrant",
+            constraint=UniqueConstraint(
+                fields=("certificate", "kind"),
+                name="subsidy_grant_certificate_once",
+                condition="reverses_id IS NULL AND certificate_id IS NOT NULL",
+            ),
         ),
         ops.RunSQL(FORWARD, reverse_sql=REVERSE),
     ]

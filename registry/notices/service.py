@@ -38,6 +38,7 @@ from typing import Any
 from registry.core.clock import business_today
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.core.principal import Principal
+from registry.core.tenancy import visible_claims_sql
 from registry.core.text import visible_text
 from registry.core.uow import UnitOfWork, unit_of_work
 from registry.enums import (
@@ -91,7 +92,7 @@ def _reason(reason: str, field: str = "reason") -> str:
 
 
 def _scope(principal: Principal) -> tuple[str, list[Any]]:
-    return claims_queries.claim_scope(str(principal.role), principal.institution_id, principal.division_code)
+    return visible_claims_sql(principal)
 
 
 async def _auditor_claim(uow: UnitOfWork, principal: Principal, claim_id: uuid.UUID) -> dict[str, Any]:
@@ -605,11 +606,16 @@ async def after_certificate_change(
         event = ClaimEvent.CERTIFICATE_CHANGE if claim_id in touched else ClaimEvent.CLAW_BACK
         after = await settle_status(conn, claim_id, before, event)
         await uow.audit(
-            "subsidy_claim.certificate_changed",
+            "subsidy_claim.certificate_changed" if claim_id in touched else "subsidy_claim.clawback",
             "subsidy_claim",
             claim_id,
             before={"status": before.value},
-            after={"status": after.value, "certificate": status, "lines": touched.get(claim_id, [])},
+            after={
+                "status": after.value,
+                "certificate_id": str(certificate_id),
+                "certificate": status,
+                "lines": touched.get(claim_id, []),
+            },
         )
 
 

@@ -24,6 +24,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from registry.core.clock import business_today
 from registry.core.errors import FieldError, NotFound, ValidationFailed
 from registry.core.principal import Principal
+from registry.core.tenancy import bureau_scope
 from registry.core.uow import unit_of_work
 from registry.enums import Role
 from registry.progress import queries, rules
@@ -222,12 +223,13 @@ class TrendView:
 async def _scope(conn: BaseDBAsyncClient, principal: Principal, division: str | None) -> Scope:
     """The city or one division, as the caller may see it: anyone but an auditor or an
     admin, and a county auditor asking for another division, is told it is not found."""
-    if principal.role not in READERS:
+    scope = bureau_scope(principal)
+    if scope is None:
         raise NotFound("not found")
-    if principal.role is Role.AUDITOR and principal.division_code:
-        if division is not None and division != principal.division_code:
+    if scope.division_code:
+        if division is not None and division != scope.division_code:
             raise NotFound(f"division {division} not found")
-        division = principal.division_code
+        division = scope.division_code
     names = await queries.division_names(conn)
     if division is None:
         return Scope(None, "洛阳市")

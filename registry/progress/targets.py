@@ -27,8 +27,8 @@ from registry import catalogue
 from registry.core.errors import ConfigurationError, FieldError, NotFound, ValidationFailed
 from registry.core.principal import Principal
 from registry.core.tabular import iter_table
+from registry.core.tenancy import bureau_scope
 from registry.core.uow import unit_of_work
-from registry.enums import Role
 from registry.progress import queries, rules
 from registry.progress.queries import TargetValue
 
@@ -225,9 +225,10 @@ async def list_targets(principal: Principal, year: int) -> list[TargetItem]:
     from registry.progress.service import check_year
 
     check_year(year)
-    if principal.role not in (Role.AUDITOR, Role.ADMIN):
+    scope = bureau_scope(principal)
+    if scope is None:
         raise NotFound("not found")
-    division = principal.division_code if principal.role is Role.AUDITOR else None
+    division = scope.division_code
     rows = await queries.targets_of(connections.get("default"), year=year, division=division)
     return [
         TargetItem(

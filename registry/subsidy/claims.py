@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -35,7 +36,7 @@ from registry.core.crypto import Vault
 from registry.core.errors import Conflict, NotFound, PermissionDenied, RegistryError
 from registry.core.paging import Page
 from registry.core.principal import Principal, system
-from registry.core.tenancy import visible_cohorts
+from registry.core.tenancy import visible_claims_sql, visible_cohorts
 from registry.core.text import visible_text
 from registry.core.uow import unit_of_work
 from registry.enums import (
@@ -69,6 +70,7 @@ from registry.subsidy.rules import (
     Grant,
     Line,
     Overlap,
+    for_claimant,
     grant_of,
     judge_batch,
     line_date,
@@ -250,7 +252,7 @@ async def settle_status(
 
 
 def _scope(principal: Principal) -> tuple[str, list[Any]]:
-    return queries.claim_scope(str(principal.role), principal.institution_id, principal.division_code)
+    return visible_claims_sql(principal)
 
 
 # ---------------------------------------------------------------------------
@@ -720,7 +722,17 @@ async def list_claims(
 
 
 async def get_claim(principal: Principal, claim_id: uuid.UUID) -> ClaimView:
+    """A claim with its lines; its claimant reads them without other institutions' facts
+    (:func:`registry.subsidy.rules.for_claimant`)."""
     row = await queries.claim_row(_scope(principal), claim_id)
     if row is None:
         raise NotFound("no such claim")
-    return _claim_view(row, [_line_view(line) for line in await queries.claim_lines(claim_id)])
+    lines = [_line_view(line) for line in await queries.claim_lines(claim_id)]
+    if principal.role in (Role.INSTITUTION, Role.ASSESSOR):
+        lines = [dataclasses.replace(line, **_claimant_facts(line)) for line in lines]
+    return _claim_view(row, lines)
+
+
+def _claimant_facts(line: LineView) -> dict[str, Any]:
+    flags, trace = for_claimant(line.flags, line.trace)
+    return {"flags": flags, "trace": trace}

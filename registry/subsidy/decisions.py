@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.core.principal import Principal
+from registry.core.tenancy import visible_claims_sql
 from registry.core.text import visible_text
 from registry.core.uow import unit_of_work
 from registry.enums import ClaimStatus, Role
@@ -49,7 +50,7 @@ def _auditor_only(principal: Principal) -> None:
 async def decide(principal: Principal, claim_id: uuid.UUID, batch: DecisionBatch) -> ClaimView:
     """Record decisions on a claim's lines (see the module's documentation)."""
     _auditor_only(principal)
-    scope = queries.claim_scope(str(principal.role), principal.institution_id, principal.division_code)
+    scope = visible_claims_sql(principal)
     async with unit_of_work(principal) as uow:
         if await queries.claim_row(scope, claim_id) is None:
             raise NotFound("no such claim")

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from registry.core.errors import NotFound
 from registry.core.principal import Principal
-from registry.enums import ClaimStatus, Role
+from registry.core.tenancy import bureau_scope, visible_claims_sql
+from registry.enums import ClaimStatus
 from registry.subsidy import queries
 
 RISK_FLAGS = (
@@ -71,9 +72,9 @@ class AuditOverview:
 
 
 async def audit_overview(principal: Principal, *, limit: int = 20) -> AuditOverview:
-    if principal.role not in (Role.ADMIN, Role.AUDITOR):
+    if bureau_scope(principal) is None:
         raise NotFound("nothing here")
-    scope = queries.claim_scope(str(principal.role), principal.institution_id, principal.division_code)
+    scope = visible_claims_sql(principal)
     counted = {row["status"]: row for row in await queries.claims_by_status(scope)}
     steps = [
         StepCount(

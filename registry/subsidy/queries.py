@@ -375,21 +375,6 @@ async def store_status(conn: BaseDBAsyncClient, claim_id: uuid.UUID, status: str
     )
 
 
-def claim_scope(
-    principal_role: str, institution_id: uuid.UUID | None, division_code: str | None
-) -> tuple[str, list[Any]]:
-    """The WHERE clause (on ``subsidy_claim AS s``) of what a principal may see: an
-    institution or an assessment body its own claims, a county auditor its division's, the
-    city's auditors and admins every claim; anyone else nothing."""
-    if principal_role == "admin" or (principal_role == "auditor" and division_code is None):
-        return "true", []
-    if principal_role == "auditor":
-        return "s.division_id = {p}", [division_code]
-    if principal_role in ("institution", "assessor") and institution_id is not None:
-        return "s.institution_id = {p}", [institution_id]
-    return "false", []
-
-
 CLAIM_COLUMNS = (
     "s.id, s.cohort_id, s.kind, s.institution_id, s.division_id, s.status, s.policy_code, s.line_count, "
     "s.clean_lines, s.review_lines, s.blocked_lines, s.total_fen, s.clean_fen, s.review_fen, s.blocked_fen, "

@@ -1386,3 +1386,45 @@ def next_claim_status(status: ClaimStatus, event: ClaimEvent, tally: LineTally) 
     if event is ClaimEvent.WITHDRAW:
         return ClaimStatus.WITHDRAWN
     return status_of(tally)
+
+
+# ---------------------------------------------------------------------------
+# What a claimant reads of its own lines
+# ---------------------------------------------------------------------------
+
+OTHER_TENANTS_FACTS = {
+    "OVERLAP": (
+        "other_cohorts",
+        "the person was enrolled, at the same time, in another institution's cohort: "
+        "the bureau checks it and may ask for the attendance records",
+    ),
+    "SHARED_PHONE": (
+        "people_with_this_phone",
+        "the phone number given for this person was given for several other people: "
+        "the bureau checks it and may ask for the person's own number",
+    ),
+}
+"""The flags whose facts are other institutions' (where a person trains elsewhere, who else
+gave a phone number): a claimant sees that the flag fired and what it must answer, the
+bureau sees the facts. Enrolling chosen ID numbers would otherwise look people up."""
+WITHHELD = "withheld: facts of other institutions, for the bureau"
+
+
+def for_claimant(
+    flags: Sequence[dict[str, Any]], trace: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A line's flags and trace as its claimant reads them (:data:`OTHER_TENANTS_FACTS`
+    withheld); plain JSON values in and out."""
+    shown_flags = [
+        {**flag, "message": OTHER_TENANTS_FACTS[flag["code"]][1]}
+        if flag.get("code") in OTHER_TENANTS_FACTS
+        else flag
+        for flag in flags
+    ]
+    shown_trace = [
+        {**step, "inputs": dict.fromkeys(step.get("inputs") or {}, WITHHELD)}
+        if step.get("rule") in OTHER_TENANTS_FACTS
+        else step
+        for step in trace
+    ]
+    return shown_flags, shown_trace

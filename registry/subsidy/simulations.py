@@ -35,6 +35,7 @@ import msgspec
 from registry.core import outbox
 from registry.core.errors import FieldError, NotFound, PermissionDenied, RegistryError, ValidationFailed
 from registry.core.principal import Principal, system
+from registry.core.tenancy import bureau_scope
 from registry.core.uow import unit_of_work
 from registry.enums import Role
 from registry.models.subsidy import PolicySimulation
@@ -108,7 +109,8 @@ def _refuse_role(principal: Principal) -> None:
 
 def _scope_of(principal: Principal) -> str | None:
     """The division a principal simulates and sees: a county auditor's, else None (the city)."""
-    return principal.division_code if principal.role is Role.AUDITOR else None
+    scope = bureau_scope(principal)
+    return None if scope is None else scope.division_code
 
 
 def validate_draft(draft: Any) -> Policy:

@@ -111,8 +111,10 @@ async def catalogue(divisions: None) -> None:
     """The whole shipped catalogue (``registry load-reference``): every division and the
     division aliases (retired and short names, retired codes)."""
     from registry.reference.service import load_reference
+    from tests.factories import confirm_reference_list
 
     await load_reference(system("test"))
+    await confirm_reference_list()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from registry.core.clock import business_today
 from registry.core.crypto import Vault, vault_from_settings
 from registry.core.principal import system
 from registry.core.settings import Settings
@@ -22,6 +23,9 @@ from tests.api.support import Api, Make, problem
 from tests.factories import Trainee, claimable_cohort, compute_filed, noticed_claim
 
 pytestmark = pytest.mark.usefixtures("subsidy_policies", "working_day_calendar")
+
+TODAY = business_today().isoformat()
+"""Payments are dated on or after their grants (written today)."""
 
 
 @pytest.fixture(scope="session")
@@ -94,25 +98,23 @@ async def test_objection_payment_and_export_over_http(
     assert line["decision"] is None and line["flags"][-1]["code"] == "OBJECTION"
 
     problem(
-        await auditor.post(f"/claims/{claim_id}/paid", {"paid_on": "2026-11-20", "batch_reference": "B1"}),
+        await auditor.post(f"/claims/{claim_id}/paid", {"paid_on": TODAY, "batch_reference": "B1"}),
         409,
         "line_not_granted",
     )
     await notices.close_notice(system("test"), notice_id, dt.date(2026, 11, 10))
     county = Api(client, await sign_in("auditor", division="410305"))
-    problem(
-        await county.post(f"/claims/{claim_id}/paid", {"paid_on": "2026-11-20", "batch_reference": "B1"}), 403
-    )
+    problem(await county.post(f"/claims/{claim_id}/paid", {"paid_on": TODAY, "batch_reference": "B1"}), 403)
     problem(
         await auditor.post(
             f"/claims/{claim_id}/paid",
-            {"paid_on": "2026-11-20", "batch_reference": "B1", "line_ids": [str(lines[0].id)]},
+            {"paid_on": TODAY, "batch_reference": "B1", "line_ids": [str(lines[0].id)]},
         ),
         409,
         "line_not_granted",
     )
     paid = await auditor.post(
-        f"/claims/{claim_id}/paid", {"paid_on": "2026-11-20", "batch_reference": "LY-2026-11-B3"}
+        f"/claims/{claim_id}/paid", {"paid_on": TODAY, "batch_reference": "LY-2026-11-B3"}
     )
     assert paid.status_code == 200 and paid.json()["paid_lines"] == 1, paid.text
     claim = (await auditor.get(f"/claims/{claim_id}")).json()

@@ -343,7 +343,7 @@ async def test_repeatable_read_is_refused(person: uuid.UUID, app_conn: Any) -> N
 async def test_the_cap_counts_net_training_grants(person: uuid.UUID) -> None:
     ids = await insert(*(grant(person, occupation) for occupation in OCCUPATIONS[:3]))
     await insert(grant(person, DRONE, kind=SubsidyKind.ASSESSMENT))  # not a training grant
-    await insert(grant(person, DRONE, 4, year=2026))  # another year
+    await insert(grant(person, ELECTRICIAN, 4, year=2026))  # another year
     with pytest.raises(Conflict) as caught:
         await insert(grant(person, DRONE))
     assert caught.value.code == "annual_cap"

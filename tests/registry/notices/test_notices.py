@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from registry.certificates.service import change_status
+from registry.core.clock import business_today
 from registry.core.crypto import Vault
 from registry.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from registry.core.principal import system
@@ -107,20 +108,26 @@ async def test_from_notice_to_grants_to_payment_to_clawback(vault: Vault) -> Non
 
     with pytest.raises(PermissionDenied):
         await notices.record_payment(
-            factories.auditor("410305"), claim_id, paid_on=AFTER, batch_reference="B1"
+            factories.auditor("410305"), claim_id, paid_on=business_today(), batch_reference="B1"
         )
     blocked_line = next(line for line in view.lines if line.outcome == "blocked")
     with pytest.raises(Conflict) as not_granted:
         await notices.record_payment(
-            factories.auditor(), claim_id, paid_on=AFTER, batch_reference="B1", line_ids=[blocked_line.id]
+            factories.auditor(),
+            claim_id,
+            paid_on=business_today(),
+            batch_reference="B1",
+            line_ids=[blocked_line.id],
         )
     assert not_granted.value.code == "line_not_granted"
     paid = await notices.record_payment(
-        factories.auditor(), claim_id, paid_on=AFTER, batch_reference="LY-2026-11-B7"
+        factories.auditor(), claim_id, paid_on=business_today(), batch_reference="LY-2026-11-B7"
     )
     assert paid.status is ClaimStatus.PAID and paid.paid_lines == 2 and paid.paid_fen == report.granted_fen
     with pytest.raises(Conflict):
-        await notices.record_payment(factories.auditor(), claim_id, paid_on=AFTER, batch_reference="B2")
+        await notices.record_payment(
+            factories.auditor(), claim_id, paid_on=business_today(), batch_reference="B2"
+        )
 
     # The certificate of a paid line is revoked: a reversing grant, a flag on the line.
     line = next(line for line in view.lines if line.grant_id)
@@ -141,6 +148,7 @@ async def test_from_notice_to_grants_to_payment_to_clawback(vault: Vault) -> Non
         "subsidy_claim.notice",
         "subsidy_claim.grant",
         "subsidy_claim.paid",
+        "subsidy_claim.clawback",
     ]
     assert await AuditEvent.filter(entity_id=str(line.grant_id), action="ledger.reverse").count() == 1
 

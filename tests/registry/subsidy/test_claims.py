@@ -18,6 +18,7 @@ from registry.models.audit import AuditEvent
 from registry.models.subsidy import SubsidyLine
 from registry.subsidy import claims
 from registry.subsidy.service import load_shipped_policies
+from registry.subsidy.rules import OTHER_TENANTS_FACTS
 from tests import factories
 from tests.factories import OCCUPATION, TODAY, Trainee, claimable_cohort
 
@@ -121,11 +122,26 @@ async def test_overlapping_enrolments_and_shared_phones_are_flagged_for_review(v
     first, second, third, other = (line[t] for t in cohort.trainee_ids)
     assert codes(first) == {"OVERLAP", "SHARED_PHONE"} and first.outcome == "review"
     assert codes(second) == {"SHARED_PHONE"} and second.outcome == "review"
-    assert "5 people at 2 institutions" in next(
-        f["message"] for f in second.flags if f["code"] == "SHARED_PHONE"
-    )
     assert codes(other) == set() and other.outcome == "clean"
     del third
+    # The bureau reads the other institutions' facts; the institution only that the flag
+    # fired and what it must answer (issue 15, item 15: no look-up of where people train).
+    bureau = await claims.get_claim(factories.auditor(), filed.id)
+    assert bureau.lines is not None
+    seen = {line.trainee_id: line for line in bureau.lines}
+    assert "5 people at 2 institutions" in next(
+        f["message"] for f in seen[second.trainee_id].flags if f["code"] == "SHARED_PHONE"
+    )
+    overlap = next(s for s in seen[first.trainee_id].trace if s["rule"] == "OVERLAP")
+    assert overlap["inputs"]["other_cohorts"] and "withheld" not in str(overlap["inputs"])
+    for mine in (first, second):
+        assert {f["message"] for f in mine.flags} <= {text for _, text in OTHER_TENANTS_FACTS.values()}
+        assert all(
+            value == "withheld: facts of other institutions, for the bureau"
+            for s in mine.trace
+            if s["rule"] in ("OVERLAP", "SHARED_PHONE")
+            for value in s["inputs"].values()
+        )
 
 
 async def _id_numbers(vault: Vault, trainee_ids: list[uuid.UUID]) -> list[str]:
