@@ -240,7 +240,8 @@ async def claimable_cohort(
     """A vocational cohort (无人机驾驶员, skill level 5, 80 hours, started three days ago) run
     through the services: the people enrolled, their hours and outcomes recorded, the cohort
     closed (unless ``close=False``), and a level-5 certificate issued today by an assessment
-    body for the cohort to each person ``certified``."""
+    body for the cohort to each person ``certified`` (of the cohort's kind and level where
+    ``overrides`` name them: ``certificate_kind="special_ability", certificate_level=None``)."""
     from decimal import Decimal
 
     from registry.certificates.service import CertificateInput, issue_certificate
@@ -275,10 +276,10 @@ async def claimable_cohort(
                 vault,
                 CertificateInput(
                     number=f"CERT{uuid.uuid4().hex[:12].upper()}",
-                    kind="skill_level",
+                    kind=overrides.get("certificate_kind", "skill_level"),
                     issue_date=TODAY,
                     occupation_code=overrides.get("occupation_code", OCCUPATION),
-                    level=5,
+                    level=overrides.get("certificate_level", 5),
                     id_number=request.id_number,
                     name=request.name,
                     cohort_id=cohort_id,

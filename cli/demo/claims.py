@@ -578,8 +578,13 @@ class _Runner:
         if planned.state != "paid" or planned.paid_on is None:
             return
         try:
+            # Never dated before the grant, which the ledger wrote today (a payment is refused
+            # before its grant): the planned day, or today for a year the demo replays.
             await record_payment(
-                self.auditor, claim_id, paid_on=planned.paid_on, batch_reference=planned.batch_reference
+                self.auditor,
+                claim_id,
+                paid_on=max(planned.paid_on, business_today()),
+                batch_reference=planned.batch_reference,
             )
         except Conflict as exc:
             if exc.code != "line_not_granted":

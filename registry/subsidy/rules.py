@@ -1385,7 +1385,11 @@ def next_claim_status(status: ClaimStatus, event: ClaimEvent, tally: LineTally) 
         return ClaimStatus.FAILED
     if event is ClaimEvent.WITHDRAW:
         return ClaimStatus.WITHDRAWN
-    return status_of(tally)
+    new = status_of(tally)
+    if new is ClaimStatus.COMPUTED and status is not ClaimStatus.COMPUTED and event is not ClaimEvent.COMPUTE:
+        # The audit began (a decision since cleared by a certificate's change): it goes on.
+        return ClaimStatus.IN_REVIEW
+    return new
 
 
 # ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from registry.core.principal import system
 from registry.people.rules.idnumber import make_number
 from registry.reference.service import load_reference
 from tests.api.support import Actor
+from tests.factories import confirm_reference_list
 
 Make = Callable[..., Awaitable[Actor]]
 OCCUPATION = "6-31-01-03"  # 电工
@@ -28,6 +29,7 @@ OCCUPATION = "6-31-01-03"  # 电工
 @pytest.fixture(scope="module")
 async def catalogue(database: None) -> None:
     await load_reference(system("test"))
+    await confirm_reference_list()  # as the bureau does (tests.factories)
 
 
 def number(code: str = "410381") -> str:

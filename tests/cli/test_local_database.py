@@ -78,7 +78,7 @@ CASES = [
     ),
     Case(
         ("priority-list", "confirm", "no-such-list", "--document", "洛人社〔2026〕1号"),
-        "the latest lists: reference-",
+        "no priority list has the code 'no-such-list'",
         returncode=2,
     ),
     Case(("load-policy", str(catalogue.POLICIES_DIR / "henan-2022.yaml")), "policy henan-2022"),

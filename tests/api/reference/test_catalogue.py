@@ -8,6 +8,7 @@ import pytest
 from registry.core.principal import system
 from registry.reference.service import load_reference
 from tests.api.support import Actor
+from tests.factories import CONFIRMED_AS, confirm_reference_list
 
 Make = Callable[..., Awaitable[Actor]]
 
@@ -15,6 +16,7 @@ Make = Callable[..., Awaitable[Actor]]
 @pytest.fixture(scope="module")
 async def catalogue(database: None) -> None:
     await load_reference(system("test"))
+    await confirm_reference_list()  # as the bureau does (tests.factories)
 
 
 async def test_reference_endpoints(client: httpx.AsyncClient, sign_in: Make, catalogue: None) -> None:
@@ -27,9 +29,10 @@ async def test_reference_endpoints(client: httpx.AsyncClient, sign_in: Make, cat
     data = trades.json()
     assert data["total"] == 158 == len(data["items"])
     assert all(item["sector"] for item in data["items"])
-    # The list's facts: the shipped selection, not published by the bureau (issue 15, item 10).
+    # The list's facts: the shipped selection, confirmed by the bureau in the suite's setup
+    # (tests.factories.confirm_reference_list; issue 15, item 10).
     assert {(i["list_code"], i["list_document"], i["list_confirmed"]) for i in data["items"]} == {
-        ("reference-2025-01-01", "", False)
+        ("reference-2025-01-01", CONFIRMED_AS, True)
     }
     divisions = (await client.get("/api/v1/divisions", headers=actor.headers)).json()
     codes = {d["code"]: d for d in divisions}

@@ -17,8 +17,8 @@ from registry.ledger.rules import NewGrant
 from registry.models.audit import AuditEvent
 from registry.models.subsidy import SubsidyLine
 from registry.subsidy import claims
-from registry.subsidy.service import load_shipped_policies
 from registry.subsidy.rules import OTHER_TENANTS_FACTS
+from registry.subsidy.service import load_shipped_policies
 from tests import factories
 from tests.factories import OCCUPATION, TODAY, Trainee, claimable_cohort
 
