@@ -16,6 +16,7 @@ import pytest
 from registry.core.clock import business_today
 from tests.api.support import (
     EVALUATE,
+    PLAIN_OCCUPATION,
     PRIORITY_OCCUPATION,
     Make,
     evaluate_body,
@@ -404,3 +405,107 @@ async def test_calculator_doc_example_is_a_real_answer(call: Any) -> None:
         )
         CALCULATOR_DOC.write_text(text, encoding="utf-8")
     assert json.loads(_blocks(CALCULATOR_DOC.read_text(encoding="utf-8"))["response"]) == response.json()
+
+
+# --- the history's certificate kind (issue 15: the calculator's contract, amended) -----------
+
+LEVEL_LESS = ("special_ability", "special_operation", "completion")
+
+
+def level_less_body(kind: str, history: list[dict[str, Any]]) -> dict[str, Any]:
+    return evaluate_body(
+        cohort={"certificate_kind": kind, "certificate_level": None},
+        certificate={"kind": kind, "level": None},
+        history=history,
+    )
+
+
+def training_codes(response: httpx.Response) -> set[str]:
+    assert response.status_code == 200, response.text
+    line = response.json()["lines"][0]
+    assert line["kind"] == "training"
+    return {flag["code"] for flag in line["flags"]}
+
+
+@pytest.mark.parametrize("kind", LEVEL_LESS)
+async def test_a_level_less_subsidy_repeats_only_its_own_certificate_kind(call: Any, kind: str) -> None:
+    def granted(certificate_kind: str, **more: Any) -> dict[str, Any]:
+        return {
+            "kind": "vocational",
+            "certificate_kind": certificate_kind,
+            "occupation_code": PLAIN_OCCUPATION,
+            "year": 2024,
+            **more,
+        }
+
+    assert training_codes(await call(level_less_body(kind, [granted(kind)]))) == {"SAME_LEVEL_REPEAT"}
+    others = [k for k in LEVEL_LESS if k != kind]
+    assert training_codes(await call(level_less_body(kind, [granted(k) for k in others]))) == set()
+    assert training_codes(await call(level_less_body(kind, [granted("skill_level", level=5)]))) == set()
+
+
+async def test_a_renewal_in_the_history_is_not_a_first_certificate(call: Any) -> None:
+    renewal = {
+        "kind": "vocational",
+        "certificate_kind": "special_operation",
+        "is_renewal": True,
+        "occupation_code": PLAIN_OCCUPATION,
+        "year": 2024,
+    }
+    assert training_codes(await call(level_less_body("special_operation", [renewal]))) == set()
+
+
+async def test_a_history_item_with_a_level_may_leave_its_kind_out(call: Any) -> None:
+    with_kind = {"kind": "vocational", "certificate_kind": "skill_level", "occupation_code": PLAIN_OCCUPATION}
+    without = {"kind": "vocational", "occupation_code": PLAIN_OCCUPATION}
+    for item in (with_kind, without):
+        body = evaluate_body(history=[{**item, "level": 4, "year": 2023}])
+        assert training_codes(await call(body)) == {"SAME_LEVEL_REPEAT"}
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        (
+            {"kind": "vocational", "occupation_code": PLAIN_OCCUPATION, "year": 2023},
+            "history[0].certificate_kind",
+        ),
+        (
+            {
+                "kind": "vocational",
+                "certificate_kind": "skill_level",
+                "occupation_code": PLAIN_OCCUPATION,
+                "year": 2023,
+            },
+            "history[0].level",
+        ),
+        (
+            {
+                "kind": "vocational",
+                "certificate_kind": "completion",
+                "is_renewal": True,
+                "occupation_code": PLAIN_OCCUPATION,
+                "year": 2023,
+            },
+            "history[0].is_renewal",
+        ),
+        (
+            {"kind": "startup", "startup_course": "SYB", "certificate_kind": "completion", "year": 2023},
+            "history[0].certificate_kind",
+        ),
+        (
+            {
+                "kind": "vocational",
+                "certificate_kind": "startup",
+                "occupation_code": PLAIN_OCCUPATION,
+                "year": 2023,
+            },
+            "history[0].certificate_kind",
+        ),
+    ],
+)
+async def test_a_history_item_without_a_certificate_kind_or_level_is_named(
+    call: Any, item: dict[str, Any], field: str
+) -> None:
+    data = problem(await call(evaluate_body(history=[item])), 422)
+    assert field in [error["field"] for error in data["errors"]], data
