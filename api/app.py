@@ -37,6 +37,8 @@ from api.subsidy import evaluate as subsidy_evaluate
 from api.subsidy import policies as subsidy_policies
 from api.subsidy import simulations as subsidy_simulations
 from api.training import cohorts, roster
+from api.web.templates import TEMPLATE_CONFIG
+from api.workbench import pages as workbench
 from registry.audit import service as audit_trail
 from registry.core import db, offload
 from registry.core.crypto import vault_from_settings
@@ -136,12 +138,13 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             *verify.PAGE_HANDLERS,
             *notices.PAGE_HANDLERS,
             *dashboard.PAGE_HANDLERS,
+            workbench.ROUTER,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIRECTORY], send_as_attachment=False
             ),
             v1,
         ],
-        template_config=verify.TEMPLATE_CONFIG,
+        template_config=TEMPLATE_CONFIG,
         lifespan=[lifespan],
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,

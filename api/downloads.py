@@ -57,5 +57,10 @@ def download(name: str, data: bytes, media_type: str = XLSX) -> Response[bytes]:
     return Response(
         content=data,
         media_type=media_type,
-        headers={"Content-Disposition": content_disposition(name), "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": content_disposition(name),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "X-Robots-Tag": "noindex, nofollow",
+        },
     )

@@ -102,6 +102,19 @@ class ClaimStatus(StrEnum):
 
 
 CLOSED_CLAIM_STATUSES = frozenset({ClaimStatus.WITHDRAWN, ClaimStatus.FAILED})
+
+CLAIM_STATUS_NAMES = {
+    ClaimStatus.SUBMITTED: "已提交",
+    ClaimStatus.COMPUTED: "已计算",
+    ClaimStatus.IN_REVIEW: "审核中",
+    ClaimStatus.DECIDED: "已审定",
+    ClaimStatus.NOTICED: "公示中",
+    ClaimStatus.PAYABLE: "待拨付",
+    ClaimStatus.PAID: "已拨付",
+    ClaimStatus.WITHDRAWN: "已撤回",
+    ClaimStatus.FAILED: "计算失败",
+}
+"""Each status's Chinese name, as pages and spreadsheets show it."""
 """A claim in these no longer holds its cohort's slot: the cohort may be claimed again."""
 
 

@@ -20,7 +20,6 @@ problem document and ``Retry-After``, the page a short Chinese page with the sam
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -28,25 +27,23 @@ import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
-from litestar.template.config import TemplateConfig
 
 from api.problems import PROBLEM_JSON, problem
 from api.security import WindowLimiter, client_address
 from api.strict import ANSWERS_ANY_TEXT
 from registry.certificates import rules, service
 
-TEMPLATE_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
-TEMPLATE_CONFIG = TemplateConfig(directory=TEMPLATE_DIRECTORY, engine=JinjaTemplateEngine)
-"""The app's templates (``api/templates``, Jinja2 with autoescape); ``create_app`` passes it on."""
 TEMPLATE = "verify.html"
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex, nofollow",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
 }
 JSON_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "X-Content-Type-Options": "nosniff"}
 MISS: dict[str, Any] = {

@@ -17,7 +17,6 @@ and ``/static/dashboard.js``; its Content-Security-Policy allows scripts from th
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -30,6 +29,8 @@ from api.dashboard import session
 from api.figures import kept
 from api.problems import problem
 from api.security import LoginLimiter, client_address
+from api.web.security import PAGE_HEADERS as WEB_HEADERS
+from api.web.security import foreign_origin
 from registry.accounts.signin import authenticate
 from registry.core.errors import AuthenticationFailed, InstitutionSuspended, NotFound, RateLimited
 from registry.core.principal import Principal
@@ -40,37 +41,50 @@ from registry.subsidy.overview import audit_overview
 
 SIGN_IN = "/dashboard/sign-in"
 PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Robots-Tag": "noindex, nofollow",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    **WEB_HEADERS,
+    # The dashboard's own page still sets a few styles inline (ECharts draws into styled
+    # elements); the workbench's pages allow none (api.web.security.CSP).
+    "Content-Security-Policy": WEB_HEADERS["Content-Security-Policy"].replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
     ),
 }
 ROLES = (Role.AUDITOR, Role.ADMIN)
 FORBIDDEN_FORM = "the form has expired or was not sent by this site: reload the page and try again"
 WRONG_PASSWORD = "用户名或密码错误"
+NOT_THE_BUREAU = "此入口供人力资源和社会保障局的工作人员使用；培训机构和评价机构的账号请使用机构端。"
+"""Why an institution's or an assessment body's user is refused here (no session is made)."""
 SUSPENDED = "您所在的机构已被暂停或列入黑名单，其账号无法登录；如有疑问，请联系洛阳市人力资源和社会保障局。"
 """The page's words for :class:`InstitutionSuspended` (``institution_suspended``)."""
 
 
-def _sign_in_page(request: Request[Any, Any, Any], error: str = "", status: int = 200) -> Template:
-    token = secrets.token_urlsafe(32)
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path of this site (``/workbench/...``), never another
+    site (``//evil``, ``https://...``); the dashboard by default."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) <= 500:
+        return target
+    return "/dashboard"
+
+
+async def _sign_in_page(
+    request: Request[Any, Any, Any], error: str = "", status: int = 200, next_path: str = ""
+) -> Template:
+    token = await session.issue_form_token(request.app.state.redis)
     return Template(
         template_name="sign_in.html",
-        context={"csrf": token, "error": error},
+        context={
+            "csrf": token,
+            "error": error,
+            "next": safe_next(next_path or request.query_params.get("next")),
+        },
         headers=PAGE_HEADERS,
-        cookies=[session.cookie(request, session.CSRF_COOKIE, token, 3600)],
+        cookies=[session.cookie(request, session.CSRF_COOKIE, token, session.FORM_SECONDS)],
         status_code=status,
     )
 
 
 @get(SIGN_IN, include_in_schema=False)
 async def sign_in_form(request: Request[Any, Any, Any]) -> Template:
-    return _sign_in_page(request)
+    return await _sign_in_page(request)
 
 
 @post(SIGN_IN, include_in_schema=False, status_code=HTTP_303_SEE_OTHER)
@@ -78,8 +92,14 @@ async def sign_in(
     request: Request[Any, Any, Any],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
-    if not session.same(str(data.get("csrf") or ""), request.cookies.get(session.CSRF_COOKIE)):
-        return _sign_in_page(request, FORBIDDEN_FORM, status=403)
+    next_path = safe_next(str(data.get("next") or ""))
+    token = str(data.get("csrf") or "")
+    if (
+        foreign_origin(request)
+        or not session.same(token, request.cookies.get(session.CSRF_COOKIE))
+        or not await session.take_form_token(request.app.state.redis, token)
+    ):
+        return await _sign_in_page(request, FORBIDDEN_FORM, status=403, next_path=next_path)
     username = str(data.get("username") or "")[:150]
     password = str(data.get("password") or "")[:1024]
     settings: Settings = request.app.state.settings
@@ -90,14 +110,19 @@ async def sign_in(
         principal = await authenticate(username, password)
         await limiter.succeeded(username, client)
     except RateLimited as exc:
-        return _sign_in_page(request, f"尝试次数过多，请 {exc.retry_after} 秒后再试", status=429)
+        return await _sign_in_page(
+            request, f"尝试次数过多，请 {exc.retry_after} 秒后再试", status=429, next_path=next_path
+        )
     except InstitutionSuspended:
-        return _sign_in_page(request, SUSPENDED, status=403)
+        return await _sign_in_page(request, SUSPENDED, status=403, next_path=next_path)
     except AuthenticationFailed:
-        return _sign_in_page(request, WRONG_PASSWORD, status=401)
+        return await _sign_in_page(request, WRONG_PASSWORD, status=401, next_path=next_path)
+    if principal.role not in ROLES:
+        # An institution's or an assessment body's user gets no bureau session at all.
+        return await _sign_in_page(request, NOT_THE_BUREAU, status=403, next_path=next_path)
     started = await session.start(request.app.state.redis, principal)
     return Redirect(
-        path="/dashboard",
+        path=next_path,
         status_code=HTTP_303_SEE_OTHER,
         headers=PAGE_HEADERS,
         cookies=[
@@ -187,7 +212,7 @@ async def sign_out(
     current = await session.current(request)
     if current is None:
         return Redirect(path=SIGN_IN, status_code=HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
-    if not session.same(str(data.get("csrf") or ""), current.csrf):
+    if foreign_origin(request) or not session.same(str(data.get("csrf") or ""), current.csrf):
         return Response(
             content=FORBIDDEN_FORM, status_code=403, media_type="text/plain", headers=PAGE_HEADERS
         )

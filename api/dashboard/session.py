@@ -9,9 +9,11 @@ the browser keeps. The session and its user's being active
 most ``REGISTRY_SIGNED_IN_RECHECK_SECONDS`` apart on each worker (``app.state.signed_in``),
 at once on the worker that signs the session out.
 
-CSRF: the sign-in form, before there is a session, uses a double-submit token (a cookie of
-its own, HttpOnly and SameSite=Strict, and the same value in the form); every form after
-sign-in carries the session's token. Both are compared in constant time.
+CSRF: the sign-in form, before there is a session, carries a token the server issued (kept in
+Redis for an hour, taken once) and the same value in a cookie of its own (HttpOnly,
+SameSite=Strict): a pair the server never issued, or one used already, is refused. Every form
+after sign-in carries the session's token. Tokens are compared in constant time; a form from
+another origin is refused before its token is looked at (:func:`api.web.security.foreign_origin`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ CSRF_COOKIE = "registry_signin_csrf"
 SESSION_SECONDS = 8 * 3600
 """A working day; signing in again after it."""
 _PREFIX = "dashboard-session:"
+_FORM_PREFIX = "sign-in-form:"
+FORM_SECONDS = 3600
+"""How long a sign-in form's token stays good."""
 
 
 def _key(session_id: str) -> str:
@@ -70,6 +75,21 @@ def cookie(request: Request[Any, Any, Any], name: str, value: str, max_age: int)
 
 def expired(request: Request[Any, Any, Any], name: str) -> Cookie:
     return cookie(request, name, "", 0)
+
+
+async def issue_form_token(redis: Redis) -> str:
+    """A sign-in form's token, kept by the server until used or an hour has passed."""
+    token = secrets.token_urlsafe(32)
+    await redis.set(_FORM_PREFIX + hashlib.sha256(token.encode()).hexdigest(), "1", ex=FORM_SECONDS)
+    return token
+
+
+async def take_form_token(redis: Redis, token: str) -> bool:
+    """Whether ``token`` is one the server issued and not used yet (using it up)."""
+    if not token:
+        return False
+    taken = await redis.getdel(_FORM_PREFIX + hashlib.sha256(token.encode()).hexdigest())
+    return taken is not None
 
 
 async def start(redis: Redis, principal: Principal) -> Session:

@@ -18,7 +18,7 @@ import msgspec
 from litestar import Response, get, post
 from litestar.response import Template
 
-from api.certificates.verify import PAGE_HEADERS
+from api.certificates.verify import PAGE_HEADERS, limit_page
 from api.downloads import XLSX, download
 from api.subsidy.claims import ClaimDetail
 from registry.core.principal import Principal
@@ -143,7 +143,12 @@ HANDLERS: list[Any] = [publish, notices_of, object_to, paid, export]
 # --- the public page (no sign-in) -----------------------------------------------------------
 
 
-@get("/notices/{notice_id:uuid}", summary="The public notice (公示)", include_in_schema=False)
+@get(
+    "/notices/{notice_id:uuid}",
+    summary="The public notice (公示)",
+    include_in_schema=False,
+    before_request=limit_page,
+)
 async def notice_page(notice_id: uuid.UUID) -> Template:
     notice = await service.public_notice(notice_id)
     return Template(
@@ -163,6 +168,7 @@ async def notice_page(notice_id: uuid.UUID) -> Template:
     "/notices/{notice_id:uuid}/notice.xlsx",
     summary="The public notice as a spreadsheet",
     include_in_schema=False,
+    before_request=limit_page,
 )
 async def notice_xlsx(notice_id: uuid.UUID) -> Response[bytes]:
     return download(*await service.public_notice_xlsx(notice_id))

@@ -14,7 +14,7 @@ from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenie
 from registry.core.principal import Principal
 from registry.core.uow import unit_of_work
 from registry.enums import Role
-from registry.models.auth import User
+from registry.models.auth import ApiKey, User
 from registry.models.institution import Institution
 from registry.models.reference import Division
 
@@ -139,3 +139,23 @@ async def set_password(principal: Principal, username: str, password: str) -> No
         user.password_hash = hash_password(password)
         await user.save(using_db=uow.conn, update_fields=["password_hash"])
         await uow.audit("user.password_reset", "user", user.id)
+
+
+async def actor_names(actors: list[str]) -> dict[str, str]:
+    """What people read for the audit trail's actors: ``user:<id>`` as its username,
+    ``apikey:<id>`` as its key's name, ``system:<name>`` as 系统（name）."""
+    user_ids: list[uuid.UUID] = []
+    key_ids: list[uuid.UUID] = []
+    for actor in set(actors):
+        kind, _, ident = actor.partition(":")
+        try:
+            value = uuid.UUID(ident)
+        except ValueError:
+            continue
+        (user_ids if kind == "user" else key_ids if kind == "apikey" else []).append(value)
+    names = {f"user:{u.id}": u.display_name or u.username for u in await User.filter(id__in=user_ids)}
+    names.update({f"apikey:{k.id}": f"接口密钥 {k.name}" for k in await ApiKey.filter(id__in=key_ids)})
+    for actor in actors:
+        if actor.startswith("system:"):
+            names[actor] = f"系统（{actor.split(':', 1)[1]}）"
+    return names

@@ -116,3 +116,24 @@ def notice_workbook(heading: Sequence[str], lines: Iterable[Any]) -> bytes:
         for line in lines
     )
     return _workbook("公示名单", heading, NOTICE_HEADERS, rows, money={6})
+
+
+LIST_HEADERS = (
+    "培训机构",
+    "班次编号",
+    "班次名称",
+    "县区",
+    "类别",
+    "状态",
+    "人数",
+    "申报金额(元)",
+    "已核拨(元)",
+    "已追回(元)",
+    "已拨付(元)",
+    "申报时间",
+)
+
+
+def claims_workbook(heading: Sequence[str], claims: Iterable[Sequence[Any]]) -> bytes:
+    """A list of claims, one row each in :data:`LIST_HEADERS` order (amounts in fen)."""
+    return _workbook("补贴申请列表", heading, LIST_HEADERS, claims, money={7, 8, 9, 10})

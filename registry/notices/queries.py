@@ -469,3 +469,24 @@ async def export_lines(claim_id: uuid.UUID) -> list[dict[str, Any]]:
         if isinstance(row["flags"], str):
             row["flags"] = json.loads(row["flags"])
     return rows
+
+
+async def total_of_lines(conn: BaseDBAsyncClient, line_ids: Sequence[uuid.UUID]) -> int:
+    rows = await conn.execute_query_dict(
+        "SELECT coalesce(sum(total_fen), 0) AS total FROM subsidy_line WHERE id = ANY($1::uuid[])",
+        [list(line_ids)],
+    )
+    return int(rows[0]["total"])
+
+
+async def running_notices(scope: tuple[str, list[Any]]) -> list[dict[str, Any]]:
+    """Running notices of the claims in ``scope`` (a WHERE clause on ``subsidy_claim AS s``),
+    ending first."""
+    clause, params = scope
+    condition = clause.format(p="$1") if params else clause
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
+        f"SELECT {_NOTICE_COLUMNS} FROM claim_notice AS n JOIN subsidy_claim AS s ON s.id = n.claim_id "
+        f"WHERE n.status = 'running' AND {condition} ORDER BY n.runs_to, n.id",
+        list(params),
+    )
+    return rows

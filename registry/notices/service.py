@@ -35,13 +35,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from registry.core.clock import business_today
+from registry.core.clock import BUSINESS_TZ, business_today
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from registry.core.principal import Principal
-from registry.core.tenancy import visible_claims_sql
+from registry.core.tenancy import bureau_scope, visible_claims_sql
 from registry.core.text import visible_text
 from registry.core.uow import UnitOfWork, unit_of_work
 from registry.enums import (
+    CLAIM_STATUS_NAMES,
     CertificateKind,
     CertificateStatus,
     ClaimStatus,
@@ -53,7 +54,7 @@ from registry.enums import (
 from registry.ledger import queries as ledger
 from registry.ledger.rules import NewGrant
 from registry.notices import export, queries
-from registry.notices.calendar import notice_period
+from registry.notices.calendar import notice_period, working_days
 from registry.people.rules.personal import mask_name
 from registry.subsidy import queries as claims_queries
 from registry.subsidy.claims import settle_status
@@ -678,6 +679,93 @@ async def claim_export(principal: Principal, claim_id: uuid.UUID) -> tuple[str, 
     ]
     data = export.claim_workbook(heading, await queries.export_lines(claim_id))
     return f"claim-{row['cohort_reference']}-{claim_id.hex[:8]}.xlsx", data
+
+
+LIST_EXPORT_LIMIT = 5000
+"""Claims in one list spreadsheet at the most (the filters narrow a longer list)."""
+
+
+async def claims_list_export(
+    principal: Principal, filters: Any, *, status: ClaimStatus | None = None
+) -> tuple[str, bytes]:
+    """The list of claims as the workbench filters it, as XLSX for the bureau (file name,
+    bytes); ``filters``: :class:`registry.subsidy.claims.ClaimFilters`."""
+    from registry.subsidy.claims import list_claims
+
+    if bureau_scope(principal) is None:
+        raise NotFound("no such list")
+    items: list[Any] = []
+    total = 0
+    while len(items) < LIST_EXPORT_LIMIT:
+        page = await list_claims(principal, limit=500, offset=len(items), status=status, filters=filters)
+        items += page.items
+        total = page.total
+        if not page.items or len(items) >= total:
+            break
+    kinds = {SubsidyKind.TRAINING: "培训补贴", SubsidyKind.ASSESSMENT: "评价补贴"}
+    rows = [
+        (
+            c.institution_name,
+            c.cohort_reference,
+            c.cohort_name,
+            c.division_code,
+            kinds[c.kind],
+            CLAIM_STATUS_NAMES[c.status],
+            c.line_count,
+            c.total_fen,
+            c.granted_fen,
+            c.reversed_fen,
+            c.paid_fen,
+            c.filed_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M"),
+        )
+        for c in items[:LIST_EXPORT_LIMIT]
+    ]
+    heading = [
+        f"补贴申请列表（共 {total} 件，导出 {len(rows)} 件）",
+        f"导出日期 {business_today().isoformat()}",
+    ]
+    return f"claims-{business_today().isoformat()}.xlsx", export.claims_workbook(heading, rows)
+
+
+@dataclass(frozen=True)
+class NoticePreview:
+    """What publishing a claim's notice today would do: its lines, amount and working days."""
+
+    claim_id: uuid.UUID
+    lines: int
+    total_fen: int
+    days: list[dt.date]
+
+
+async def notice_preview(
+    principal: Principal, claim_id: uuid.UUID, today: dt.date | None = None
+) -> NoticePreview:
+    """The confirmation before :func:`publish_notice`: the approved lines waiting and the five
+    working days from the calendar (``calendar_not_loaded`` as publishing would say)."""
+    today = today or business_today()
+    async with unit_of_work(principal) as uow:
+        await _auditor_claim(uow, principal, claim_id)
+        line_ids = await queries.lines_to_notice(uow.conn, claim_id)
+        total = await queries.total_of_lines(uow.conn, line_ids)
+        days = await notice_period(today, uow.conn)
+    return NoticePreview(claim_id, len(line_ids), total, days)
+
+
+async def ending_soon(today: dt.date, working_days_ahead: int = 2) -> dt.date:
+    """The last of the next ``working_days_ahead`` working days from ``today`` (today counted
+    when it is one): a notice ending by then ends "in the next two working days". Past the
+    calendar's years, calendar days."""
+    try:
+        return (await working_days(today, working_days_ahead))[-1]
+    except ValidationFailed:
+        return today + dt.timedelta(days=working_days_ahead)
+
+
+async def running_notices(principal: Principal) -> list[NoticeView]:
+    """The running notices of the claims the caller may see, ending first."""
+    if bureau_scope(principal) is None:
+        raise NotFound("nothing here")
+    return [_notice_view(row) for row in await queries.running_notices(_scope(principal))]
 
 
 def notice_heading(notice: PublicNotice) -> list[str]:

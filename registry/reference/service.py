@@ -584,3 +584,8 @@ async def confirm_priority_list(
             confirmed_by=found.confirmed_by,
             unchanged=unchanged,
         )
+
+
+async def divisions() -> list[queries.DivisionItem]:
+    """Every division, administrative ones first (what a page's county list shows)."""
+    return await queries.list_divisions()

@@ -123,6 +123,21 @@ class LineView:
     """The notice that listed it (last)."""
     grant_id: uuid.UUID | None = None
     """Its grant in the ledger, once granted."""
+    occupation_name: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimFilters:
+    """The workbench's filters of a list of claims (each None: any)."""
+
+    division: str | None = None
+    institution_id: uuid.UUID | None = None
+    flag: str | None = None
+    year: int | None = None
+    min_fen: int | None = None
+    max_fen: int | None = None
+    sort: str = "filed"
+    """``filed`` (newest first), ``amount`` (largest first), ``waiting`` (longest first)."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +174,12 @@ class ClaimView:
     paid_fen: int = 0
     lines: list[LineView] | None = None
     """With :func:`get_claim` only."""
+    status_since: dt.datetime | None = None
+    """When it took its status (how long it has waited there)."""
+    cohort_start: dt.date | None = None
+    cohort_end: dt.date | None = None
+    planned_hours: int | None = None
+    division_name: str = ""
 
 
 def _claim_view(row: dict[str, Any], lines: list[LineView] | None = None) -> ClaimView:
@@ -192,6 +213,11 @@ def _claim_view(row: dict[str, Any], lines: list[LineView] | None = None) -> Cla
         reversed_fen=int(row["reversed_fen"]),
         paid_fen=int(row["paid_fen"]),
         lines=lines,
+        status_since=row.get("updated_at"),
+        cohort_start=row.get("cohort_start"),
+        cohort_end=row.get("cohort_end"),
+        planned_hours=row.get("planned_hours"),
+        division_name=row.get("division_name") or "",
     )
 
 
@@ -230,6 +256,7 @@ def _line_view(row: dict[str, Any]) -> LineView:
         reason=row["reason"],
         notice_id=row["notice_id"],
         grant_id=row["grant_id"],
+        occupation_name=row.get("occupation_name") or "",
     )
 
 
@@ -709,7 +736,11 @@ async def list_claims(
     status: ClaimStatus | None = None,
     kind: SubsidyKind | None = None,
     cohort_id: uuid.UUID | None = None,
+    filters: ClaimFilters | None = None,
 ) -> Page[ClaimView]:
+    """A page of the claims the caller may see; ``filters`` adds the workbench's (county,
+    institution, flag, year, amount range, sort)."""
+    more = filters or ClaimFilters()
     page = await queries.claim_page(
         _scope(principal),
         limit=limit,
@@ -717,6 +748,13 @@ async def list_claims(
         status=None if status is None else status.value,
         kind=None if kind is None else kind.value,
         cohort_id=cohort_id,
+        division=more.division,
+        institution_id=more.institution_id,
+        flag=more.flag,
+        year=more.year,
+        min_fen=more.min_fen,
+        max_fen=more.max_fen,
+        sort=more.sort,
     )
     return page.map(_claim_view)
 

@@ -375,7 +375,15 @@ async def store_status(conn: BaseDBAsyncClient, claim_id: uuid.UUID, status: str
     )
 
 
+CLAIM_SORTS = {
+    "filed": "s.filed_at DESC",
+    "amount": "s.total_fen DESC",
+    "waiting": "s.updated_at ASC",
+}
+"""How a list of claims is sorted: newest filed, largest total, longest in its status."""
 CLAIM_COLUMNS = (
+    "s.updated_at, c.start_date AS cohort_start, c.end_date AS cohort_end, c.planned_hours, "
+    "(SELECT d.name FROM division AS d WHERE d.code = s.division_id) AS division_name, "
     "s.id, s.cohort_id, s.kind, s.institution_id, s.division_id, s.status, s.policy_code, s.line_count, "
     "s.clean_lines, s.review_lines, s.blocked_lines, s.total_fen, s.clean_fen, s.review_fen, s.blocked_fen, "
     "s.error, s.filed_by, s.filed_at, s.computed_at, s.withdrawn_at, s.withdrawn_by, s.withdraw_reason, "
@@ -405,18 +413,45 @@ async def claim_page(
     status: str | None = None,
     kind: str | None = None,
     cohort_id: uuid.UUID | None = None,
+    division: str | None = None,
+    institution_id: uuid.UUID | None = None,
+    flag: str | None = None,
+    year: int | None = None,
+    min_fen: int | None = None,
+    max_fen: int | None = None,
+    sort: str = "filed",
 ) -> Page[dict[str, Any]]:
+    """A page of claims in ``scope``, filtered (status, kind, cohort, county, institution, a
+    flag on any line, the cohort's end year, the total's range) and sorted (:data:`CLAIM_SORTS`)."""
     clause, params = scope
     where = [clause.format(p=f"${len(params)}") if params else clause]
     values: list[Any] = list(params)
-    for column, value in (("s.status", status), ("s.kind", kind), ("s.cohort_id", cohort_id)):
+    for column, value in (
+        ("s.status = {}", status),
+        ("s.kind = {}", kind),
+        ("s.cohort_id = {}", cohort_id),
+        ("s.division_id = {}", division),
+        ("s.institution_id = {}", institution_id),
+        ("s.total_fen >= {}", min_fen),
+        ("s.total_fen <= {}", max_fen),
+        (
+            "EXISTS (SELECT 1 FROM subsidy_line AS fl WHERE fl.claim_id = s.id "
+            "AND fl.flags::jsonb @> jsonb_build_array(jsonb_build_object('code', {}::text)))",
+            flag,
+        ),
+        (
+            "EXISTS (SELECT 1 FROM cohort AS yc WHERE yc.id = s.cohort_id "
+            "AND extract(year FROM yc.end_date) = {})",
+            year,
+        ),
+    ):
         if value is not None:
             values.append(value)
-            where.append(f"{column} = ${len(values)}")
+            where.append(column.format(f"${len(values)}"))
     condition = " AND ".join(where)
     return await page_of_sql(
         f"SELECT {CLAIM_COLUMNS}, count(*) OVER () AS total {_CLAIM_FROM} WHERE {condition} "
-        "ORDER BY s.filed_at DESC, s.id",
+        f"ORDER BY {CLAIM_SORTS[sort]}, s.id",
         f"SELECT count(*) AS total FROM subsidy_claim AS s WHERE {condition}",
         values,
         limit,
@@ -447,9 +482,9 @@ async def claim_lines(claim_id: uuid.UUID) -> list[dict[str, Any]]:
         "l.occupation_code, l.level, l.certificate_kind, l.startup_course, l.year, l.base_fen, l.uplift_fen, "
         "l.total_fen, l.outcome, l.flags, l.trace, l.policy_code, l.decision, l.decided_by, l.decided_at, l.reason, "
         "l.notice_id, l.grant_id, "
-        "t.id_masked, coalesce(e.name_as_given, t.name) AS name "
+        "t.id_masked, coalesce(e.name_as_given, t.name) AS name, o.name AS occupation_name "
         "FROM subsidy_line AS l JOIN trainee AS t ON t.id = l.trainee_id JOIN enrolment AS e ON e.id = l.enrolment_id "
-        "WHERE l.claim_id = $1 ORDER BY l.seq",
+        "LEFT JOIN occupation AS o ON o.code = l.occupation_code WHERE l.claim_id = $1 ORDER BY l.seq",
         [claim_id],
     )
     return rows

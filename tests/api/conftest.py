@@ -92,7 +92,7 @@ def password_sign_in(client: httpx.AsyncClient, divisions: None) -> Make:
         response = await client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
         assert response.status_code == 200, response.text
         token = response.json()["access_token"]
-        return Actor(username, {"Authorization": f"Bearer {token}"}, user.id, institution)
+        return Actor(username, {"Authorization": f"Bearer {token}"}, user.id, institution, role, division)
 
     return make
 

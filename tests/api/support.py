@@ -15,6 +15,8 @@ from urllib.parse import unquote
 
 import httpx
 
+from registry.core.principal import Principal
+from registry.enums import Role
 from registry.models.institution import Institution
 from tests.factories import TODAY, new_id_number
 from tests.leaks import watched_client
@@ -30,6 +32,19 @@ class Actor:
     headers: dict[str, str]
     user_id: uuid.UUID
     institution: Institution | None = None
+    role: str = ""
+    division: str | None = None
+
+    @property
+    def principal(self) -> Principal:
+        """The signed-in user as the services see it (for a session made directly)."""
+        return Principal(
+            kind="user",
+            id=self.user_id,
+            role=Role(self.role),
+            institution_id=self.institution.id if self.institution else None,
+            division_code=self.division,
+        )
 
 
 Make = Callable[..., Awaitable[Actor]]

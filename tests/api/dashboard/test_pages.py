@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from api.dashboard import session
 from registry.models.institution import Institution
 from tests.api.support import PASSWORD, Make
 
@@ -85,12 +86,22 @@ async def test_an_auditor_signs_in_sees_the_dashboard_and_signs_out(
     assert (await client.get("/dashboard")).status_code == 303
 
 
-async def test_another_role_is_answered_404(client: httpx.AsyncClient, password_sign_in: Make) -> None:
-    actor = await password_sign_in("institution")
-    client.cookies.clear()
-    assert (await signed_in(client, actor.username)).status_code == 303
-    assert (await client.get("/dashboard")).status_code == 404
-    assert (await client.get("/dashboard/data")).status_code == 404
+async def test_an_institutions_user_is_refused_at_sign_in_and_its_session_answers_404(
+    client: httpx.AsyncClient, password_sign_in: Make, app: Any
+) -> None:
+    """Issue 16's security probe: an institution's or assessment body's user gets no bureau
+    session (403 at the form, in Chinese); a session of such a user (made before this rule)
+    answers 404 on every bureau page."""
+    for role in ("institution", "assessor"):
+        actor = await password_sign_in(role)
+        client.cookies.clear()
+        refused = await signed_in(client, actor.username)
+        assert refused.status_code == 403 and "registry_session" not in refused.headers.get("set-cookie", "")
+        assert "机构端" in refused.text
+        started = await session.start(app.state.redis, actor.principal)
+        client.cookies.set("registry_session", started.session_id)
+        assert (await client.get("/dashboard")).status_code == 404
+        assert (await client.get("/dashboard/data")).status_code == 404
 
 
 async def test_a_suspended_institutions_user_is_told_so_and_its_session_ends(
@@ -101,9 +112,10 @@ async def test_a_suspended_institutions_user_is_told_so_and_its_session_ends(
     actor = await password_sign_in("assessor")
     assert actor.institution is not None
     client.cookies.clear()
-    assert (await signed_in(client, actor.username)).status_code == 303
+    started = await session.start(app.state.redis, actor.principal)
+    client.cookies.set("registry_session", started.session_id)
     assert (await client.get("/dashboard")).status_code == 404  # signed in: not its page
-    stored = "dashboard-session:" + hashlib.sha256(client.cookies["registry_session"].encode()).hexdigest()
+    stored = "dashboard-session:" + hashlib.sha256(started.session_id.encode()).hexdigest()
     assert await app.state.redis.exists(stored)
     await Institution.filter(id=actor.institution.id).update(status="suspended")
     page = await client.get("/dashboard")
@@ -119,6 +131,58 @@ async def test_a_suspended_institutions_user_is_told_so_and_its_session_ends(
         "/dashboard/sign-in", data={"username": actor.username, "password": "wrong", "csrf": csrf_of(form)}
     )
     assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+
+
+async def test_the_sign_in_token_is_the_servers_own_and_is_used_once(
+    client: httpx.AsyncClient, password_sign_in: Make
+) -> None:
+    """Issue 16's security probe: a cookie and form value the server never issued (a forged
+    double-submit pair) is refused; a token is good once; a form from another origin is
+    refused whatever it carries."""
+    actor = await password_sign_in("auditor")
+    client.cookies.clear()
+    client.cookies.set("registry_signin_csrf", "made-up-by-the-attacker")
+    forged = await client.post(
+        "/dashboard/sign-in",
+        data={"username": actor.username, "password": PASSWORD, "csrf": "made-up-by-the-attacker"},
+    )
+    assert forged.status_code == 403 and "registry_session" not in forged.headers.get("set-cookie", "")
+    client.cookies.clear()
+    form = await client.get("/dashboard/sign-in")
+    token = csrf_of(form)
+    foreign = await client.post(
+        "/dashboard/sign-in",
+        data={"username": actor.username, "password": PASSWORD, "csrf": token},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403
+    client.cookies.clear()
+    form = await client.get("/dashboard/sign-in")
+    token = csrf_of(form)
+    body = {"username": actor.username, "password": PASSWORD, "csrf": token, "next": "/workbench"}
+    first = await client.post("/dashboard/sign-in", data=body, headers={"Origin": "http://testserver"})
+    assert first.status_code == 303 and first.headers["location"] == "/workbench"
+    client.cookies.set("registry_signin_csrf", token)
+    again = await client.post("/dashboard/sign-in", data=body)
+    assert again.status_code == 403
+
+
+async def test_after_sign_in_only_a_path_of_this_site(
+    client: httpx.AsyncClient, password_sign_in: Make
+) -> None:
+    actor = await password_sign_in("auditor")
+    for target, landed in (
+        ("//evil.example/x", "/dashboard"),
+        ("https://evil.example", "/dashboard"),
+        ("/workbench/claims", "/workbench/claims"),
+    ):
+        client.cookies.clear()
+        form = await client.get("/dashboard/sign-in")
+        answer = await client.post(
+            "/dashboard/sign-in",
+            data={"username": actor.username, "password": PASSWORD, "csrf": csrf_of(form), "next": target},
+        )
+        assert answer.status_code == 303 and answer.headers["location"] == landed
 
 
 async def test_echarts_is_vendored_with_its_licence(client: httpx.AsyncClient) -> None:

@@ -1,0 +1,55 @@
+"""The app's Jinja2 templates (``api/templates``, autoescaped) and the filters every page uses
+to show what people read (DESIGN.md section 13): money as ``¥1,560.00``, dates as
+``2025年10月13日``, flags and statuses by their Chinese names with the code beside."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from api.labels import ACTION_LABELS, CLAIM_STATUS_LABELS, FLAG_LABELS, chinese_date, yuan
+from registry.certificates.rules import level_label
+
+TEMPLATE_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
+
+
+def flag_label(code: str) -> str:
+    """A flag's Chinese name (the code itself for one the table does not know yet)."""
+    return FLAG_LABELS.get(code, code)
+
+
+def status_label(status: Any) -> str:
+    value = getattr(status, "value", status)
+    return CLAIM_STATUS_LABELS.get(str(value), str(value))
+
+
+def chinese_datetime(moment: dt.datetime | None) -> str:
+    """2025年10月13日 14:05 in Asia/Shanghai."""
+    if moment is None:
+        return ""
+    from registry.core.clock import BUSINESS_TZ
+
+    local = moment.astimezone(BUSINESS_TZ)
+    return f"{chinese_date(local)} {local:%H:%M}"
+
+
+def _register(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters.update(
+        yuan=yuan,
+        cn_date=chinese_date,
+        cn_datetime=chinese_datetime,
+        flag_label=flag_label,
+        status_label=status_label,
+        action_label=lambda action: ACTION_LABELS.get(action, action),
+        level_label=level_label,
+    )
+
+
+TEMPLATE_CONFIG = TemplateConfig(
+    directory=TEMPLATE_DIRECTORY, engine=JinjaTemplateEngine, engine_callback=_register
+)
+"""``create_app`` passes it on."""
