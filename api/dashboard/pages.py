@@ -49,7 +49,7 @@ PAGE_HEADERS = {
     ),
 }
 ROLES = (Role.AUDITOR, Role.ADMIN)
-FORBIDDEN_FORM = "the form has expired or was not sent by this site: reload the page and try again"
+FORBIDDEN_FORM = "表单已过期或不是从本站提交的，未做任何更改。请刷新页面后重试。"
 WRONG_PASSWORD = "用户名或密码错误"
 NOT_THE_BUREAU = "此入口供人力资源和社会保障局的工作人员使用；培训机构和评价机构的账号请使用机构端。"
 """Why an institution's or an assessment body's user is refused here (no session is made)."""

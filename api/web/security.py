@@ -23,7 +23,9 @@ CSP = (
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex, nofollow",
-    "Referrer-Policy": "no-referrer",
+    # same-origin: a page's own forms carry their Origin (with no-referrer the browser sends
+    # ``Origin: null``, which foreign_origin refuses); no other site is told where one was.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": CSP,

@@ -27,6 +27,14 @@ def status_label(status: Any) -> str:
     return CLAIM_STATUS_LABELS.get(str(value), str(value))
 
 
+def people_words(message: str) -> str:
+    """The part of a flag's message that people wrote (an objection's or a revocation's
+    reason, after the last ``: ``), when it is Chinese; else nothing (the rules' own words are
+    shown from the trace, in Chinese)."""
+    tail = message.rsplit(": ", 1)[-1].strip(" ()（）")
+    return tail if any("\u4e00" <= c <= "\u9fff" for c in tail) else ""
+
+
 def chinese_datetime(moment: dt.datetime | None) -> str:
     """2025年10月13日 14:05 in Asia/Shanghai."""
     if moment is None:
@@ -46,6 +54,7 @@ def _register(engine: JinjaTemplateEngine) -> None:
         status_label=status_label,
         action_label=lambda action: ACTION_LABELS.get(action, action),
         level_label=level_label,
+        people_words=people_words,
     )
 
 

@@ -14,13 +14,31 @@ from typing import Any
 from api.labels import FLAG_LABELS, chinese_date, yuan
 
 RULE_LABELS = {
-    **FLAG_LABELS,
     "POLICY": "适用政策",
     "BASE": "补贴标准",
     "UPLIFT": "重点工种上浮",
     "TOTAL": "补贴金额",
     "OUTCOME": "审核结论",
+    "NOT_COMPLETED": "结业情况",
+    "ATTENDANCE": "出勤学时",
+    "HOURS_MINIMUM": "计划学时下限",
+    "AGE_RANGE": "年龄",
+    "INSTITUTION_NOT_APPROVED": "培训机构认定",
+    "ASSESSOR_NOT_APPROVED": "评价机构认定",
+    "NO_CERTIFICATE": "证书与班次相符",
+    "CERT_NOT_VALID": "证书状态",
+    "CERT_WINDOW": "发证时间",
+    "CLAIM_WINDOW": "申领期限",
+    "SAME_LEVEL_REPEAT": "是否重复享受",
+    "LOWER_LEVEL": "是否已享受更高等级",
+    "STARTUP_REPEAT": "是否重复创业培训",
+    "ANNUAL_CAP": "年度享受次数",
+    "ID_INVALID": "身份证号校验",
+    "OVERLAP": "同期在其他机构参训",
+    "SHARED_PHONE": "手机号共用",
+    "PRIORITY_LIST_UNCONFIRMED": "重点工种目录确认",
 }
+"""Each step of a trace by what it checks (a flag, where it fired, by :data:`FLAG_LABELS`)."""
 RESULT_LABELS = {
     "pass": "通过",
     "flag": "不符",
@@ -202,3 +220,10 @@ def readable(trace: list[dict[str, Any]]) -> list[Row]:
             )
         )
     return rows
+
+
+def explanations(rows: list[Row]) -> dict[str, str]:
+    """Each flagged rule's facts in words (what a flag chip explains): code -> text."""
+    return {
+        row.code: "；".join(f"{fact.label}：{fact.value}" for fact in row.facts) for row in rows if row.failed
+    }

@@ -33,7 +33,7 @@ from api.dashboard import session
 from api.downloads import download
 from api.labels import FLAG_LABELS
 from api.web.security import PAGE_HEADERS, foreign_origin
-from api.web.trace import readable
+from api.web.trace import explanations, readable
 from registry.accounts import users
 from registry.audit.queries import AuditFilters, list_events
 from registry.core.clock import business_today
@@ -368,8 +368,9 @@ async def _claim_page(
     errors: dict[str, str] | None = None,
     typed: dict[str, Any] | None = None,
     revealed: dict[str, str] | None = None,
-    status: int = 200,
 ) -> Template:
+    """The claim's page; after a failed action the same page (200: the browser shows it as a
+    page, not as an error) with what was wrong beside what it belongs to and what was typed."""
     view = await claims.get_claim(page.principal, claim_id)
     message = message or DONE.get(request.query_params.get("done", ""), "")
     which = request.query_params.get("lines", "all")
@@ -388,7 +389,8 @@ async def _claim_page(
             counts={key: len(_shown(lines, key)) for key in LINE_FILTERS},
             which=which,
             line_filters=LINE_FILTERS,
-            traces={line.id: readable(line.trace) for line in shown},
+            traces=(traces := {line.id: readable(line.trace) for line in shown}),
+            explained={line_id: explanations(rows) for line_id, rows in traces.items()},
             notices=await notices.notices_of_claim(page.principal, claim_id),
             events=events.items,
             actors=await users.actor_names([e.actor for e in events.items]),
@@ -398,7 +400,9 @@ async def _claim_page(
             errors=errors or {},
             typed=typed or {},
             revealed=revealed or {},
-            payable=[line for line in lines if line.grant_id is not None],
+            payable=[
+                line for line in lines if line.grant_id is not None and not line.paid and not line.clawed_back
+            ],
             on_notice=[
                 line
                 for line in lines
@@ -406,7 +410,6 @@ async def _claim_page(
             ],
             today=business_today(),
         ),
-        status,
     )
 
 
@@ -440,10 +443,7 @@ async def _failed(
     exc: RegistryError,
     typed: dict[str, Any],
 ) -> Template:
-    status = 409 if isinstance(exc, Conflict) else 422 if isinstance(exc, ValidationFailed) else 400
-    return await _claim_page(
-        request, page, claim_id, problem=str(exc), errors=_messages(exc), typed=typed, status=status
-    )
+    return await _claim_page(request, page, claim_id, problem=str(exc), errors=_messages(exc), typed=typed)
 
 
 @post("/claims/{claim_id:uuid}/decisions", include_in_schema=False, status_code=HTTP_303_SEE_OTHER)
@@ -481,7 +481,6 @@ async def decide(request: Request[Any, Any, Any], claim_id: uuid.UUID, data: For
             problem=str(exc),
             errors=errors,
             typed=form,
-            status=409 if isinstance(exc, Conflict) else 422,
         )
     return _back(claim_id, "decided")
 
@@ -523,7 +522,6 @@ async def object_to(request: Request[Any, Any, Any], claim_id: uuid.UUID, data: 
             problem="请填写公示名单上的序号",
             errors={"objection_seq": f"序号 {seq_text or '（空）'} 不在这份申请中"},
             typed=form,
-            status=422,
         )
     try:
         await notices.record_objection(page.principal, claim_id, line.id, str(form.get("reason") or ""))
@@ -534,9 +532,7 @@ async def object_to(request: Request[Any, Any, Any], claim_id: uuid.UUID, data: 
             if "reason" in messages
             else {"objection_seq": str(exc)}
         )
-        return await _claim_page(
-            request, page, claim_id, problem=str(exc), errors=errors, typed=form, status=422
-        )
+        return await _claim_page(request, page, claim_id, problem=str(exc), errors=errors, typed=form)
     return _back(claim_id, "objected")
 
 
@@ -551,9 +547,7 @@ async def record_payment(request: Request[Any, Any, Any], claim_id: uuid.UUID, d
         errors["paid_on"] = "请填写拨付日期"
     line_ids = [u for u in (_uuid(v) for v in _values(form, "line")) if u is not None]
     if errors:
-        return await _claim_page(
-            request, page, claim_id, problem="拨付信息不完整", errors=errors, typed=form, status=422
-        )
+        return await _claim_page(request, page, claim_id, problem="拨付信息不完整", errors=errors, typed=form)
     try:
         await notices.record_payment(
             page.principal,
@@ -588,7 +582,6 @@ async def reveal(request: Request[Any, Any, Any], claim_id: uuid.UUID, data: For
             problem=str(exc),
             errors={f"reveal:{trainee}": "请说明查看原因"},
             typed=form,
-            status=422,
         )
     return await _claim_page(
         request,

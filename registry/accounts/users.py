@@ -158,4 +158,6 @@ async def actor_names(actors: list[str]) -> dict[str, str]:
     for actor in actors:
         if actor.startswith("system:"):
             names[actor] = f"系统（{actor.split(':', 1)[1]}）"
+        elif actor not in names:
+            names[actor] = f"账号 {actor.partition(':')[2][:8]}"
     return names

@@ -124,6 +124,10 @@ class LineView:
     grant_id: uuid.UUID | None = None
     """Its grant in the ledger, once granted."""
     occupation_name: str = ""
+    paid: bool = False
+    """Its grant was paid."""
+    clawed_back: bool = False
+    """Its grant was reversed (a clawback)."""
 
 
 @dataclass(frozen=True)
@@ -257,6 +261,8 @@ def _line_view(row: dict[str, Any]) -> LineView:
         notice_id=row["notice_id"],
         grant_id=row["grant_id"],
         occupation_name=row.get("occupation_name") or "",
+        paid=bool(row.get("paid")),
+        clawed_back=bool(row.get("clawed_back")),
     )
 
 

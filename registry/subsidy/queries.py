@@ -482,7 +482,9 @@ async def claim_lines(claim_id: uuid.UUID) -> list[dict[str, Any]]:
         "l.occupation_code, l.level, l.certificate_kind, l.startup_course, l.year, l.base_fen, l.uplift_fen, "
         "l.total_fen, l.outcome, l.flags, l.trace, l.policy_code, l.decision, l.decided_by, l.decided_at, l.reason, "
         "l.notice_id, l.grant_id, "
-        "t.id_masked, coalesce(e.name_as_given, t.name) AS name, o.name AS occupation_name "
+        "t.id_masked, coalesce(e.name_as_given, t.name) AS name, o.name AS occupation_name, "
+        "EXISTS (SELECT 1 FROM subsidy_payment AS p WHERE p.grant_id = l.grant_id) AS paid, "
+        "EXISTS (SELECT 1 FROM subsidy_grant AS r WHERE r.reverses_id = l.grant_id) AS clawed_back "
         "FROM subsidy_line AS l JOIN trainee AS t ON t.id = l.trainee_id JOIN enrolment AS e ON e.id = l.enrolment_id "
         "LEFT JOIN occupation AS o ON o.code = l.occupation_code WHERE l.claim_id = $1 ORDER BY l.seq",
         [claim_id],
