@@ -95,7 +95,13 @@ class Page:
         who = "人社局管理员" if self.principal.role is Role.ADMIN else "审核员"
         if self.principal.division_code:
             who += f"（县区 {self.principal.division_code}）"
-        return {"csrf": self.current.csrf, "here": here, "who": who, **more}
+        return {
+            "csrf": self.current.csrf,
+            "here": here,
+            "who": who,
+            "is_admin": self.principal.role is Role.ADMIN,
+            **more,
+        }
 
 
 async def bureau_page(request: Request[Any, Any, Any]) -> Page:
