@@ -157,7 +157,8 @@ class ClaimDetail(ClaimRead):
     summary="File a subsidy claim for a closed cohort (a worker computes it)",
     description=(
         "Answers 202 at once with the claim `submitted`; poll `GET /claims/{id}` until it is `computed`. "
-        "409 `cohort_not_closed`, 409 `claim_already_open` (one open claim per cohort and kind), "
+        "409 `cohort_not_closed`, 409 `claim_already_open` (one open claim per cohort, kind and claimant: it names the "
+        "caller's own open claim), 404 for a cohort the caller may not see, "
         "422 `no_policy_in_force` naming the cohort's end date. Accepts an `Idempotency-Key`."
     ),
     tags=["claims"],

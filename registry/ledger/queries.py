@@ -25,6 +25,7 @@ import asyncpg
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from registry.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from registry.core.text import visible_text
 from registry.enums import CertificateKind, CohortKind, StartupCourse, SubsidyKind
 from registry.ledger import rules
 from registry.ledger.rules import GrantFact, NewGrant
@@ -106,10 +107,11 @@ async def insert_grants(conn: BaseDBAsyncClient, rows: Sequence[NewGrant]) -> li
 
     Under the ledger lock of every person in the batch, refuses the whole batch with
     :class:`ValidationFailed` (``invalid_grant``: a row that cannot be a grant) or
-    :class:`Conflict` (``already_granted``: the person already holds that occupation and
-    level, that course, or the line was granted; ``annual_cap``: a 4th training grant in a
-    year), naming each offending row by its index, the occupation and level or the course,
-    never a person's numbers."""
+    :class:`Conflict` (``already_granted``: one of the row's slots is held — a level, a
+    level-less subsidy of its certificate kind and occupation, a course, its certificate — or
+    the line was granted; ``lower_level``: a higher level of the occupation is held;
+    ``annual_cap``: a 4th training grant in a year), naming each offending row by its index
+    and what it repeats, never a person's numbers."""
     granted, conflicts = await _grant(conn, rows, partial=False)
     if conflicts:
         raise _conflict(conflicts)
@@ -201,7 +203,7 @@ async def reverse_grant(conn: BaseDBAsyncClient, grant_id: uuid.UUID, reason: st
     ``reverses_id`` set) and return the new row's id. A grant is reversed once
     (:class:`Conflict` ``already_reversed``); a reversal is not a grant
     (:class:`Conflict` ``not_a_grant``); a reason is required."""
-    if not reason.strip():
+    if not visible_text(reason):
         raise ValidationFailed(
             "a reversal says why",
             code="validation_failed",
@@ -219,7 +221,7 @@ async def reverse_grant(conn: BaseDBAsyncClient, grant_id: uuid.UUID, reason: st
             raise _already_reversed()
         reversal_id = uuid.uuid4()
         try:
-            await raw.execute(_REVERSE, grant_id, reversal_id, actor, reason.strip())
+            await raw.execute(_REVERSE, grant_id, reversal_id, actor, visible_text(reason))
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name != REVERSAL_INDEX:
                 raise

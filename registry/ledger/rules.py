@@ -272,8 +272,8 @@ def batch_conflicts(
     """Every row of ``rows`` that does not fit the people's ledger as it stands
     (``history``, their grants with reversals folded in): one of its slots is taken (or
     held by an earlier row of the batch: ``already_granted``), its line was already granted
-    (``already_granted``), the person holds a higher level of the occupation
-    (``lower_level``, :func:`outranks`), or it would take its person past ANNUAL_CAP in its
+    (``already_granted``), the person holds a higher level of the occupation (``lower_level``,
+    :func:`outranks`; training grants, as the rule judges LOWER_LEVEL), or it would take its person past ANNUAL_CAP in its
     year (``annual_cap``). Rows are judged in order: the first of two rows for one slot fits.
     The notice's end re-judges its lines with this, under the people's ledger locks."""
     errors: list[FieldError] = []
@@ -304,7 +304,7 @@ def batch_conflicts(
                 )
             )
             continue
-        if any(
+        if row.kind == SubsidyKind.TRAINING and any(
             person == row.trainee_id
             and kind == row.kind
             and outranks(occupation, level, row.occupation_code, row.level)

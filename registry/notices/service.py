@@ -11,18 +11,23 @@ DESIGN.md section 6:
 - :func:`record_objection` (the bureau, while the notice runs): the line goes back to review
   (its decision is cleared, an ``OBJECTION`` flag says why) and is not granted at the end.
 - :func:`close_notice` / :func:`close_due_notices` (beat's ``registry.notices.close_due``,
-  ``registry notices close-due``): after the last day, in ONE transaction per notice, the
-  approved lines become grants in the ledger, re-judged under each person's ledger lock
-  (:func:`registry.ledger.queries.grant_what_fits`); a line that now conflicts (a repeat,
-  the cap) is not granted and goes back to review with its flag; the claim is ``payable``.
-  Run twice, or after a crash half-way, it grants each line once (the notice's status is
-  changed in the same transaction, under its row lock).
+  ``registry notices close-due``): after the last day, in ONE transaction per notice, in the
+  lock order of money (the certificates, the claim, the people's ledger locks): each
+  certificate's status read again under its lock, then the approved lines become grants,
+  re-judged (every slot, a higher level, the cap: :func:`registry.ledger.rules.batch_conflicts`);
+  a line that no longer fits goes back to review with its flag. Run twice, or after a crash
+  half-way, it grants each line once (the notice's status changes in the same transaction).
 - :func:`record_payment` (the city's bureau): granted lines are paid (date, batch
-  reference); a line not granted is 409; the claim is ``paid`` once every grant is paid.
+  reference) under the people's ledger locks; a line not granted is 409, a date before its
+  grant or a line named twice 422; the database refuses paying a reversed grant.
 - :func:`after_certificate_change` (called by the certificate service in its own unit of
-  work): a certificate suspended or revoked while its line's notice runs sends the line back
-  to review (``CERT_NOT_VALID``, nothing granted); a certificate revoked after its grant
-  writes a reversing grant (a clawback) and flags the line ``CLAWED_BACK``.
+  work, the certificate locked): every line of it not granted yet is blocked
+  (``CERT_NOT_VALID``, an approval cleared; suspended or revoked) or freed (reinstated); a
+  certificate revoked after its grant writes a reversing grant (a clawback) and flags the
+  line ``CLAWED_BACK``.
+
+A claim's status follows from its lines through one function
+(:func:`registry.subsidy.claims.settle_status`, :func:`registry.subsidy.rules.next_claim_status`).
 
 Every transition is an audit event.
 """
@@ -31,12 +36,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from registry.core.clock import BUSINESS_TZ, business_today
-from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from registry.core.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    RegistryError,
+    ValidationFailed,
+)
 from registry.core.principal import Principal
 from registry.core.tenancy import bureau_scope, visible_claims_sql
 from registry.core.text import visible_text
@@ -59,6 +72,8 @@ from registry.people.rules.personal import mask_name
 from registry.subsidy import queries as claims_queries
 from registry.subsidy.claims import settle_status
 from registry.subsidy.rules import ClaimEvent
+
+log = logging.getLogger(__name__)
 
 NOTICE_DAYS = 5
 MAX_REASON = 2000
@@ -418,7 +433,13 @@ async def close_due_notices(principal: Principal, today: dt.date | None = None) 
     today = today or business_today()
     reports = []
     for notice_id in await queries.due_notices(today):
-        report = await close_notice(principal, notice_id, today)
+        try:
+            report = await close_notice(principal, notice_id, today)
+        except RegistryError as exc:
+            # One notice that cannot end (its transaction rolled back) never keeps the others
+            # running; it is tried again at the next run, and the log says why.
+            log.error("notice %s could not be ended: %s", notice_id, exc)
+            continue
         if report is not None:
             reports.append(report)
     return reports

@@ -519,7 +519,7 @@ async def line_tally(conn: BaseDBAsyncClient, claim_id: uuid.UUID) -> LineTally:
         "+ (SELECT count(*) FROM claim_notice AS cn WHERE cn.claim_id = $1) AS touched, "
         "count(*) FILTER (WHERE l.decision = 'approved' AND l.grant_id IS NULL "
         "AND n.status IS DISTINCT FROM 'running') AS waiting, "
-        "count(*) FILTER (WHERE l.decision = 'approved' AND l.grant_id IS NULL AND n.status = 'running') "
+        "(SELECT count(*) FROM claim_notice AS rn WHERE rn.claim_id = $1 AND rn.status = 'running') "
         "AS on_notice, "
         "(SELECT count(*) FROM subsidy_grant AS g WHERE g.claim_id = $1 AND g.reverses_id IS NULL "
         "AND NOT EXISTS (SELECT 1 FROM subsidy_grant AS r WHERE r.reverses_id = g.id) "

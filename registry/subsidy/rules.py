@@ -1318,7 +1318,8 @@ class LineTally:
     waiting: int = 0
     """Approved lines not granted and on no running notice (the next notice's)."""
     on_notice: int = 0
-    """Approved lines on a running notice."""
+    """Running notices of the claim (one at the most): the claim is noticed until its end,
+    even when objections have taken every line off it."""
     unpaid: int = 0
     """Grants that stand (not clawed back) and are not paid."""
     paid: int = 0

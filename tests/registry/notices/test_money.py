@@ -454,3 +454,24 @@ async def test_an_assessment_body_not_approved_for_the_year_is_blocked_at_comput
     await factories.compute_filed(vault, filed.id)
     [line] = await SubsidyLine.filter(claim_id=filed.id)
     assert "ASSESSOR_NOT_APPROVED" not in {f["code"] for f in line.flags}  # type: ignore[union-attr]
+
+
+async def test_a_notice_whose_every_line_was_objected_still_ends(vault: Vault) -> None:
+    """Found while documenting: an objection taking the last line off a running notice left
+    the claim no longer noticed, and the notice's end then refused to run (it stayed running
+    for ever, and no new notice could be published). The claim is noticed while its notice
+    runs; at its end nothing is granted and the line waits to be decided again."""
+    claim_id, notice_id, _ = await noticed_claim(vault, [Trainee()], published_on=PUBLISHED)
+    [line] = await SubsidyLine.filter(claim_id=claim_id)
+    await notices.record_objection(factories.auditor(), claim_id, line.id, "群众反映未参训")
+    assert await status_of(claim_id) is ClaimStatus.NOTICED
+    report = await notices.close_notice(BUREAU, notice_id, AFTER)
+    assert report is not None and (report.granted, report.returned) == (0, 0)
+    assert await status_of(claim_id) is ClaimStatus.IN_REVIEW
+    await decisions.decide(
+        factories.auditor(),
+        claim_id,
+        decisions.DecisionBatch(lines=[DecisionRequest(line.id, Decision.APPROVED, "核实无误")]),
+    )
+    again = await notices.publish_notice(factories.auditor(), claim_id, today=AFTER)
+    assert again.lines == 1
