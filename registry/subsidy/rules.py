@@ -24,31 +24,37 @@ the amounts are computed either way.
 
 Which rules apply to which line:
 
-========================  ==============  ================
-rule                      training line   assessment line
-========================  ==============  ================
-NOT_COMPLETED             yes             no
-ATTENDANCE                yes             no
-HOURS_MINIMUM             vocational      no
-AGE_RANGE                 yes             yes
-INSTITUTION_NOT_APPROVED  yes             no (the training institution's approval)
-NO_CERTIFICATE            vocational      yes (the certificate must be the cohort's)
-CERT_NOT_VALID            with a cert.    yes
-CERT_WINDOW               with a cert.    yes
-CLAIM_WINDOW              yes             yes
-SAME_LEVEL_REPEAT         vocational      no (the history holds training grants)
-LOWER_LEVEL               skill level     no
-STARTUP_REPEAT            startup         no
-ANNUAL_CAP                yes             no (the cap counts training grants)
-ID_INVALID                claims          claims
-OVERLAP                   claims          claims
-SHARED_PHONE              claims          claims
-========================  ==============  ================
+=========================  ==============  ================
+rule                       training line   assessment line
+=========================  ==============  ================
+NOT_COMPLETED              yes             no
+ATTENDANCE                 yes             no
+HOURS_MINIMUM              vocational      no
+AGE_RANGE                  yes             yes
+INSTITUTION_NOT_APPROVED   yes             no (the training institution's approval)
+ASSESSOR_NOT_APPROVED      no              yes (the assessment body's approval)
+PRIORITY_LIST_UNCONFIRMED  list uplift     no (no uplift)
+NO_CERTIFICATE             vocational      yes (the certificate must be the cohort's)
+CERT_NOT_VALID             with a cert.    yes
+CERT_WINDOW                with a cert.    yes
+CLAIM_WINDOW               yes             yes
+SAME_LEVEL_REPEAT          vocational      yes (against the assessment grants)
+LOWER_LEVEL                skill level     no
+STARTUP_REPEAT             startup         no
+ANNUAL_CAP                 yes             no (the cap counts training grants)
+ID_INVALID                 claims          claims
+OVERLAP                    claims          claims
+SHARED_PHONE               claims          claims
+=========================  ==============  ================
 
 "claims": judged from what the claims engine found in the database (:class:`Findings`); the
-calculator has no such facts and its lines carry no such step.
+calculator has no such facts and its lines carry no such step. "list uplift": a step on
+every training line, judged (not ``not_applicable``) only where an uplift that depends on
+the priority list matched and the list is known (:class:`PriorityListFacts`).
 
-Decided where the design is silent (also in docs/subsidy-policy.md):
+Decided where the design is silent (docs/subsidy-policy.md holds the notes generated with
+the published document, which predate the later rules; docs/auditors.md, section 4, the
+flags as auditors read them):
 
 - NO_CERTIFICATE fires when there is no certificate or it is not of the cohort's occupation,
   kind and level; a matching certificate that is suspended or revoked is CERT_NOT_VALID
@@ -59,12 +65,30 @@ Decided where the design is silent (also in docs/subsidy-policy.md):
   the certificate is a renewal.
 - A line's date is its certificate's issue date, else the cohort's end date: it gives the
   line's year (ANNUAL_CAP) and the start of CLAIM_WINDOW.
-- Repeats: a grant is ``(occupation, level)``; levels compare as given, so a level-less
-  vocational grant (special ability, special operation, completion) repeats a level-less grant
-  of the same occupation. A special-operation renewal is never a repeat (renewing is its
-  purpose and it has its own amount).
+- Repeats (SAME_LEVEL_REPEAT): a line repeats a grant (or an earlier line) that holds one of
+  its slots (:func:`registry.ledger.rules.slots`, the same slots as the ledger's partial
+  unique indexes): a skill level of an occupation at a level; a level-less subsidy (special
+  ability, a special-operation first certificate, completion) per certificate kind and
+  occupation, so completion and special ability of one occupation are different subsidies;
+  and its certificate, which backs one training grant and one assessment grant, ever. A
+  special-operation renewal holds only its certificate's slot: it is paid once per renewal
+  certificate, so without a certificate id (the calculator) it repeats nothing and its step
+  is ``not_applicable``. A calculator history item with a level and no certificate kind is a
+  skill level. Training lines are judged against the training history, assessment lines
+  against the assessment history (:attr:`PersonFacts.assessment_history`).
+- LOWER_LEVEL's predicate is :func:`registry.ledger.rules.outranks`, the one the notice's
+  end uses too (:func:`registry.ledger.rules.batch_conflicts`, under the people's ledger
+  locks, with the slots and the cap).
 - Within a batch, an earlier line of the same person counts as a grant unless it is blocked
-  (a review line may be approved: the cap and the repeats assume it will be).
+  (a review line may be approved: the cap and the repeats assume it will be); earlier
+  assessment lines likewise for the assessment line's repeats.
+- Rules added after a published policy (:data:`LATER_RULES`: ASSESSOR_NOT_APPROVED, block;
+  PRIORITY_LIST_UNCONFIRMED, review) take the registry's severity while a policy document
+  does not list them (a published document is immutable).
+- ASSESSOR_NOT_APPROVED's fact (:attr:`PersonFacts.assessor_approved`) is the assessment
+  body's standing: active and approved for the year the cohort started; the calculator has
+  no such fact (it passes). PRIORITY_LIST_UNCONFIRMED flags an uplift from a list the bureau
+  neither loaded nor confirmed; the UPLIFT step names the list (code, document, published).
 """
 
 from __future__ import annotations
