@@ -37,8 +37,8 @@ Decided where the design is silent:
 - **Which rules judge which line.** Training line: all the calculator rules that fit its kind
   (HOURS_MINIMUM, NO_CERTIFICATE, SAME_LEVEL_REPEAT and LOWER_LEVEL for vocational cohorts,
   LOWER_LEVEL only with a skill level, STARTUP_REPEAT for startup cohorts). Assessment line:
-  AGE_RANGE, NO_CERTIFICATE, CERT_NOT_VALID, CERT_WINDOW and CLAIM_WINDOW (the grant history
-  holds training grants, and the cap counts training grants).
+  AGE_RANGE, ASSESSOR_NOT_APPROVED, NO_CERTIFICATE, CERT_NOT_VALID, CERT_WINDOW, CLAIM_WINDOW
+  and SAME_LEVEL_REPEAT against the assessment grants (the cap counts training grants).
 - **NO_CERTIFICATE / CERT_NOT_VALID.** NO_CERTIFICATE fires when there is no certificate or it is
   not of the cohort's occupation, kind and level (a completion certificate without an occupation
   fits any); a fitting certificate that is suspended or revoked is CERT_NOT_VALID: one flag per
@@ -46,10 +46,18 @@ Decided where the design is silent:
 - **A line's date** is its certificate's issue date, else the cohort's end date: its year counts
   for ANNUAL_CAP, and CLAIM_WINDOW runs from it. "More than 12 months" is calendar months (a
   certificate of 2024-02-29 may be claimed until 2025-02-28).
-- **Repeats.** A grant is an occupation and a level (`null` for special ability, special
-  operation and completion); a level-less grant repeats a level-less grant of the same
-  occupation. A special-operation renewal is never a repeat.
-- **The history** (`kind`: `vocational` or `startup`, the kind of cohort the grant was for) and
+- **Repeats (SAME_LEVEL_REPEAT).** Once ever per person: a skill level of an occupation at a
+  level; a level-less subsidy of a certificate kind and occupation (special ability, a
+  special-operation first certificate, completion: completion and special ability of one
+  occupation are two subsidies); a special-operation renewal once per renewal certificate. One
+  certificate backs at most one training grant and one assessment grant. The assessment line's
+  repeats are judged at compute against the assessment grants.
+- **Rules after this document.** ASSESSOR_NOT_APPROVED (block: the assessment body is not
+  approved for the year, or suspended) and PRIORITY_LIST_UNCONFIRMED (review: the uplift comes
+  from a priority-trade list the bureau has not published or confirmed) apply with those
+  severities to a published document that does not list them (a published policy never changes).
+- **The history** (`kind`: `vocational` or `startup`, the kind of cohort the grant was for;
+  `certificate_kind`, and `is_renewal` for a special-operation renewal) and
   the earlier lines of the same batch (by line date, then the ID blind index; a blocked line is
   never granted, a review line is counted as if approved) are what repeats and the cap count.
 - **Publishing.** A published policy never changes; periods are inclusive and never overlap, so
