@@ -8,8 +8,14 @@ through the browser.
   password".
 - ``GET /dashboard``: the page; without a session a redirect to the sign-in page; another
   role (an institution, an assessment body) 404.
-- ``GET /dashboard/data``: what the charts draw (JSON, the same session).
+- ``GET /dashboard/data``: what the charts draw (JSON, the same session), with every word the
+  page shows already in Chinese (:mod:`api.labels`): claim statuses, flags as their label with
+  the code beside, divisions by their name from the ``division`` table, the as-of day as
+  2025年10月13日, amounts as ¥1,560.00; and the links into the workbench
+  (``/workbench/claims?year=``, ``?status=``, ``?institution=``, ``/workbench/claims/{id}``).
 - ``POST /dashboard/sign-out`` (a form with the session's CSRF token): the session ends.
+- ``GET /favicon.ico``: the site's icon (``api/static/favicon.ico``), which browsers ask for
+  on every page that names none (the sign-in page, the public pages).
 
 The page loads Apache ECharts from ``/static/vendor/echarts/`` (vendored, nothing from a CDN)
 and ``/static/dashboard.js``; its Content-Security-Policy allows scripts from the site only.
@@ -17,7 +23,10 @@ and ``/static/dashboard.js``; its Content-Security-Policy allows scripts from th
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -25,6 +34,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from api import labels
 from api.dashboard import session
 from api.figures import kept
 from api.problems import problem
@@ -36,7 +46,7 @@ from registry.core.errors import AuthenticationFailed, InstitutionSuspended, Not
 from registry.core.principal import Principal
 from registry.core.settings import Settings
 from registry.enums import Role
-from registry.progress.dashboard import dashboard_figures, dashboard_year
+from registry.progress.dashboard import dashboard_figures, dashboard_year, division_names
 from registry.subsidy.overview import audit_overview
 
 SIGN_IN = "/dashboard/sign-in"
@@ -159,19 +169,43 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template | Redirect:
     )
 
 
+WORKBENCH_CLAIMS = "/workbench/claims"
+"""The workbench's claims list (DESIGN.md section 13); its filters are query parameters."""
+TOP_FLAGS = 3
+"""How many of an institution's flag codes the risk ranking shows (the most frequent first)."""
+
+
+def claims_list(**filters: object) -> str:
+    """The workbench's claims list filtered (``?year=2025&status=paid``)."""
+    return f"{WORKBENCH_CLAIMS}?{urlencode(filters)}" if filters else WORKBENCH_CLAIMS
+
+
+def _flags(by_code: dict[str, int]) -> list[dict[str, Any]]:
+    ranked = sorted(by_code.items(), key=lambda item: (-item[1], item[0]))[:TOP_FLAGS]
+    return [{"code": code, "label": labels.flag_label(code), "count": count} for code, count in ranked]
+
+
 async def _dashboard_body(principal: Principal, year: int | None) -> dict[str, Any]:
     overview = await audit_overview(principal)
     figures = await dashboard_figures(principal, await dashboard_year(principal, year))
+    shown = figures["year"]
+    names = await division_names()
+    as_of = figures["as_of"]
     return {
         **figures,
+        "as_of_label": labels.chinese_date(dt.date.fromisoformat(as_of)) if as_of else None,
         "scope": {**figures["scope"], "role": principal.role.value, "division_code": principal.division_code},
+        "cards": [{**card, "href": claims_list(year=shown)} for card in figures["cards"]],
         "claims": [
             {
                 "status": step.status.value,
+                "label": labels.claim_status(step.status.value),
                 "claims": step.claims,
                 "lines": step.lines,
                 "total_fen": step.total_fen,
+                "total": labels.yuan(step.total_fen),
                 "payable_fen": step.payable_fen,
+                "href": claims_list(status=step.status.value),
             }
             for step in overview.steps
         ],
@@ -179,12 +213,15 @@ async def _dashboard_body(principal: Principal, year: int | None) -> dict[str, A
             {
                 "institution_id": str(r.institution_id),
                 "name": r.name,
+                "href": claims_list(institution=r.institution_id),
                 "division_code": r.division_code,
+                "division_name": names.get(r.division_code or "", "") or "未知区划",
                 "trainees": r.trainees,
                 "flags": r.flags,
                 "per_hundred": r.per_hundred,
                 "by_code": r.by_code,
-                "claims": [f"/api/v1/claims/{claim_id}" for claim_id in r.claim_ids],
+                "top_flags": _flags(r.by_code),
+                "claims": [f"{WORKBENCH_CLAIMS}/{claim_id}" for claim_id in r.claim_ids],
             }
             for r in overview.risk
         ],
@@ -225,4 +262,18 @@ async def sign_out(
     )
 
 
-PAGE_HANDLERS: list[Any] = [sign_in_form, sign_in, dashboard, dashboard_data, sign_out]
+FAVICON = Path(__file__).resolve().parents[1] / "static" / "favicon.ico"
+
+
+@get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response[bytes]:
+    """The site's icon: browsers ask ``/favicon.ico`` of every page that links none, and a 404
+    there is an error in the console of every page."""
+    return Response(
+        content=FAVICON.read_bytes(),
+        media_type="image/x-icon",
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+PAGE_HANDLERS: list[Any] = [sign_in_form, sign_in, dashboard, dashboard_data, sign_out, favicon]

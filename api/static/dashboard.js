@@ -1,12 +1,10 @@
 // The bureau's dashboard: fetches /dashboard/data (the session cookie) and draws it with the
-// vendored Apache ECharts. No other origin is contacted.
+// vendored Apache ECharts. No other origin is contacted. The data comes with its words in
+// Chinese (api/labels.py: claim statuses, flags with their code beside, divisions by name);
+// the legends sit above each chart's grid, clear of the axis labels and the data.
 "use strict";
 
 const STATUS = { on_track: "进度正常", behind: "进度滞后", at_risk: "有完不成风险" };
-const CLAIM_STATUS = {
-  submitted: "待计算", computed: "待审核", in_review: "审核中", decided: "待公示",
-  noticed: "公示中", payable: "待拨付", paid: "已拨付", withdrawn: "已撤回", failed: "计算失败",
-};
 const KEYS = {
   other: "其他工种", priority: "重点工种(合计)", none: "无",
   graduate: "高校毕业生", migrant_worker: "农民工", veteran: "退役军人", hardship: "就业困难人员",
@@ -14,7 +12,11 @@ const KEYS = {
 };
 const labelled = (items) => items.map((i) => Object.assign({}, i, { label: KEYS[i.label] || KEYS[i.key] || i.label }));
 const fmt = new Intl.NumberFormat("zh-CN");
-const yuan = (fen) => fmt.format(Math.round(fen / 100));
+const money = new Intl.NumberFormat("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const yuan = (value) => `¥${money.format(value)}`;
+// Above the grid: the legend's row, then (top: LEGEND_ROOM) the grid with its axis names.
+const LEGEND = { top: 0, left: "center", itemHeight: 10, textStyle: { fontSize: 12 } };
+const LEGEND_ROOM = 36;
 
 function el(tag, attrs, text) {
   const node = document.createElement(tag);
@@ -56,9 +58,11 @@ function cards(data) {
     }
     if (card.status) div.append(el("span", { class: `status ${card.status}` }, STATUS[card.status] || card.status));
     if (card.forecast !== null && card.forecast !== undefined) {
-      div.append(el("p", { class: "note" }, `年末预计 ${fmt.format(card.forecast)}；今日应达 ${fmt.format(card.expected)}`));
+      const expected = card.expected !== null && card.expected !== undefined ? `；今日应达 ${fmt.format(card.expected)}` : "";
+      div.append(el("p", { class: "note" }, `年末预计 ${fmt.format(card.forecast)}${expected}`));
     }
     if (card.note) div.append(el("p", { class: "note" }, card.note));
+    if (card.href) div.append(el("a", { class: "claims", href: card.href }, "查看本年度补贴申请"));
     box.append(div);
   }
 }
@@ -72,7 +76,7 @@ function trend(data) {
   ];
   if (t.target) series.push({ name: "年度目标", type: "line", data: months.map(() => t.target), symbol: "none", lineStyle: { color: "#d64545" } });
   chartOn("chart-trend", {
-    legend: {}, grid: { left: 60, right: 20, top: 30, bottom: 30 },
+    legend: LEGEND, grid: { left: 60, right: 20, top: LEGEND_ROOM, bottom: 30 },
     xAxis: { type: "category", data: months }, yAxis: { type: "value" }, series,
   });
   document.getElementById("trend-note").textContent = t.note || "";
@@ -85,34 +89,57 @@ function bars(id, items, name, horizontal) {
   if (items.some((i) => i.target)) series.push({ name: "目标", type: "bar", data: items.map((i) => i.target || 0), itemStyle: { color: "#cbd2d9" } });
   const category = { type: "category", data: labels, axisLabel: { interval: 0, rotate: horizontal ? 0 : 30 } };
   chartOn(id, {
-    legend: {}, grid: { left: horizontal ? 120 : 50, right: 20, top: 30, bottom: horizontal ? 30 : 70 },
+    legend: LEGEND, grid: { left: horizontal ? 120 : 50, right: 20, top: LEGEND_ROOM, bottom: horizontal ? 30 : 70 },
     xAxis: horizontal ? { type: "value" } : category, yAxis: horizontal ? category : { type: "value" }, series,
   });
 }
 
 function claims(data) {
   const steps = (data.claims || []).filter((s) => !["withdrawn", "failed"].includes(s.status));
-  chartOn("chart-claims", {
-    legend: {}, grid: { left: 60, right: 60, top: 30, bottom: 30 },
-    xAxis: { type: "category", data: steps.map((s) => CLAIM_STATUS[s.status] || s.status) },
-    yAxis: [{ type: "value", name: "申请数" }, { type: "value", name: "金额(元)" }],
+  const chart = chartOn("chart-claims", {
+    // The axis names sit just above the grid: the legend gets a row of its own above them.
+    legend: LEGEND, grid: { left: 60, right: 70, top: LEGEND_ROOM + 24, bottom: 30 },
+    xAxis: { type: "category", data: steps.map((s) => s.label), axisLabel: { interval: 0 } },
+    yAxis: [
+      { type: "value", name: "申请数", minInterval: 1 },
+      { type: "value", name: "金额(元)", axisLabel: { formatter: (v) => fmt.format(v) } },
+    ],
     series: [
       { name: "申请数", type: "bar", data: steps.map((s) => s.claims) },
-      { name: "金额(元)", type: "line", yAxisIndex: 1, data: steps.map((s) => Math.round(s.total_fen / 100)) },
+      {
+        name: "金额(元)", type: "line", yAxisIndex: 1, data: steps.map((s) => s.total_fen / 100),
+        tooltip: { valueFormatter: (v) => yuan(v) },
+      },
     ],
   });
+  // A bar opens the workbench's claims in that status; the links below do the same by keyboard.
+  chart.on("click", (event) => { const step = steps[event.dataIndex]; if (step) window.location.assign(step.href); });
+  const links = document.getElementById("claims-links");
+  links.append(document.createTextNode("按状态查看申请："));
+  for (const s of data.claims || []) {
+    const a = el("a", { href: s.href, "data-status": s.status, title: `金额 ${s.total}` }, `${s.label} ${fmt.format(s.claims)}`);
+    links.append(a, document.createTextNode(" "));
+  }
 }
 
 function risk(data) {
   const body = document.querySelector("#risk tbody");
   for (const r of data.risk || []) {
     const row = el("tr", { "data-institution": r.institution_id });
-    row.append(el("td", {}, r.name), el("td", {}, r.division_code), el("td", { class: "num" }, fmt.format(r.trainees)));
+    const name = el("td");
+    name.append(el("a", { class: "institution", href: r.href }, r.name));
+    const division = el("td", { class: "division", title: r.division_code || "" }, r.division_name);
+    row.append(name, division, el("td", { class: "num" }, fmt.format(r.trainees)));
     row.append(el("td", { class: "num" }, fmt.format(r.flags)), el("td", { class: "num" }, r.per_hundred.toFixed(1)));
-    const top = Object.entries(r.by_code).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([code, n]) => `${code} ${n}`);
-    row.append(el("td", {}, top.join("，")));
+    const flags = el("td");
+    for (const f of r.top_flags) {
+      const chip = el("span", { class: "flag", "data-code": f.code }, f.label);
+      chip.append(el("b", {}, ` ${fmt.format(f.count)}`));
+      flags.append(chip, document.createTextNode(" "));
+    }
+    row.append(flags);
     const links = el("td");
-    r.claims.forEach((href, i) => { const a = el("a", { href }, `#${i + 1}`); links.append(a, document.createTextNode(" ")); });
+    r.claims.forEach((href, i) => { const a = el("a", { href, title: "打开这笔申请" }, `第${i + 1}笔`); links.append(a, document.createTextNode(" ")); });
     row.append(links);
     body.append(row);
   }
@@ -126,7 +153,7 @@ async function main() {
   const data = await answer.json();
   document.getElementById("scope-name").textContent = data.scope.name ? `· ${data.scope.name}` : "";
   document.getElementById("as-of").textContent =
-    `${data.year}年 · ` + (data.as_of ? `数据截至 ${data.as_of}` : "尚未汇总");
+    `${data.year}年 · ` + (data.as_of_label ? `数据截至 ${data.as_of_label}` : "尚未汇总");
   cards(data);
   if (data.trend) trend(data);
   bars("chart-county", data.by_county || [], "培训人数", true);

@@ -11,15 +11,10 @@ from typing import Any
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from api.labels import ACTION_LABELS, CLAIM_STATUS_LABELS, FLAG_LABELS, chinese_date, yuan
+from api.labels import ACTION_LABELS, CLAIM_STATUS_LABELS, FILTERS, chinese_date
 from registry.certificates.rules import level_label
 
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parent.parent / "templates"
-
-
-def flag_label(code: str) -> str:
-    """A flag's Chinese name (the code itself for one the table does not know yet)."""
-    return FLAG_LABELS.get(code, code)
 
 
 def status_label(status: Any) -> str:
@@ -46,11 +41,10 @@ def chinese_datetime(moment: dt.datetime | None) -> str:
 
 
 def _register(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters.update(FILTERS)
     engine.engine.filters.update(
-        yuan=yuan,
-        cn_date=chinese_date,
+        cn_date=FILTERS["chinese_date"],
         cn_datetime=chinese_datetime,
-        flag_label=flag_label,
         status_label=status_label,
         action_label=lambda action: ACTION_LABELS.get(action, action),
         level_label=level_label,

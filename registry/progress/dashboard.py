@@ -1,9 +1,10 @@
 """What the bureau's dashboard draws of the progress (``GET /dashboard/data``): the five
-targets of the plan as cards (value, target, expected today, status, forecast, each with its
-note), the cumulative monthly trend of people trained against the target, this year beside
+targets of the plan as cards (value, target, expected today, status, forecast, and how they
+were computed in Chinese: the notes' ``*_zh``), the cumulative monthly trend of people trained against the target, this year beside
 last year, and the year's people trained by county, by priority-trade sector and by priority
 group. Read from the rollup's snapshots through :mod:`registry.progress.service`, in the
-caller's scope (a county auditor: its county)."""
+caller's scope (a county auditor: its county). :func:`division_names` names divisions from the
+``division`` table (the risk ranking shows names, not codes)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ async def dashboard_year(principal: Principal, requested: int | None) -> int:
     return latest or this_year
 
 
+async def division_names() -> dict[str, str]:
+    """Every division's code -> its name (the ``division`` table)."""
+    return await queries.division_names(connections.get("default"))
+
+
 def _monthly(view: service.BreakdownView) -> list[int]:
     by_month = {int(item.key): item.value for item in view.items if item.key.isdigit()}
     return list(accumulate(by_month.get(month, 0) for month in range(1, 13)))
@@ -63,7 +69,9 @@ async def dashboard_figures(principal: Principal, year: int) -> dict[str, Any]:
                 "gap": pace.gap if pace else None,
                 "status": pace.status if pace else None,
                 "forecast": pace.forecast if pace else None,
-                "note": "; ".join(n for n in ((pace.status_note, pace.forecast_note) if pace else ()) if n),
+                "note": "；".join(
+                    n for n in ((pace.status_note_zh, pace.forecast_note_zh) if pace else ()) if n
+                ),
             }
         )
     this_year = await service.breakdown(principal, year, TREND_METRIC, "month")

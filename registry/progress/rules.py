@@ -9,6 +9,11 @@
   :func:`forecast` (the year-end value at the recent pace, or the year-to-date pace),
   :func:`status`, and :func:`assess`, which puts them together, each with a note of how it
   was computed.
+
+Each note is given twice: in English (``note``, ``expected_note``...: what ``GET
+/api/v1/progress`` has always answered, a contract integrations read) and in Chinese
+(``note_zh``, ``expected_note_zh``...: what the bureau's pages show, with dates as
+2025年10月13日).
 """
 
 from __future__ import annotations
@@ -394,6 +399,7 @@ class Share:
     method: str
     """``previous_year_shape`` or ``straight_line``."""
     note: str
+    note_zh: str
 
 
 @dataclass(frozen=True)
@@ -409,6 +415,7 @@ class Forecast:
     value: int | None
     method: str
     note: str
+    note_zh: str
 
 
 @dataclass(frozen=True)
@@ -427,6 +434,19 @@ class Pace:
     expected_note: str
     forecast_note: str
     status_note: str
+    expected_note_zh: str
+    forecast_note_zh: str
+    status_note_zh: str
+
+
+METHOD_ZH = {SHAPE: "按上年各月分布", STRAIGHT_LINE: "按天数均匀推算"}
+"""The share's methods in Chinese (the notes' words)."""
+NO_TARGET, NO_TARGET_ZH = "no target for this metric and scope", "该指标在此范围内未设目标"
+
+
+def _zh(day: dt.date) -> str:
+    """A day as people write it (api.labels.chinese_date's form; the core cannot import it)."""
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _days_in_year(year: int) -> int:
@@ -441,18 +461,34 @@ def round_half_up(value: float | Decimal) -> int:
     return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def straight_line(as_of: dt.date, year: int, *, reason: str = "") -> Share:
+def _before(as_of: dt.date, year: int, method: str) -> Share:
+    return Share(
+        0.0,
+        method,
+        f"{as_of.isoformat()} is before {year}: nothing is expected yet",
+        f"{_zh(as_of)}早于{year}年，尚无应完成的进度",
+    )
+
+
+def _passed(year: int, method: str) -> Share:
+    return Share(1.0, method, f"the whole of {year} has passed", f"{year}年已全部过去")
+
+
+def straight_line(as_of: dt.date, year: int, *, reason: str = "", reason_zh: str = "") -> Share:
     """Days elapsed (the as-of day counted whole) over the days of the year."""
     days = _days_in_year(year)
     if as_of < dt.date(year, 1, 1):
-        return Share(0.0, STRAIGHT_LINE, f"{as_of.isoformat()} is before {year}: nothing is expected yet")
+        return _before(as_of, year, STRAIGHT_LINE)
     if as_of >= dt.date(year, 12, 31):
-        return Share(1.0, STRAIGHT_LINE, f"the whole of {year} has passed")
+        return _passed(year, STRAIGHT_LINE)
     elapsed = (as_of - dt.date(year, 1, 1)).days + 1
     note = f"a straight line through the year: {elapsed} of {days} days by the end of {as_of.isoformat()}"
+    note_zh = f"按全年天数均匀推算：截至{_zh(as_of)}已过{elapsed}天（全年{days}天）"
     if reason:
         note += f" ({reason})"
-    return Share(elapsed / days, STRAIGHT_LINE, note)
+    if reason_zh:
+        note_zh += f"（{reason_zh}）"
+    return Share(elapsed / days, STRAIGHT_LINE, note, note_zh)
 
 
 def elapsed_share(as_of: dt.date, year: int, shape: Shape | None) -> Share:
@@ -461,15 +497,23 @@ def elapsed_share(as_of: dt.date, year: int, shape: Shape | None) -> Share:
     straight line when there is no previous year or it counted nothing."""
     if shape is None:
         return straight_line(
-            as_of, year, reason=f"no complete year {year - 1} to take the monthly shape from"
+            as_of,
+            year,
+            reason=f"no complete year {year - 1} to take the monthly shape from",
+            reason_zh=f"无{year - 1}年全年数据可作各月分布",
         )
     total = sum(shape.months)
     if total <= 0:
-        return straight_line(as_of, year, reason=f"{shape.year} counted nothing to take the shape from")
+        return straight_line(
+            as_of,
+            year,
+            reason=f"{shape.year} counted nothing to take the shape from",
+            reason_zh=f"{shape.year}年无数据可作各月分布",
+        )
     if as_of < dt.date(year, 1, 1):
-        return Share(0.0, SHAPE, f"{as_of.isoformat()} is before {year}: nothing is expected yet")
+        return _before(as_of, year, SHAPE)
     if as_of >= dt.date(year, 12, 31):
-        return Share(1.0, SHAPE, f"the whole of {year} has passed")
+        return _passed(year, SHAPE)
     month = as_of.month
     before = sum(shape.months[: month - 1])
     this_month = shape.months[month - 1]
@@ -481,7 +525,11 @@ def elapsed_share(as_of: dt.date, year: int, shape: Shape | None) -> Share:
         f"{calendar.month_abbr[month]}, plus {as_of.day}/{days} of {calendar.month_abbr[month]}'s "
         f"{this_month:,}: {_percent(share)} of the year by the end of {as_of.isoformat()}"
     )
-    return Share(share, SHAPE, note)
+    note_zh = (
+        f"按{shape.year}年各月分布：{month}月前完成{before:,}（全年{total:,}），加{month}月"
+        f"{this_month:,}的{as_of.day}/{days}：截至{_zh(as_of)}应完成全年的{_percent(share)}"
+    )
+    return Share(share, SHAPE, note, note_zh)
 
 
 def expected_value(target: int, share: Share) -> int:
@@ -498,9 +546,17 @@ def forecast(
     over; none while nothing is expected yet (the share is 0)."""
     share = elapsed_share(as_of, year, shape)
     if share.value >= 1.0:
-        return Forecast(value, FINAL, f"{year} is over: the forecast is the value")
+        return Forecast(
+            value, FINAL, f"{year} is over: the forecast is the value", f"{year}年已结束：预计值即实际值"
+        )
     if share.value <= 0.0:
-        return Forecast(None, NO_FORECAST, "nothing is expected done yet, so there is no pace to project")
+        return Forecast(
+            None,
+            NO_FORECAST,
+            "nothing is expected done yet, so there is no pace to project",
+            "尚无应完成的进度，无法按进度推算",
+        )
+    method_zh = METHOD_ZH[share.method]
     if earlier is not None and (as_of - earlier.as_of).days >= RECENT_WINDOW_DAYS and earlier.value <= value:
         before = elapsed_share(earlier.as_of, year, shape)
         if share.value - before.value > 0:
@@ -512,12 +568,16 @@ def forecast(
                 f"{value - earlier.value:,} since {earlier.as_of.isoformat()} while "
                 f"{_percent(share.value - before.value)} of the year passed ({share.method}); at that pace "
                 f"the remaining {_percent(1.0 - share.value)} adds {result - value:,}: {result:,}",
+                f"自{_zh(earlier.as_of)}以来增加{value - earlier.value:,}，同期过去全年的"
+                f"{_percent(share.value - before.value)}（{method_zh}）；按此进度，余下的"
+                f"{_percent(1.0 - share.value)}将再增加{result - value:,}，预计{result:,}",
             )
     result = round_half_up(value / share.value)
     return Forecast(
         result,
         YEAR_TO_DATE_PACE,
         f"{value:,} in {_percent(share.value)} of the year ({share.method}); at that pace: {result:,}",
+        f"全年已过{_percent(share.value)}（{method_zh}），完成{value:,}；按此进度预计{result:,}",
     )
 
 
@@ -525,16 +585,38 @@ def status(
     value: int, expected: int | None, target: int | None, projected: int | None
 ) -> tuple[str | None, str]:
     """``at_risk`` when the forecast misses the target, else ``on_track`` at or above the
-    expected value, else ``behind``; None without a target."""
+    expected value, else ``behind``; None without a target. The note in English (the
+    Chinese: :func:`status_zh`)."""
+    state, note, _note_zh = _status(value, expected, target, projected)
+    return state, note
+
+
+def status_zh(value: int, expected: int | None, target: int | None, projected: int | None) -> str:
+    """:func:`status`'s note in Chinese."""
+    return _status(value, expected, target, projected)[2]
+
+
+def _status(
+    value: int, expected: int | None, target: int | None, projected: int | None
+) -> tuple[str | None, str, str]:
     if target is None or expected is None:
-        return None, "no target for this metric and scope"
+        return None, NO_TARGET, NO_TARGET_ZH
     if projected is not None and projected < target:
-        return AT_RISK, f"the forecast {projected:,} misses the target {target:,}"
+        return (
+            AT_RISK,
+            f"the forecast {projected:,} misses the target {target:,}",
+            f"预计{projected:,}，低于目标{target:,}",
+        )
     if value >= expected:
-        return ON_TRACK, f"{value:,} is at or above the {expected:,} expected by now"
+        return (
+            ON_TRACK,
+            f"{value:,} is at or above the {expected:,} expected by now",
+            f"已完成{value:,}，不低于目前应完成的{expected:,}",
+        )
     return (
         BEHIND,
         f"{value:,} is below the {expected:,} expected by now (the forecast still makes the target)",
+        f"已完成{value:,}，低于目前应完成的{expected:,}（按预计仍可完成目标）",
     )
 
 
@@ -553,12 +635,13 @@ def assess(
     projected = forecast(value, as_of, year, shape, earlier)
     if target is None:
         expected = gap = None
-        expected_note = "no target for this metric and scope"
+        expected_note, expected_note_zh = NO_TARGET, NO_TARGET_ZH
     else:
         expected = expected_value(target, share)
         gap = value - expected
         expected_note = f"target {target:,} x {_percent(share.value)} = {expected:,}: {share.note}"
-    state, state_note = status(value, expected, target, projected.value)
+        expected_note_zh = f"目标{target:,} × {_percent(share.value)} = {expected:,}：{share.note_zh}"
+    state, state_note, state_note_zh = _status(value, expected, target, projected.value)
     return Pace(
         metric=metric,
         value=value,
@@ -572,4 +655,7 @@ def assess(
         expected_note=expected_note,
         forecast_note=projected.note,
         status_note=state_note,
+        expected_note_zh=expected_note_zh,
+        forecast_note_zh=projected.note_zh,
+        status_note_zh=state_note_zh,
     )

@@ -191,3 +191,33 @@ async def test_echarts_is_vendored_with_its_licence(client: httpx.AsyncClient) -
     root = Path(__file__).resolve().parents[3] / "api" / "static" / "vendor" / "echarts"
     assert "Apache License" in (root / "LICENSE").read_text()
     assert ECHARTS_SHA256 in (root / "README.md").read_text()
+
+
+async def test_the_site_icon_is_served(client: httpx.AsyncClient) -> None:
+    """Browsers ask /favicon.ico of every page that names no icon: a 404 there is a console
+    error on every load (issue 16)."""
+    icon = await client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/x-icon")
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+async def test_the_data_speaks_chinese_and_links_into_the_workbench(
+    client: httpx.AsyncClient, password_sign_in: Make
+) -> None:
+    actor = await password_sign_in("auditor")
+    client.cookies.clear()
+    await signed_in(client, actor.username)
+    data = (await client.get("/dashboard/data")).json()
+    for step in data["claims"]:
+        assert re.fullmatch(r"[\u4e00-\u9fff]+", step["label"]), step
+        assert step["href"] == f"/workbench/claims?status={step['status']}"
+        assert re.fullmatch(r"¥[\d,]+\.\d\d", step["total"]), step
+    for card in data["cards"]:
+        assert card["href"] == f"/workbench/claims?year={data['year']}"
+        assert not re.search(r"[A-Za-z]", card["note"]), card["note"]
+    for row in data["risk"]:
+        assert row["href"] == f"/workbench/claims?institution={row['institution_id']}"
+        assert re.fullmatch(r"[\u4e00-\u9fff]+", row["division_name"]), row
+        assert all(f["label"].endswith(f"（{f['code']}）") for f in row["top_flags"])
+    if data["as_of"]:
+        assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", data["as_of_label"])

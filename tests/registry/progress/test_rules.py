@@ -147,6 +147,52 @@ def test_on_track_behind_at_risk() -> None:
     assert "since 2025-05-31" in behind.forecast_note
 
 
+CJK_OR_FIGURES = r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef0-9,.%/×= ]+"
+
+
+def test_every_note_has_its_chinese_twin() -> None:
+    """The English notes are the API's (``GET /progress``); the pages read the ``*_zh``
+    ones: no Latin word in them, dates as people write them."""
+    import re
+
+    day = D(2025, 6, 30)
+    cases = [
+        rules.assess("trainees_trained", 80_000, 147_000, day, 2025, None),
+        rules.assess("trainees_trained", 60_000, 147_000, day, 2025, None),
+        rules.assess("trainees_trained", 70_000, 147_000, day, 2025, None, Earlier(D(2025, 5, 31), 55_000)),
+        rules.assess("trainees_trained", 5, 147_000, D(2025, 2, 14), 2025, AUTUMN),
+        rules.assess("trainees_trained", 1_205, 147_000, D(2025, 12, 31), 2025, None),
+        rules.assess("trainees_trained", 0, 147_000, D(2024, 12, 31), 2025, None),
+        rules.assess("trainees_trained", 0, 147_000, D(2025, 7, 2), 2025, Shape(2024, (0,) * 12)),
+        rules.assess("subsidy_paid_fen", 5_000, None, D(2025, 3, 1), 2025, None),
+    ]
+    for pace in cases:
+        for note in (pace.expected_note_zh, pace.forecast_note_zh, pace.status_note_zh, pace.share.note_zh):
+            assert note and re.fullmatch(CJK_OR_FIGURES, note), note
+    on_track, at_risk, behind, shaped, over, early, nothing, untargeted = cases
+    assert on_track.status_note_zh == "已完成80,000，不低于目前应完成的72,896"
+    assert at_risk.status_note_zh == "预计120,994，低于目标147,000"
+    assert "（按预计仍可完成目标）" in behind.status_note_zh
+    assert behind.forecast_note_zh.startswith("自2025年5月31日以来增加15,000")
+    assert behind.forecast_note_zh.endswith("预计162,000")
+    assert "2025年6月30日已过181天（全年365天）" in on_track.expected_note_zh
+    assert shaped.share.note_zh.startswith("按2024年各月分布")
+    assert (
+        over.forecast_note_zh == "2025年已结束：预计值即实际值"
+        and over.status_note_zh == "预计1,205，低于目标147,000"
+    )
+    assert early.forecast_note_zh == "尚无应完成的进度，无法按进度推算"
+    assert "2024年无数据可作各月分布" in nothing.share.note_zh
+    assert untargeted.status_note_zh == untargeted.expected_note_zh == "该指标在此范围内未设目标"
+    # The English ones are unchanged (the API's contract).
+    assert over.forecast_note == "2025 is over: the forecast is the value"
+    assert rules.status(1_205, 1_000, 147_000, 1_205) == (AT_RISK_NOTE[0], AT_RISK_NOTE[1])
+    assert rules.status_zh(1_205, 1_000, 147_000, 1_205) == "预计1,205，低于目标147,000"
+
+
+AT_RISK_NOTE = (rules.AT_RISK, "the forecast 1,205 misses the target 147,000")
+
+
 def test_a_recent_snapshot_too_close_is_not_used() -> None:
     pace = rules.assess(
         "trainees_trained", 70_000, 147_000, D(2025, 6, 30), 2025, None, Earlier(D(2025, 6, 20), 69_000)
