@@ -352,6 +352,13 @@ async def claims_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
 # --- one claim ------------------------------------------------------------------------------
 
 
+@get("/claims/{claim_id:uuid}/export.xlsx", include_in_schema=False)
+async def claim_xlsx(request: Request[Any, Any, Any], claim_id: uuid.UUID) -> Response[bytes]:
+    """The claim's spreadsheet, as ``GET /api/v1/claims/{id}/export.xlsx`` gives it."""
+    page = await bureau_page(request)
+    return download(*await notices.claim_export(page.principal, claim_id))
+
+
 def _shown(lines: list[claims.LineView], which: str) -> list[claims.LineView]:
     if which == "review":
         return [line for line in lines if line.outcome == "review"]
@@ -601,6 +608,7 @@ async def reveal(request: Request[Any, Any, Any], claim_id: uuid.UUID, data: For
 ROUTER = Router(
     path="/workbench",
     route_handlers=[
+        claim_xlsx,
         home,
         claims_list,
         claims_xlsx,

@@ -17,6 +17,7 @@ from api.dashboard import session
 from registry.core.crypto import Vault
 from registry.enums import ClaimStatus
 from registry.models.audit import AuditEvent
+from registry.models.notice import ClaimNotice as NoticeRow
 from registry.models.subsidy import SubsidyClaim, SubsidyLine
 from registry.subsidy import claims
 from tests.api.support import PASSWORD, Make
@@ -211,3 +212,41 @@ async def test_an_auditor_decides_publishes_objects_and_reveals(
     assert not FULL_ID.search(again.text)  # shown once, never kept on the page
     timeline = again.text.split('id="timeline"', 1)[1]
     assert "发布公示" in timeline and "记录公示异议" in timeline and "subsidy_claim." not in timeline
+
+
+async def test_the_claims_spreadsheet_from_the_page_and_the_public_notice_headers(
+    client: httpx.AsyncClient, password_sign_in: Make, vault: Vault
+) -> None:
+    """The claim's spreadsheet with the page's session (not a bearer token); the public notice
+    page never framed, its spreadsheet not sniffed nor indexed (issue 16's security probe)."""
+    claim_id, _ = await computed_claim(vault)
+    await browser(client, password_sign_in)
+    sheet = await client.get(f"/workbench/claims/{claim_id}/export.xlsx")
+    assert sheet.status_code == 200 and sheet.headers["x-content-type-options"] == "nosniff"
+    rows = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
+    assert any(row[0] == "序号" for row in rows)
+    token = csrf_of(await client.get(f"/workbench/claims/{claim_id}"))
+    await client.post(f"/workbench/claims/{claim_id}/decisions", data={"csrf": token, "approve_clean": "1"})
+    blocked = await SubsidyLine.get(claim_id=claim_id, outcome="blocked")
+    await client.post(
+        f"/workbench/claims/{claim_id}/decisions",
+        data={"csrf": token, f"decision:{blocked.id}": "rejected", f"reason:{blocked.id}": "出勤不足"},
+    )
+    assert (
+        await client.post(f"/workbench/claims/{claim_id}/notice", data={"csrf": token})
+    ).status_code == 303
+    client.cookies.clear()
+    notice = await NoticeRow.get(claim_id=claim_id)
+    public = await client.get(f"/notices/{notice.id}")
+    assert public.status_code == 200
+    assert "frame-ancestors 'none'" in public.headers["content-security-policy"]
+    assert public.headers["x-frame-options"] == "DENY"
+    xlsx = await client.get(f"/notices/{notice.id}/notice.xlsx")
+    assert xlsx.headers["x-content-type-options"] == "nosniff" and "noindex" in xlsx.headers["x-robots-tag"]
+
+
+async def test_the_public_notice_pages_are_rate_limited(client: httpx.AsyncClient, app: Any) -> None:
+    limit = app.state.settings.verify_max_requests
+    missing = uuid.uuid4()
+    answers = [(await client.get(f"/notices/{missing}")).status_code for _ in range(limit + 1)]
+    assert answers[:limit] == [404] * limit and answers[-1] == 429
