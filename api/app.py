@@ -38,7 +38,9 @@ from api.subsidy import policies as subsidy_policies
 from api.subsidy import simulations as subsidy_simulations
 from api.training import cohorts, roster
 from api.web.templates import TEMPLATE_CONFIG
+from api.workbench import notices as workbench_notices
 from api.workbench import pages as workbench
+from api.workbench import people as workbench_people
 from registry.audit import service as audit_trail
 from registry.core import db, offload
 from registry.core.crypto import vault_from_settings
@@ -139,6 +141,8 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             *notices.PAGE_HANDLERS,
             *dashboard.PAGE_HANDLERS,
             workbench.ROUTER,
+            workbench_people.ROUTER,
+            workbench_notices.ROUTER,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIRECTORY], send_as_attachment=False
             ),

@@ -131,6 +131,7 @@ ACTION_LABELS = {
     "subsidy_claim.certificate_changed": "证书状态变化",
     "subsidy_claim.clawback": "追回补贴",
     "trainee.reveal_id_number": "查看完整身份证号",
+    "trainee.view": "查看人员档案",
     "ledger.reverse": "冲销核拨",
 }
 """The audit trail's actions as people read them (the code beside for the rest)."""

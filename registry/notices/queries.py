@@ -13,6 +13,7 @@ from typing import Any
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from registry.core.paging import Page, page_of_sql
 from registry.enums import CalendarDayKind, CalendarOrigin
 from registry.notices.calendar_file import CalendarFile
 
@@ -490,3 +491,45 @@ async def running_notices(scope: tuple[str, list[Any]]) -> list[dict[str, Any]]:
         list(params),
     )
     return rows
+
+
+_LISTED_FROM = (
+    "FROM claim_notice AS n JOIN subsidy_claim AS s ON s.id = n.claim_id JOIN cohort AS c ON c.id = s.cohort_id "
+    "JOIN institution AS i ON i.id = s.institution_id LEFT JOIN division AS d ON d.code = s.division_id"
+)
+_LISTED_COLUMNS = (
+    f"{_NOTICE_COLUMNS}, s.kind, s.status AS claim_status, i.name AS institution_name, "
+    "c.reference AS cohort_reference, c.name AS cohort_name, d.name AS division_name"
+)
+
+
+async def notices_page(
+    scope: tuple[str, list[Any]], status: str | None, limit: int, offset: int
+) -> Page[dict[str, Any]]:
+    """The notices of the claims in ``scope`` (a WHERE clause on ``subsidy_claim AS s``),
+    running or ended (``status``: ``running``, ``closed`` or None for both), newest first,
+    with their claim's institution, cohort and division."""
+    clause, params = scope
+    args: list[Any] = list(params)
+    condition = clause.format(p="$1") if params else clause
+    if status is not None:
+        args.append(status)
+        condition += f" AND n.status = ${len(args)}"
+    return await page_of_sql(
+        f"SELECT {_LISTED_COLUMNS}, count(*) OVER () AS total {_LISTED_FROM} WHERE {condition} "
+        "ORDER BY n.published_at DESC, n.id DESC",
+        f"SELECT count(*) AS total {_LISTED_FROM} WHERE {condition}",
+        args,
+        limit,
+        offset,
+    )
+
+
+async def notice_in_scope(scope: tuple[str, list[Any]], notice_id: uuid.UUID) -> dict[str, Any] | None:
+    """One notice of a claim in ``scope``, as :func:`notices_page` lists it, or None."""
+    clause, params = scope
+    condition = clause.format(p="$2") if params else clause
+    rows = await connections.get("default").execute_query_dict(
+        f"SELECT {_LISTED_COLUMNS} {_LISTED_FROM} WHERE n.id = $1 AND {condition}", [notice_id, *params]
+    )
+    return rows[0] if rows else None

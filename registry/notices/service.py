@@ -50,6 +50,7 @@ from registry.core.errors import (
     RegistryError,
     ValidationFailed,
 )
+from registry.core.paging import Page
 from registry.core.principal import Principal
 from registry.core.tenancy import bureau_scope, visible_claims_sql
 from registry.core.text import visible_text
@@ -652,12 +653,8 @@ async def notices_of_claim(principal: Principal, claim_id: uuid.UUID) -> list[No
     return [_notice_view(row) for row in await queries.notices_of_claim(claim_id)]
 
 
-async def public_notice(notice_id: uuid.UUID) -> PublicNotice:
-    """What anyone may read of a notice: masked names and ID numbers, amounts, the days."""
-    row = await queries.public_notice_row(notice_id)
-    if row is None:
-        raise NotFound("no such notice")
-    lines = [
+async def _public_lines(notice_id: uuid.UUID) -> list[PublicLine]:
+    return [
         PublicLine(
             seq=i,
             name=mask_name(line["name"]),
@@ -669,6 +666,14 @@ async def public_notice(notice_id: uuid.UUID) -> PublicNotice:
         )
         for i, line in enumerate(await queries.public_notice_lines(notice_id), start=1)
     ]
+
+
+async def public_notice(notice_id: uuid.UUID) -> PublicNotice:
+    """What anyone may read of a notice: masked names and ID numbers, amounts, the days."""
+    row = await queries.public_notice_row(notice_id)
+    if row is None:
+        raise NotFound("no such notice")
+    lines = await _public_lines(notice_id)
     days = row["days"] if not isinstance(row["days"], str) else json.loads(row["days"])
     return PublicNotice(
         id=row["id"],
@@ -801,3 +806,71 @@ def notice_heading(notice: PublicNotice) -> list[str]:
 async def public_notice_xlsx(notice_id: uuid.UUID) -> tuple[str, bytes]:
     notice = await public_notice(notice_id)
     return f"notice-{notice_id.hex[:8]}.xlsx", export.notice_workbook(notice_heading(notice), notice.lines)
+
+
+# ---------------------------------------------------------------------------
+# The bureau's list of notices (the workbench's 公示 pages)
+# ---------------------------------------------------------------------------
+
+NOTICE_STATUSES = (RUNNING, CLOSED)
+
+
+@dataclass(frozen=True)
+class ListedNotice:
+    """A notice with its claim's institution, cohort and division."""
+
+    notice: NoticeView
+    kind: SubsidyKind
+    claim_status: ClaimStatus
+    institution_name: str
+    cohort_reference: str
+    cohort_name: str
+    division_name: str | None
+
+
+def _listed(row: dict[str, Any]) -> ListedNotice:
+    return ListedNotice(
+        notice=_notice_view(row),
+        kind=SubsidyKind(row["kind"]),
+        claim_status=ClaimStatus(row["claim_status"]),
+        institution_name=row["institution_name"],
+        cohort_reference=row["cohort_reference"],
+        cohort_name=row["cohort_name"],
+        division_name=row["division_name"],
+    )
+
+
+async def list_notices(
+    principal: Principal, *, limit: int, offset: int, status: str | None = None
+) -> Page[ListedNotice]:
+    """The notices of the claims the caller may see (the bureau: a county auditor its
+    county's; anyone else 404), running and ended or one of them (``status``: ``running``,
+    ``closed``), newest first."""
+    if bureau_scope(principal) is None:
+        raise NotFound("nothing here")
+    if status is not None and status not in NOTICE_STATUSES:
+        raise ValidationFailed(
+            "no such status",
+            errors=[FieldError("status", "not_a_status", f"one of {', '.join(NOTICE_STATUSES)}")],
+        )
+    page = await queries.notices_page(_scope(principal), status, limit, offset)
+    return page.map(_listed)
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    """A notice for the bureau: what its list shows and the lines the public page lists
+    (masked names and ID numbers, amounts)."""
+
+    listed: ListedNotice
+    lines: list[PublicLine]
+
+
+async def notice_record(principal: Principal, notice_id: uuid.UUID) -> NoticeRecord:
+    """One notice of a claim the caller may see (else 404), with its lines."""
+    if bureau_scope(principal) is None:
+        raise NotFound("no such notice")
+    row = await queries.notice_in_scope(_scope(principal), notice_id)
+    if row is None:
+        raise NotFound("no such notice")
+    return NoticeRecord(listed=_listed(row), lines=await _public_lines(notice_id))

@@ -15,8 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
 
 from registry.core.crypto import Vault
+from registry.models.certificate import Certificate
+from registry.models.training import Trainee
 from registry.people.rules.idnumber import IdNumber, mask
 from registry.people.rules.personal import mask_phone
 
@@ -169,3 +173,119 @@ async def institution_facts(
         household_division=row["household_division_id"],
         groups=list(json.loads(row["groups"])),
     )
+
+
+# ---------------------------------------------------------------------------
+# The bureau's view of a person (the workbench's 人员 page)
+# ---------------------------------------------------------------------------
+
+
+def named(scope: QuerySet[Trainee], name: str) -> QuerySet[Trainee]:
+    """The people of ``scope`` (:func:`registry.core.tenancy.visible_trainees`) whose
+    registered name, or a name an enrolment gave, holds ``name``; by name."""
+    matching = Trainee.filter(Q(name__icontains=name) | Q(enrolments__name_as_given__icontains=name))
+    return (
+        Trainee.filter(id__in=Subquery(scope.values("id")))
+        .filter(id__in=Subquery(matching.values("id")))
+        .order_by("name", "id")
+    )
+
+
+async def division_names(conn: BaseDBAsyncClient, codes: Sequence[str | None]) -> dict[str, str]:
+    wanted = sorted({code for code in codes if code})
+    if not wanted:
+        return {}
+    rows = await conn.execute_query_dict(
+        "SELECT code, name FROM division WHERE code = ANY($1::text[])", [wanted]
+    )
+    return {row["code"]: row["name"] for row in rows}
+
+
+async def occupation_names(conn: BaseDBAsyncClient, codes: Sequence[str | None]) -> dict[str, str]:
+    wanted = sorted({code for code in codes if code})
+    if not wanted:
+        return {}
+    rows = await conn.execute_query_dict(
+        "SELECT code, name FROM occupation WHERE code = ANY($1::text[])", [wanted]
+    )
+    return {row["code"]: row["name"] for row in rows}
+
+
+async def enrolments_of(
+    conn: BaseDBAsyncClient, trainee_id: uuid.UUID, cohorts: tuple[str, tuple[object, ...]]
+) -> list[dict[str, Any]]:
+    """The person's enrolments in the cohorts of ``cohorts`` (a condition on ``cohort AS c``
+    from :func:`registry.core.tenancy.visible_cohorts_sql`, numbered from ``$2``), newest
+    first, with their cohort and institution."""
+    condition, params = cohorts
+    rows: list[dict[str, Any]] = await conn.execute_query_dict(
+        "SELECT e.id, e.attended_hours, e.outcome, e.name_as_given, e.review_flags::text AS review_flags, "
+        "c.id AS cohort_id, c.reference AS cohort_reference, c.name AS cohort_name, c.kind AS cohort_kind, "
+        "c.start_date, c.end_date, c.planned_hours, c.startup_course, c.occupation_id AS occupation_code, "
+        "o.name AS occupation_name, c.certificate_level, i.name AS institution_name, d.name AS division_name "
+        "FROM enrolment AS e JOIN cohort AS c ON c.id = e.cohort_id JOIN institution AS i ON i.id = c.institution_id "
+        "JOIN division AS d ON d.code = c.division_id LEFT JOIN occupation AS o ON o.code = c.occupation_id "
+        f"WHERE e.trainee_id = $1 AND {condition} ORDER BY c.start_date DESC, e.created_at DESC, e.id",
+        [trainee_id, *params],
+    )
+    for row in rows:
+        row["review_flags"] = list(json.loads(row["review_flags"] or "[]"))
+    return rows
+
+
+async def certificates_of(scope: QuerySet[Certificate], trainee_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The person's certificates in ``scope`` (:func:`registry.core.tenancy.visible_certificates`),
+    newest first; ``number`` is None for a number that is an ID number (``number_masked``)."""
+    rows: list[dict[str, Any]] = await (
+        scope.filter(trainee_id=trainee_id)
+        .order_by("-issue_date", "id")
+        .values(
+            "id",
+            "number",
+            "number_masked",
+            "kind",
+            "level",
+            "is_renewal",
+            "issue_date",
+            "status",
+            "status_reason",
+            "occupation_id",
+            occupation_name="occupation__name",
+            issuer_name="issuer__name",
+        )
+    )
+    return rows
+
+
+async def claim_lines_of(
+    conn: BaseDBAsyncClient, trainee_id: uuid.UUID, claims: tuple[str, list[Any]]
+) -> list[dict[str, Any]]:
+    """The person's lines on the claims of ``claims`` (a WHERE clause on ``subsidy_claim AS s``
+    with one ``{p}`` placeholder: :func:`registry.core.tenancy.visible_claims_sql`), newest
+    claim first."""
+    clause, params = claims
+    condition = clause.format(p="$2") if params else clause
+    rows: list[dict[str, Any]] = await conn.execute_query_dict(
+        "SELECT l.id, l.claim_id, l.seq, l.kind, l.occupation_code, o.name AS occupation_name, l.level, "
+        "l.startup_course, l.year, l.total_fen, l.outcome, l.flags::text AS flags, l.decision, l.reason, "
+        "l.notice_id, l.grant_id, s.status AS claim_status, s.filed_at, c.reference AS cohort_reference, "
+        "c.name AS cohort_name, i.name AS institution_name, "
+        "EXISTS (SELECT 1 FROM subsidy_payment AS p WHERE p.grant_id = l.grant_id) AS paid, "
+        "EXISTS (SELECT 1 FROM subsidy_grant AS r WHERE r.reverses_id = l.grant_id) AS clawed_back "
+        "FROM subsidy_line AS l JOIN subsidy_claim AS s ON s.id = l.claim_id JOIN cohort AS c ON c.id = s.cohort_id "
+        "JOIN institution AS i ON i.id = s.institution_id LEFT JOIN occupation AS o ON o.code = l.occupation_code "
+        f"WHERE l.trainee_id = $1 AND {condition} ORDER BY s.filed_at DESC, s.id, l.seq",
+        [trainee_id, *params],
+    )
+    for row in rows:
+        row["flags"] = list(json.loads(row["flags"] or "[]"))
+    return rows
+
+
+async def paid_grants(conn: BaseDBAsyncClient, grant_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    if not grant_ids:
+        return set()
+    rows = await conn.execute_query_dict(
+        "SELECT DISTINCT grant_id FROM subsidy_payment WHERE grant_id = ANY($1::uuid[])", [list(grant_ids)]
+    )
+    return {row["grant_id"] for row in rows}
