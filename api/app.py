@@ -37,7 +37,10 @@ from api.subsidy import evaluate as subsidy_evaluate
 from api.subsidy import policies as subsidy_policies
 from api.subsidy import simulations as subsidy_simulations
 from api.training import cohorts, roster
+from api.web import password_gate
 from api.web.templates import TEMPLATE_CONFIG
+from api.workbench import account as workbench_account
+from api.workbench import admin as workbench_admin
 from api.workbench import notices as workbench_notices
 from api.workbench import pages as workbench
 from api.workbench import people as workbench_people
@@ -143,6 +146,8 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
             workbench.ROUTER,
             workbench_people.ROUTER,
             workbench_notices.ROUTER,
+            workbench_admin.ROUTER,
+            workbench_account.ROUTER,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIRECTORY], send_as_attachment=False
             ),
@@ -151,7 +156,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Litestar:
         template_config=TEMPLATE_CONFIG,
         lifespan=[lifespan],
         state=State(state),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **password_gate.EXCEPTION_HANDLERS},
         request_class=StrictRequest,
         middleware=[refuse_nul_characters],
         request_max_body_size=MAX_REQUEST_BODY,

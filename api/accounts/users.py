@@ -34,6 +34,22 @@ class UserRead(msgspec.Struct):
     division_code: str | None
     display_name: str
     created_at: dt.datetime
+    is_active: bool = True
+    must_change_password: bool = False
+
+    @classmethod
+    def of(cls, user: service.UserView) -> UserRead:
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            institution_id=user.institution_id,
+            division_code=user.division_code,
+            display_name=user.display_name,
+            created_at=user.created_at,
+            is_active=user.is_active,
+            must_change_password=user.must_change_password,
+        )
 
 
 class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -77,6 +93,17 @@ class UserController(Controller):
             )
 
         return await idempotent(request, principal, run)
+
+    @post("/{user_id:uuid}/deactivate", summary="Deactivate a user (admin)", status_code=200)
+    async def deactivate(self, principal: Principal, user_id: uuid.UUID) -> UserRead:
+        """The user can no longer sign in; its tokens and browser sessions stop working.
+        Audited. 404 for a caller who may not see users (anyone but an administrator)."""
+        return UserRead.of(await service.deactivate_user(principal, user_id))
+
+    @post("/{user_id:uuid}/reactivate", summary="Reactivate a user (admin)", status_code=200)
+    async def reactivate(self, principal: Principal, user_id: uuid.UUID) -> UserRead:
+        """The user signs in again. Audited. 404 for a caller who may not see users."""
+        return UserRead.of(await service.reactivate_user(principal, user_id))
 
 
 class ApiKeyController(Controller):

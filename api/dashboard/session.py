@@ -30,7 +30,7 @@ from litestar import Request
 from litestar.datastructures import Cookie
 from redis.asyncio import Redis
 
-from registry.accounts.signin import active_principal
+from registry.accounts.signin import signed_in_user
 from registry.core.errors import AuthenticationFailed
 from registry.core.principal import Principal
 from registry.core.recent import Recent
@@ -59,6 +59,8 @@ class Session:
     session_id: str
     principal: Principal
     csrf: str
+    must_change_password: bool = False
+    """The user signed in with a temporary password an administrator set: it changes it first."""
 
 
 def cookie(request: Request[Any, Any, Any], name: str, value: str, max_age: int) -> Cookie:
@@ -129,11 +131,17 @@ async def _look_up(request: Request[Any, Any, Any], session_id: str) -> Session 
         division_code=data.get("division_code"),
     )
     try:
-        principal = await active_principal(principal)
+        principal, must_change_password = await signed_in_user(principal)
     except AuthenticationFailed:
         await redis.delete(_key(session_id))
         return None
-    return Session(session_id, principal, data["csrf"])
+    return Session(session_id, principal, data["csrf"], must_change_password)
+
+
+def recheck(request: Request[Any, Any, Any], session_id: str) -> None:
+    """This worker looks the session up again at its next request (after its user changed
+    its password: the gate opens at once)."""
+    request.app.state.signed_in.forget(("session", _key(session_id)))
 
 
 async def end(request: Request[Any, Any, Any], session_id: str) -> None:

@@ -32,6 +32,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from api.dashboard import session
 from api.downloads import download
 from api.labels import FLAG_LABELS
+from api.web import password_gate
 from api.web.security import PAGE_HEADERS, foreign_origin
 from api.web.trace import explanations, readable
 from registry.accounts import users
@@ -113,6 +114,7 @@ async def bureau_page(request: Request[Any, Any, Any]) -> Page:
         raise SignInFirst(target)
     if current.principal.role not in ROLES:
         raise NotFound("no such page")
+    password_gate.check(current, request.url.path)
     return Page(current)
 
 

@@ -1,4 +1,4 @@
-"""Institutions' API keys: created (the secret shown once), revoked."""
+"""Institutions' API keys: created (the secret shown once), listed, revoked."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from registry.accounts.security import new_api_key
 from registry.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from registry.core.paging import Page, page_of
 from registry.core.principal import Principal
 from registry.core.uow import unit_of_work
 from registry.enums import InstitutionKind, Role
@@ -85,3 +86,19 @@ async def revoke_api_key(principal: Principal, key_id: uuid.UUID) -> ApiKey:
                 "api_key.revoke", "api_key", key.id, after={"revoked_at": key.revoked_at.isoformat()}
             )
     return key
+
+
+async def list_api_keys(
+    principal: Principal, *, limit: int, offset: int, include_revoked: bool = True
+) -> Page[ApiKey]:
+    """API keys, newest first, with their institution: an administrator's every key, an
+    institution's or assessment body's user its own; anyone else NotFound (never a secret:
+    only its hash is kept)."""
+    query = ApiKey.all().select_related("institution", "created_by").order_by("-created_at", "id")
+    if principal.role is not Role.ADMIN:
+        if principal.kind != "user" or principal.institution_id is None:
+            raise NotFound("no such API key")
+        query = query.filter(institution_id=principal.institution_id)
+    if not include_revoked:
+        query = query.filter(revoked_at__isnull=True)
+    return await page_of(query, limit, offset)

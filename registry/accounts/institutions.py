@@ -126,3 +126,120 @@ async def get_institution(principal: Principal, institution_id: uuid.UUID) -> In
     if inst is None:
         raise NotFound("no such institution")
     return inst
+
+
+MAX_REASON_LENGTH = 500
+
+
+async def _for_change(principal: Principal, institution_id: uuid.UUID, conn: Any) -> Institution:
+    """The institution an administrator changes, locked; anyone else: NotFound for one it
+    may not see, PermissionDenied for one it may (an auditor reads its county's)."""
+    if principal.role is not Role.ADMIN:
+        await get_institution(principal, institution_id)
+        raise PermissionDenied("only an administrator changes an institution's standing")
+    inst = await Institution.filter(id=institution_id).using_db(conn).select_for_update().get_or_none()
+    if inst is None:
+        raise NotFound("no such institution")
+    return inst
+
+
+def _reason(reason: str) -> str:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationFailed(
+            "give the reason", errors=[FieldError("reason", "required", "the reason is required")]
+        )
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationFailed(
+            "the reason is too long",
+            errors=[FieldError("reason", "too_long", f"at most {MAX_REASON_LENGTH} characters")],
+        )
+    return reason
+
+
+async def approve_for_year(principal: Principal, institution_id: uuid.UUID, year: int) -> Institution:
+    """Put the institution on the year's list of approved providers (``approved_years``);
+    audited. Approving a year it already has changes nothing."""
+    if errors := years_errors([year], field="year"):
+        raise ValidationFailed("the year is out of range", errors=errors)
+    async with unit_of_work(principal) as uow:
+        inst = await _for_change(principal, institution_id, uow.conn)
+        if year not in inst.approved_years:
+            before = snapshot(inst)
+            inst.approved_years = sorted({*inst.approved_years, year})
+            await inst.save(using_db=uow.conn, update_fields=["approved_years", "updated_at"])
+            await uow.audit(
+                "institution.approve_year",
+                "institution",
+                inst.id,
+                before=before,
+                after={**snapshot(inst), "year": year},
+            )
+    return inst
+
+
+async def _change_status(
+    principal: Principal,
+    institution_id: uuid.UUID,
+    reason: str,
+    *,
+    action: str,
+    allowed_from: tuple[InstitutionStatus, ...],
+    to: InstitutionStatus,
+) -> Institution:
+    reason = _reason(reason)
+    async with unit_of_work(principal) as uow:
+        inst = await _for_change(principal, institution_id, uow.conn)
+        status = InstitutionStatus(inst.status)
+        if status not in allowed_from:
+            raise Conflict(
+                f"the institution is {status.value}: it cannot be {action}ed",
+                code="institution_status",
+                errors=[FieldError("status", "invalid_transition", f"the institution is {status.value}")],
+            )
+        before = snapshot(inst)
+        inst.status = to
+        await inst.save(using_db=uow.conn, update_fields=["status", "updated_at"])
+        await uow.audit(
+            f"institution.{action}",
+            "institution",
+            inst.id,
+            before=before,
+            after={**snapshot(inst), "reason": reason},
+        )
+    return inst
+
+
+async def suspend_institution(principal: Principal, institution_id: uuid.UUID, reason: str) -> Institution:
+    """Suspend an active institution, with a reason (audited): its users and API keys are
+    refused from then on, its claims flagged ``INSTITUTION_NOT_APPROVED``."""
+    return await _change_status(
+        principal,
+        institution_id,
+        reason,
+        action="suspend",
+        allowed_from=(InstitutionStatus.ACTIVE,),
+        to=InstitutionStatus.SUSPENDED,
+    )
+
+
+async def reinstate_institution(principal: Principal, institution_id: uuid.UUID, reason: str) -> Institution:
+    """Reinstate a suspended or blacklisted institution, with a reason (audited)."""
+    return await _change_status(
+        principal,
+        institution_id,
+        reason,
+        action="reinstate",
+        allowed_from=(InstitutionStatus.SUSPENDED, InstitutionStatus.BLACKLISTED),
+        to=InstitutionStatus.ACTIVE,
+    )
+
+
+async def administered_institutions(
+    principal: Principal, *, limit: int, offset: int, kind: str | None = None
+) -> Page[Institution]:
+    """The administration's list of every institution (administrators; anyone else NotFound:
+    an auditor reads its county's institutions through :func:`list_institutions`)."""
+    if principal.role is not Role.ADMIN:
+        raise NotFound("no such page")
+    return await list_institutions(principal, limit=limit, offset=offset, kind=kind)

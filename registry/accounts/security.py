@@ -33,6 +33,15 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+TEMPORARY_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"
+"""Letters and digits a person reads off a screen without confusing them (no 0/O, 1/l/I)."""
+
+
+def temporary_password(length: int = 14) -> str:
+    """A random password an administrator hands over once; its user must change it."""
+    return "".join(secrets.choice(TEMPORARY_PASSWORD_ALPHABET) for _ in range(length))
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None

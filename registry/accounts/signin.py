@@ -57,17 +57,25 @@ async def authenticate(username: str, password: str) -> Principal:
 
 
 async def active_principal(token_principal: Principal) -> Principal:
+    """The principal of :func:`signed_in_user`, for a bearer token."""
+    principal, _ = await signed_in_user(token_principal)
+    return principal
+
+
+async def signed_in_user(token_principal: Principal) -> tuple[Principal, bool]:
     """Re-check a token's (or a dashboard session's) user: a deactivated user's tokens stop
     working, so do those of a user whose institution was suspended or blacklisted since
     (``institution_suspended``), and the role and scope are the database's, not the token's.
     The API calls it at most ``REGISTRY_SIGNED_IN_RECHECK_SECONDS`` apart per worker and user
-    (``api.security``). One prepared statement (no ORM query building, no model)."""
+    (``api.security``). One prepared statement (no ORM query building, no model). With it:
+    whether the user still has to change a temporary password (the browser session's gate,
+    :mod:`api.web.password_gate`)."""
     row = await active_user(connections.get("default"), token_principal.id)
     if row is None:
         raise AuthenticationFailed("the account is not active", code="account_inactive")
     if (refusal := institution_refusal(row["institution_status"])) is not None:
         raise refusal
-    return Principal(
+    principal = Principal(
         kind="user",
         id=token_principal.id,
         role=Role(row["role"]),
@@ -75,6 +83,7 @@ async def active_principal(token_principal: Principal) -> Principal:
         division_code=row["division_id"],
         name=row["username"],
     )
+    return principal, bool(row["must_change_password"])
 
 
 async def principal_for_api_key(secret: str) -> Principal:

@@ -1,16 +1,23 @@
-"""People who sign in: creating users and resetting their passwords."""
+"""People who sign in: creating users (with a temporary password that must be changed at
+first sign-in), listing, deactivating and reactivating them (administrators), resetting
+passwords, and every user changing its own password.
+
+Who may not see users (anyone but an administrator) gets :class:`NotFound` for them, as the
+API answers 404: a user is not something an auditor or an institution can find out about."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 
 from registry.accounts.rules import ROLE_INSTITUTION_KIND, password_errors, username_errors
-from registry.accounts.security import hash_password
+from registry.accounts.security import hash_password, temporary_password, verify_password
 from registry.core.db import unique_violation
 from registry.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from registry.core.paging import Page, page_of
 from registry.core.principal import Principal
 from registry.core.uow import unit_of_work
 from registry.enums import Role
@@ -27,6 +34,8 @@ class UserInput:
     institution_id: uuid.UUID | None = None
     division_code: str | None = None
     display_name: str = ""
+    must_change_password: bool = False
+    """The password is a temporary one an administrator hands over: changed at first sign-in."""
 
 
 def principal_of(user: User) -> Principal:
@@ -106,6 +115,7 @@ async def create_user(principal: Principal, data: UserInput) -> User:
                 institution_id=data.institution_id,
                 division_id=data.division_code,
                 password_hash=hash_password(data.password),
+                must_change_password=data.must_change_password,
                 using_db=uow.conn,
             )
         except IntegrityError as exc:
@@ -122,9 +132,163 @@ async def create_user(principal: Principal, data: UserInput) -> User:
                 "role": data.role,
                 "institution": str(data.institution_id) if data.institution_id else None,
                 "division": data.division_code,
+                "must_change_password": data.must_change_password,
             },
         )
     return user
+
+
+async def create_user_with_temporary_password(principal: Principal, data: UserInput) -> tuple[User, str]:
+    """A user with a random temporary password (returned: shown once to the administrator,
+    kept nowhere) that it must change at first sign-in; ``data.password`` is ignored."""
+    password = temporary_password()
+    user = await create_user(
+        principal,
+        UserInput(
+            username=data.username,
+            password=password,
+            role=data.role,
+            institution_id=data.institution_id,
+            division_code=data.division_code,
+            display_name=data.display_name,
+            must_change_password=True,
+        ),
+    )
+    return user, password
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A user as the administration lists it (never its password hash)."""
+
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: Role
+    institution_id: uuid.UUID | None
+    institution_name: str | None
+    division_code: str | None
+    division_name: str | None
+    is_active: bool
+    must_change_password: bool
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None
+
+
+def _view(user: User) -> UserView:
+    institution = user.institution
+    division = user.division
+    return UserView(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=Role(user.role),
+        institution_id=user.institution_id,  # type: ignore[attr-defined]
+        institution_name=institution.name if institution else None,
+        division_code=user.division_id,  # type: ignore[attr-defined]
+        division_name=division.name if division else None,
+        is_active=user.is_active,
+        must_change_password=user.must_change_password,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+    )
+
+
+def _administrators_only(principal: Principal) -> None:
+    if principal.role is not Role.ADMIN or principal.kind not in ("user", "system"):
+        raise NotFound("no such user")
+
+
+async def list_users(
+    principal: Principal, *, limit: int, offset: int, role: Role | None = None, active: bool | None = None
+) -> Page[UserView]:
+    """Every user, by username (administrators; anyone else: NotFound)."""
+    _administrators_only(principal)
+    query = User.all().select_related("institution", "division").order_by("username", "id")
+    if role is not None:
+        query = query.filter(role=role)
+    if active is not None:
+        query = query.filter(is_active=active)
+    page: Page[User] = await page_of(query, limit, offset)
+    return page.map(_view)
+
+
+async def get_user(principal: Principal, user_id: uuid.UUID) -> UserView:
+    _administrators_only(principal)
+    user = await User.filter(id=user_id).select_related("institution", "division").get_or_none()
+    if user is None:
+        raise NotFound("no such user")
+    return _view(user)
+
+
+async def _set_active(principal: Principal, user_id: uuid.UUID, active: bool) -> UserView:
+    _administrators_only(principal)
+    if not active and principal.id == user_id:
+        raise Conflict(
+            "an administrator cannot deactivate its own account",
+            code="own_account",
+            errors=[FieldError("user", "own_account", "ask another administrator")],
+        )
+    async with unit_of_work(principal) as uow:
+        user = await User.filter(id=user_id).using_db(uow.conn).select_for_update().get_or_none()
+        if user is None:
+            raise NotFound("no such user")
+        if user.is_active != active:
+            user.is_active = active
+            await user.save(using_db=uow.conn, update_fields=["is_active"])
+            await uow.audit(
+                "user.reactivate" if active else "user.deactivate",
+                "user",
+                user.id,
+                before={"is_active": not active},
+                after={"is_active": active},
+            )
+    return await get_user(principal, user_id)
+
+
+async def deactivate_user(principal: Principal, user_id: uuid.UUID) -> UserView:
+    """The user can no longer sign in; its tokens and browser sessions stop working at their
+    next re-check (:func:`registry.accounts.signin.active_principal`). Audited; deactivating
+    a deactivated user changes nothing."""
+    return await _set_active(principal, user_id, False)
+
+
+async def reactivate_user(principal: Principal, user_id: uuid.UUID) -> UserView:
+    """The user signs in again (tokens issued before its deactivation work again until they
+    expire). Audited; reactivating an active user changes nothing."""
+    return await _set_active(principal, user_id, True)
+
+
+async def change_password(principal: Principal, current: str, new: str) -> None:
+    """A signed-in user changes its own password: the current one must be right, the new one
+    follows the same rule as :func:`create_user`'s and differs from the current one. Clears
+    ``must_change_password``. Audited (``user.password_change``, no password in it)."""
+    if principal.kind != "user" or principal.id is None:
+        raise PermissionDenied("only a person signed in changes its password")
+    errors = [FieldError("new_password", e.code, e.message) for e in password_errors(new)]
+    if not errors and new == current:
+        errors.append(
+            FieldError("new_password", "unchanged", "the new password must differ from the current one")
+        )
+    async with unit_of_work(principal) as uow:
+        user = (
+            await User.filter(id=principal.id, is_active=True)
+            .using_db(uow.conn)
+            .select_for_update()
+            .get_or_none()
+        )
+        if user is None:
+            raise NotFound("no such user")
+        if not verify_password(user.password_hash, current):
+            errors.insert(
+                0, FieldError("current_password", "wrong_password", "the current password is wrong")
+            )
+        if errors:
+            raise ValidationFailed("the password was not changed", errors=errors)
+        user.password_hash = hash_password(new)
+        user.must_change_password = False
+        await user.save(using_db=uow.conn, update_fields=["password_hash", "must_change_password"])
+        await uow.audit("user.password_change", "user", user.id)
 
 
 async def set_password(principal: Principal, username: str, password: str) -> None:

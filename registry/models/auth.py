@@ -27,6 +27,9 @@ class User(Model):
     )
     password_hash = fields.CharField(max_length=255)
     is_active = fields.BooleanField(default=True)
+    must_change_password = fields.BooleanField(
+        default=False, description="a temporary password set by an administrator: changed at first sign-in"
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
 
