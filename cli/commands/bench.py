@@ -1,12 +1,13 @@
-"""``registry bench [import|http|claims|api|rollup]``: the performance budgets of DESIGN.md section 10.
+"""``registry bench [import|http|claims|api|pages|rollup]``: the performance budgets of DESIGN.md section 10.
 
 ``make bench`` runs every benchmark (``import``: the city year through the import service
 and a 100,000-row XLSX's peak RSS; ``http``: a 60-row roster upload over HTTP; ``claims``:
 a city year's training claims computed by real Celery workers; ``api``: the API's reads at
-50 concurrent clients (wrk) beside a Litestar hello-world; ``rollup``: the nightly rollup
-over ten years of 1.5 million enrolments generated in SQL), ``import`` and ``http`` in one
-scratch database, ``http`` after ``import`` (a registry holding the city year), ``claims``,
-``api`` and ``rollup`` each in one of their own. Each run creates a scratch
+50 concurrent clients (wrk) beside a Litestar hello-world; ``pages``: the workbench's pages
+on the demo data at 10 browser sessions (wrk), each beside its JSON twin; ``rollup``: the
+nightly rollup over ten years of 1.5 million enrolments generated in SQL), ``import`` and
+``http`` in one scratch database, ``http`` after ``import`` (a registry holding the city
+year), ``claims``, ``api``, ``pages`` and ``rollup`` each in one of their own. Each run creates a scratch
 database on the server ``DATABASE_OWNER_URL`` (or else ``DATABASE_URL``) names, as that
 role, which must be allowed to create databases (or on an embedded PostgreSQL started for
 the run when both are unset), fills it, measures, prints a table (metric, measured, budget,
@@ -30,7 +31,7 @@ from typing import Any
 
 from cli.bench import Figure, format_table
 
-BENCHMARKS = ("import", "http", "claims", "api", "rollup")
+BENCHMARKS = ("import", "http", "claims", "api", "pages", "rollup")
 COHORT_MIN = 1_000
 """The fewest enrolments the rollup benchmark generates."""
 
@@ -114,6 +115,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="api: measure the reads that use what a worker keeps once more with nothing kept (information)",
     )
     parser.add_argument(
+        "--pages-seconds", type=float, default=10, help="pages: seconds of load per path (default 10)"
+    )
+    parser.add_argument(
+        "--pages-connections",
+        type=int,
+        default=10,
+        help="pages: concurrent browser sessions, one wrk thread and connection each (default 10)",
+    )
+    parser.add_argument(
+        "--pages-workers",
+        type=int,
+        default=None,
+        help="pages: uvicorn workers of the app (default: one per core)",
+    )
+    parser.add_argument(
+        "--pages-scale",
+        choices=("tiny", "small", "city"),
+        default="small",
+        help="pages: the demo's scale (default small, what make up loads)",
+    )
+    parser.add_argument(
+        "--pages-big-lines",
+        type=int,
+        default=500,
+        help="pages: lines of the big claim (default 500, the budget's; fewer for a quick run)",
+    )
+    parser.add_argument(
         "--enrolments",
         type=int,
         default=1_500_000,
@@ -152,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     figures: list[Figure] = []
     started = time.perf_counter()
     try:
-        if args.which not in ("claims", "api", "rollup"):
+        if args.which not in ("claims", "api", "pages", "rollup"):
             asyncio.run(ensure_database(server_url, database))
             scratch = Scratch(
                 admin_url=server_url, database=database, url=url_with_database(server_url, database)
@@ -236,6 +264,21 @@ def run(args: argparse.Namespace) -> int:
                     lines=max(37, args.api_lines),
                     claims=max(1, args.api_claims),
                     uncached=args.api_uncached,
+                    say=_say,
+                ),
+            )
+        if args.which in ("pages", "all"):
+            from cli.bench.pages import run_pages_bench
+
+            own_scratch(
+                "pages",
+                lambda scratch: run_pages_bench(
+                    scratch,
+                    seconds=max(1.0, args.pages_seconds),
+                    connections=max(1, args.pages_connections),
+                    workers=max(1, args.pages_workers or os.cpu_count() or 1),
+                    scale=args.pages_scale,
+                    big_lines=min(500, max(1, args.pages_big_lines)),
                     say=_say,
                 ),
             )
