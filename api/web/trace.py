@@ -140,6 +140,7 @@ VALUE_LABELS = {
     "suspended": "已暂停",
     "revoked": "已撤销",
     "whole yuan, half up": "四舍五入到元",
+    "PRIORITY_TRADE": "重点工种上浮",
     "certificate issue date": "发证日期",
     "cohort end date": "班次结束日期",
     "withheld: facts of other institutions, for the bureau": "涉及其他机构的信息，仅人社局可见",

@@ -386,7 +386,9 @@ async def _claim_page(
 ) -> Template:
     """The claim's page; after a failed action the same page (200: the browser shows it as a
     page, not as an error) with what was wrong beside what it belongs to and what was typed."""
-    view = await claims.get_claim(page.principal, claim_id)
+    # Only the flagged lines' traces (what their flags say); a line's whole trace is opened
+    # on demand (line_trace): a 500-line claim is not 500 traces of HTML.
+    view = await claims.get_claim(page.principal, claim_id, traces="flagged")
     message = message or DONE.get(request.query_params.get("done", ""), "")
     which = request.query_params.get("lines", "all")
     which = which if which in LINE_FILTERS else "all"
@@ -404,8 +406,7 @@ async def _claim_page(
             counts={key: len(_shown(lines, key)) for key in LINE_FILTERS},
             which=which,
             line_filters=LINE_FILTERS,
-            traces=(traces := {line.id: readable(line.trace) for line in shown}),
-            explained={line_id: explanations(rows) for line_id, rows in traces.items()},
+            explained={line.id: explanations(readable(line.trace)) for line in shown if line.flags},
             notices=await notices.notices_of_claim(page.principal, claim_id),
             events=events.items,
             actors=await users.actor_names([e.actor for e in events.items]),
@@ -443,6 +444,22 @@ DONE = {
 """What the page says after an action (by key: the address never carries free text)."""
 
 
+@get("/claims/{claim_id:uuid}/lines/{line_id:uuid}/trace", include_in_schema=False)
+async def line_trace(request: Request[Any, Any, Any], claim_id: uuid.UUID, line_id: uuid.UUID) -> Template:
+    """One line's trace in words: the part the claim's page loads into the line when it is
+    opened (htmx), or a page of its own (without script)."""
+    page = await bureau_page(request)
+    view = await claims.get_claim(page.principal, claim_id, traces=[line_id])
+    line = next((line for line in view.lines or [] if line.id == line_id), None)
+    if line is None:
+        raise NotFound("no such line")
+    partial = request.headers.get("hx-request") == "true"
+    return _page(
+        "workbench/trace_rows.html" if partial else "workbench/trace.html",
+        page.context("claims", claim=view, line=line, rows=readable(line.trace)),
+    )
+
+
 def _back(claim_id: uuid.UUID, done: str) -> Redirect:
     return Redirect(
         path=f"/workbench/claims/{claim_id}?done={done}",
@@ -475,9 +492,7 @@ async def decide(request: Request[Any, Any, Any], claim_id: uuid.UUID, data: For
         line_id = _uuid(key.split(":", 1)[1])
         if line_id is None or value not in ("approved", "rejected"):
             continue
-        picked = str(form.get(f"picked:{line_id}") or "").strip()
-        typed = str(form.get(f"reason:{line_id}") or "").strip()
-        reason = "；".join(part for part in (picked, typed) if part)
+        reason = str(form.get(f"reason:{line_id}") or "").strip()
         line_fields[f"lines[{len(requests)}]"] = str(line_id)
         requests.append(DecisionRequest(line_id, Decision(value), reason))
     batch = decisions.DecisionBatch(lines=requests, approve_clean=bool(form.get("approve_clean")))
@@ -610,6 +625,7 @@ async def reveal(request: Request[Any, Any, Any], claim_id: uuid.UUID, data: For
 ROUTER = Router(
     path="/workbench",
     route_handlers=[
+        line_trace,
         claim_xlsx,
         home,
         claims_list,

@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -252,7 +252,7 @@ def _line_view(row: dict[str, Any]) -> LineView:
         total_fen=row["total_fen"],
         outcome=row["outcome"],
         flags=_json(row["flags"]),
-        trace=_json(row["trace"]),
+        trace=_json(row["trace"]) if row["trace"] is not None else [],
         policy_code=row["policy_code"],
         decision=row["decision"],
         decided_by=row["decided_by"],
@@ -765,13 +765,17 @@ async def list_claims(
     return page.map(_claim_view)
 
 
-async def get_claim(principal: Principal, claim_id: uuid.UUID) -> ClaimView:
+async def get_claim(
+    principal: Principal, claim_id: uuid.UUID, *, traces: bool | str | Collection[uuid.UUID] = True
+) -> ClaimView:
     """A claim with its lines; its claimant reads them without other institutions' facts
-    (:func:`registry.subsidy.rules.for_claimant`)."""
+    (:func:`registry.subsidy.rules.for_claimant`). ``traces``: every line's trace (True), none
+    (False: a page that shows a trace only when it is opened), the flagged lines' (``"flagged"``:
+    what their flags say), or only these lines'."""
     row = await queries.claim_row(_scope(principal), claim_id)
     if row is None:
         raise NotFound("no such claim")
-    lines = [_line_view(line) for line in await queries.claim_lines(claim_id)]
+    lines = [_line_view(line) for line in await queries.claim_lines(claim_id, traces=traces)]
     if principal.role in (Role.INSTITUTION, Role.ASSESSOR):
         lines = [dataclasses.replace(line, **_claimant_facts(line)) for line in lines]
     return _claim_view(row, lines)

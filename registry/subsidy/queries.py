@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -474,20 +474,33 @@ async def claim_row(scope: tuple[str, list[Any]], claim_id: uuid.UUID) -> dict[s
     return rows[0] if rows else None
 
 
-async def claim_lines(claim_id: uuid.UUID) -> list[dict[str, Any]]:
+async def claim_lines(
+    claim_id: uuid.UUID, *, traces: bool | str | Collection[uuid.UUID] = True
+) -> list[dict[str, Any]]:
     """A claim's lines in judging order, with the person's masked ID number and the name
-    as given at enrolment."""
+    as given at enrolment; with every line's trace, none (``trace`` NULL), the flagged lines'
+    (``"flagged"``), or these lines'."""
+    args: list[Any] = [claim_id]
+    if traces is True:
+        trace = "l.trace"
+    elif traces is False:
+        trace = "NULL::json AS trace"
+    elif traces == "flagged":
+        trace = "CASE WHEN json_array_length(l.flags) > 0 THEN l.trace END AS trace"
+    else:
+        trace = "CASE WHEN l.id = ANY($2::uuid[]) THEN l.trace END AS trace"
+        args.append(list(traces))
     rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(
         "SELECT l.id, l.kind, l.enrolment_id, l.trainee_id, l.certificate_id, l.seq, l.cohort_kind, "
         "l.occupation_code, l.level, l.certificate_kind, l.startup_course, l.year, l.base_fen, l.uplift_fen, "
-        "l.total_fen, l.outcome, l.flags, l.trace, l.policy_code, l.decision, l.decided_by, l.decided_at, l.reason, "
+        f"l.total_fen, l.outcome, l.flags, {trace}, l.policy_code, l.decision, l.decided_by, l.decided_at, l.reason, "
         "l.notice_id, l.grant_id, "
         "t.id_masked, coalesce(e.name_as_given, t.name) AS name, o.name AS occupation_name, "
         "EXISTS (SELECT 1 FROM subsidy_payment AS p WHERE p.grant_id = l.grant_id) AS paid, "
         "EXISTS (SELECT 1 FROM subsidy_grant AS r WHERE r.reverses_id = l.grant_id) AS clawed_back "
         "FROM subsidy_line AS l JOIN trainee AS t ON t.id = l.trainee_id JOIN enrolment AS e ON e.id = l.enrolment_id "
         "LEFT JOIN occupation AS o ON o.code = l.occupation_code WHERE l.claim_id = $1 ORDER BY l.seq",
-        [claim_id],
+        args,
     )
     return rows
 

@@ -161,7 +161,8 @@ async def test_an_auditors_day_on_a_claim(
     assert "涧西区" in text and cohort.institution.name in text
 
     await page.goto(f"{server}/workbench/claims/{claim_id}")
-    await page.click("summary")  # the first line's trace, in words
+    await page.click("summary")  # the first line's trace, in words, loaded when opened (htmx)
+    await page.wait_for_selector("details[open] table.trace")
     text = await watched.shot("claim")
     assert "补贴标准" in text and "出勤不足" in text
 
@@ -173,7 +174,7 @@ async def test_an_auditors_day_on_a_claim(
     await page.wait_for_selector(f"#error-{blocked.id}")
     text = await watched.shot("claim-reason-missing")
     assert await page.input_value(f"select[name='decision:{blocked.id}']") == "rejected"
-    await page.select_option(f"select[name='picked:{blocked.id}']", "出勤记录不实")
+    await page.fill(f"input[name='reason:{blocked.id}']", "出勤记录不实")
     await page.click("#save-decisions")
     await page.wait_for_selector("#message")
     assert (await SubsidyClaim.get(id=claim_id)).status is ClaimStatus.DECIDED

@@ -150,8 +150,16 @@ async def test_an_auditor_decides_publishes_objects_and_reveals(
     await browser(client, password_sign_in)
     page = await client.get(f"/workbench/claims/{claim_id}")
     assert page.status_code == 200 and not FULL_ID.search(page.text)
-    assert "计算过程" in page.text and "补贴标准" in page.text and "出勤不足" in page.text
+    assert "计算过程" in page.text and "出勤不足" in page.text
     assert '"rule"' not in page.text  # the trace in words, not JSON
+    blocked_line = await SubsidyLine.get(claim_id=claim_id, outcome="blocked")
+    trace_page = await client.get(f"/workbench/claims/{claim_id}/lines/{blocked_line.id}/trace")
+    assert trace_page.status_code == 200 and "补贴标准" in trace_page.text and "<html" in trace_page.text
+    fragment = await client.get(
+        f"/workbench/claims/{claim_id}/lines/{blocked_line.id}/trace", headers={"HX-Request": "true"}
+    )
+    assert "补贴标准" in fragment.text and "<html" not in fragment.text and "出勤学时" in fragment.text
+    assert (await client.get(f"/workbench/claims/{claim_id}/lines/{uuid.uuid4()}/trace")).status_code == 404
     token = csrf_of(page)
     done = await client.post(
         f"/workbench/claims/{claim_id}/decisions", data={"csrf": token, "approve_clean": "1"}
@@ -170,8 +178,7 @@ async def test_an_auditor_decides_publishes_objects_and_reveals(
         data={
             "csrf": token,
             f"decision:{blocked.id}": "rejected",
-            f"picked:{blocked.id}": "出勤记录不实",
-            f"reason:{blocked.id}": "只上了10学时",
+            f"reason:{blocked.id}": "出勤记录不实；只上了10学时",
         },
     )
     assert decided.status_code == 303
