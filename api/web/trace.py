@@ -223,8 +223,10 @@ def readable(trace: list[dict[str, Any]]) -> list[Row]:
     return rows
 
 
-def explanations(rows: list[Row]) -> dict[str, str]:
-    """Each flagged rule's facts in words (what a flag chip explains): code -> text."""
+def explanations(trace: list[dict[str, Any]]) -> dict[str, str]:
+    """Each flagged rule's facts in words (what a flag chip explains): code -> text. Only the
+    steps that flagged are put into words (a claim's page explains every flagged line)."""
+    failed = [step for step in trace if step.get("result") == "flag"]
     return {
-        row.code: "；".join(f"{fact.label}：{fact.value}" for fact in row.facts) for row in rows if row.failed
+        row.code: "；".join(f"{fact.label}：{fact.value}" for fact in row.facts) for row in readable(failed)
     }

@@ -406,7 +406,7 @@ async def _claim_page(
             counts={key: len(_shown(lines, key)) for key in LINE_FILTERS},
             which=which,
             line_filters=LINE_FILTERS,
-            explained={line.id: explanations(readable(line.trace)) for line in shown if line.flags},
+            explained={line.id: explanations(line.trace) for line in shown if line.flags},
             notices=await notices.notices_of_claim(page.principal, claim_id),
             events=events.items,
             actors=await users.actor_names([e.actor for e in events.items]),

@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from registry.core.principal import system
 from registry.enums import ClaimStatus
 from registry.models.subsidy import SubsidyClaim, SubsidyLine
 from registry.subsidy import claims
-from tests.api.support import PASSWORD, live_server
+from tests.api.support import PASSWORD
 from tests.factories import Trainee, claimable_cohort, compute_filed
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,31 +34,6 @@ FULL_ID = re.compile(r"\b\d{17}[\dXx]\b")
 VIEWPORT = {"width": 1366, "height": 768}
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("subsidy_policies", "working_day_calendar")]
-
-
-@pytest.fixture(scope="module")
-def server(test_env: dict[str, str]) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        message = f"no browser at {CHROMIUM}: apt-get install chromium chromium-driver fonts-noto-cjk"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with live_server(test_env) as url:
-        yield url
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def auditor(division: str | None = None) -> str:

@@ -8,49 +8,18 @@ console error and no failed request on any page. Screenshots go to ``test-artifa
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from registry.accounts.users import UserInput, create_user
 from registry.core.principal import system
-from tests.api.support import PASSWORD, live_server
-from tests.api.workbench.test_browser import ARTIFACTS, CHROMIUM, FULL_ID, VIEWPORT, Watched
+from tests.api.support import PASSWORD
+from tests.api.workbench.test_browser import ARTIFACTS, FULL_ID, VIEWPORT, Watched
 from tests.factories import csv_bytes, make_uscc
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("divisions")]
-
-
-@pytest.fixture(scope="module")
-def server(test_env: dict[str, str]) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        message = f"no browser at {CHROMIUM}: apt-get install chromium chromium-driver fonts-noto-cjk"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with live_server(test_env) as url:
-        yield url
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            # The browser's own words (a file input's button, a date's placeholder) in Chinese,
-            # as the bureau's browsers show them.
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN"],
-            env={**os.environ, "LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8"},
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 class Shots(Watched):

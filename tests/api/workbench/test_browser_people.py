@@ -11,9 +11,7 @@ missing browser fails the run."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,6 @@ from registry.core.principal import system
 from registry.models.subsidy import SubsidyLine
 from registry.models.training import Trainee as TraineeRow
 from registry.notices import service as notices
-from tests.api.support import live_server
 from tests.api.workbench.test_browser import VIEWPORT, auditor, signed_in
 from tests.api.workbench.test_people import unique_name
 from tests.factories import Trainee, new_id_number, noticed_claim
@@ -33,31 +30,6 @@ ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 FULL_ID = re.compile(r"\b\d{17}[\dXx]\b")
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("subsidy_policies", "working_day_calendar")]
-
-
-@pytest.fixture(scope="module")
-def server(test_env: dict[str, str]) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        message = f"no browser at {CHROMIUM}: apt-get install chromium chromium-driver fonts-noto-cjk"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with live_server(test_env) as url:
-        yield url
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def shot(page: Any, name: str, *, full_number_allowed: bool = False) -> str:
