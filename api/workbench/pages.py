@@ -51,6 +51,8 @@ from registry.subsidy.rules import Decision, DecisionRequest
 
 ROLES = (Role.AUDITOR, Role.ADMIN)
 PAGE_SIZE = 50
+LINES_PER_PAGE = 100
+"""A claim's lines a page shows (filters and "approve every clean line" work on them all)."""
 REFUSED_FORM = "表单已过期或不是从本站提交的，未做任何更改。请刷新页面后重试。"
 COMMON_REASONS = (
     "材料齐全，核实无误",
@@ -87,6 +89,8 @@ class Page:
     """Who is looking: the session (its CSRF token for every form) and the principal."""
 
     current: session.Session
+    county: str = ""
+    """A county auditor's county, by name."""
 
     @property
     def principal(self) -> Principal:
@@ -95,7 +99,7 @@ class Page:
     def context(self, here: str, **more: Any) -> dict[str, Any]:
         who = "人社局管理员" if self.principal.role is Role.ADMIN else "审核员"
         if self.principal.division_code:
-            who += f"（县区 {self.principal.division_code}）"
+            who += f"（{self.county or self.principal.division_code}）"
         return {
             "csrf": self.current.csrf,
             "here": here,
@@ -115,7 +119,8 @@ async def bureau_page(request: Request[Any, Any, Any]) -> Page:
     if current.principal.role not in ROLES:
         raise NotFound("no such page")
     password_gate.check(current, request.url.path)
-    return Page(current)
+    code = current.principal.division_code
+    return Page(current, county=(await reference.division_name(code)) if code else "")
 
 
 def checked_form(request: Request[Any, Any, Any], page: Page, data: dict[str, Any]) -> dict[str, Any]:
@@ -197,7 +202,7 @@ WAITING = (
 async def home(request: Request[Any, Any, Any]) -> Template:
     page = await bureau_page(request)
     principal = page.principal
-    overview = await audit_overview(principal)
+    overview = await audit_overview(principal, risk=False)
     today = business_today()
     oldest: dict[str, int] = {}
     for status in WAITING:
@@ -388,12 +393,19 @@ async def _claim_page(
     page, not as an error) with what was wrong beside what it belongs to and what was typed."""
     # Only the flagged lines' traces (what their flags say); a line's whole trace is opened
     # on demand (line_trace): a 500-line claim is not 500 traces of HTML.
-    view = await claims.get_claim(page.principal, claim_id, traces="flagged")
+    view = await claims.get_claim(page.principal, claim_id, traces=False)
     message = message or DONE.get(request.query_params.get("done", ""), "")
     which = request.query_params.get("lines", "all")
     which = which if which in LINE_FILTERS else "all"
     lines = view.lines or []
-    shown = _shown(lines, which)
+    matching = _shown(lines, which)
+    try:
+        offset = max(int(request.query_params.get("offset", "0")), 0)
+    except ValueError:
+        offset = 0
+    shown = matching[offset : offset + LINES_PER_PAGE]
+    flagged = [line.id for line in shown if line.flags]
+    traces = await claims.traces_of(page.principal, claim_id, flagged) if flagged else {}
     events = await list_events(
         page.principal, AuditFilters(entity_type="subsidy_claim", entity_id=str(claim_id)), 500, 0
     )
@@ -406,7 +418,8 @@ async def _claim_page(
             counts={key: len(_shown(lines, key)) for key in LINE_FILTERS},
             which=which,
             line_filters=LINE_FILTERS,
-            explained={line.id: explanations(line.trace) for line in shown if line.flags},
+            explained={line_id: explanations(trace) for line_id, trace in traces.items()},
+            lines_page={"total": len(matching), "offset": offset, "limit": LINES_PER_PAGE},
             notices=await notices.notices_of_claim(page.principal, claim_id),
             events=events.items,
             actors=await users.actor_names([e.actor for e in events.items]),

@@ -589,3 +589,14 @@ async def confirm_priority_list(
 async def divisions() -> list[queries.DivisionItem]:
     """Every division, administrative ones first (what a page's county list shows)."""
     return await queries.list_divisions()
+
+
+_DIVISION_NAMES: dict[str, str] = {}
+"""Kept per process: the divisions change only by ``registry load-reference``."""
+
+
+async def division_name(code: str) -> str:
+    """A division's name (the code itself for one the catalogue does not know)."""
+    if code not in _DIVISION_NAMES:
+        _DIVISION_NAMES.update({d.code: d.name for d in await queries.list_divisions()})
+    return _DIVISION_NAMES.get(code, code)

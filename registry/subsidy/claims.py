@@ -766,12 +766,11 @@ async def list_claims(
 
 
 async def get_claim(
-    principal: Principal, claim_id: uuid.UUID, *, traces: bool | str | Collection[uuid.UUID] = True
+    principal: Principal, claim_id: uuid.UUID, *, traces: bool | Collection[uuid.UUID] = True
 ) -> ClaimView:
     """A claim with its lines; its claimant reads them without other institutions' facts
     (:func:`registry.subsidy.rules.for_claimant`). ``traces``: every line's trace (True), none
-    (False: a page that shows a trace only when it is opened), the flagged lines' (``"flagged"``:
-    what their flags say), or only these lines'."""
+    (False: a page that shows a trace only when it is opened), or only these lines'."""
     row = await queries.claim_row(_scope(principal), claim_id)
     if row is None:
         raise NotFound("no such claim")
@@ -779,6 +778,22 @@ async def get_claim(
     if principal.role in (Role.INSTITUTION, Role.ASSESSOR):
         lines = [dataclasses.replace(line, **_claimant_facts(line)) for line in lines]
     return _claim_view(row, lines)
+
+
+async def traces_of(
+    principal: Principal, claim_id: uuid.UUID, line_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Some lines' traces of a claim the caller may see (a claimant's without other
+    institutions' facts): line id -> trace."""
+    if await queries.claim_row(_scope(principal), claim_id) is None:
+        raise NotFound("no such claim")
+    traces = {
+        line_id: _json(trace)
+        for line_id, trace in (await queries.line_traces(claim_id, list(line_ids))).items()
+    }
+    if principal.role in (Role.INSTITUTION, Role.ASSESSOR):
+        traces = {line_id: for_claimant([], trace)[1] for line_id, trace in traces.items()}
+    return traces
 
 
 def _claimant_facts(line: LineView) -> dict[str, Any]:

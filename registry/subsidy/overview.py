@@ -71,7 +71,8 @@ class AuditOverview:
     risk: list[InstitutionRisk]
 
 
-async def audit_overview(principal: Principal, *, limit: int = 20) -> AuditOverview:
+async def audit_overview(principal: Principal, *, limit: int = 20, risk: bool = True) -> AuditOverview:
+    """The claims at each step and (``risk``) the institutions ranked by risk."""
     if bureau_scope(principal) is None:
         raise NotFound("nothing here")
     scope = visible_claims_sql(principal)
@@ -97,6 +98,6 @@ async def audit_overview(principal: Principal, *, limit: int = 20) -> AuditOverv
             by_code={str(k): int(v) for k, v in (row["by_code"] or {}).items()},
             claim_ids=list(row["claim_ids"] or []),
         )
-        for row in await queries.institution_risk(scope, RISK_FLAGS, limit)
+        for row in (await queries.institution_risk(scope, RISK_FLAGS, limit) if risk else [])
     ]
     return AuditOverview(steps, risk)

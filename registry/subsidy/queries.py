@@ -475,18 +475,15 @@ async def claim_row(scope: tuple[str, list[Any]], claim_id: uuid.UUID) -> dict[s
 
 
 async def claim_lines(
-    claim_id: uuid.UUID, *, traces: bool | str | Collection[uuid.UUID] = True
+    claim_id: uuid.UUID, *, traces: bool | Collection[uuid.UUID] = True
 ) -> list[dict[str, Any]]:
     """A claim's lines in judging order, with the person's masked ID number and the name
-    as given at enrolment; with every line's trace, none (``trace`` NULL), the flagged lines'
-    (``"flagged"``), or these lines'."""
+    as given at enrolment; with every line's trace, none (``trace`` NULL), or these lines'."""
     args: list[Any] = [claim_id]
     if traces is True:
         trace = "l.trace"
     elif traces is False:
         trace = "NULL::json AS trace"
-    elif traces == "flagged":
-        trace = "CASE WHEN json_array_length(l.flags) > 0 THEN l.trace END AS trace"
     else:
         trace = "CASE WHEN l.id = ANY($2::uuid[]) THEN l.trace END AS trace"
         args.append(list(traces))
@@ -503,6 +500,15 @@ async def claim_lines(
         args,
     )
     return rows
+
+
+async def line_traces(claim_id: uuid.UUID, line_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """These lines' traces (JSON as stored), for a page that shows a few of a claim's lines."""
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT id, trace FROM subsidy_line WHERE claim_id = $1 AND id = ANY($2::uuid[])",
+        [claim_id, list(line_ids)],
+    )
+    return {row["id"]: row["trace"] for row in rows}
 
 
 # ---------------------------------------------------------------------------

@@ -177,6 +177,11 @@ async def test_an_auditors_day_on_a_claim(
     await page.wait_for_selector("#message")
     text = await watched.shot("claim-paid")
     assert "拨付已记录" in text
+    await page.click("#line-1 a.person")  # the person behind a line: enrolments, certificates, grants
+    await page.wait_for_selector("h1")
+    text = await watched.shot("claim-person")
+    assert "证书" in text and "补贴" in text
+    await page.go_back()
     timeline = await page.inner_text("#timeline")
     for step in (
         "提交申请",
