@@ -87,7 +87,7 @@ async def audit_overview(principal: Principal, *, limit: int = 20, risk: bool = 
         )
         for status in WORKFLOW
     ]
-    risk = [
+    ranked = [
         InstitutionRisk(
             institution_id=row["institution_id"],
             name=row["name"],
@@ -100,4 +100,4 @@ async def audit_overview(principal: Principal, *, limit: int = 20, risk: bool = 
         )
         for row in (await queries.institution_risk(scope, RISK_FLAGS, limit) if risk else [])
     ]
-    return AuditOverview(steps, risk)
+    return AuditOverview(steps, ranked)
