@@ -422,6 +422,30 @@ def _measure(
     return Measured(hello, healthz, runs, again)
 
 
+@contextlib.contextmanager
+def keys_and_redis(name: str, say: Callable[[str], None]) -> Iterator[tuple[dict[str, str], str]]:
+    """What a served bench needs beside its scratch database: fresh keys for the app, and a
+    Redis (``REDIS_URL``, or an embedded one for the run, stopped after it)."""
+    keys = {
+        key: base64.b64encode(os.urandom(32)).decode()
+        for key in ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY", "REGISTRY_AUDIT_KEY")
+    }
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        yield keys, redis_url
+        return
+    from cli.embedded import EmbeddedRedis
+
+    with tempfile.TemporaryDirectory(prefix=f"registry-bench-{name}-redis-") as folder:
+        say("REDIS_URL is not set: starting an embedded Redis for the run ...")
+        redis = EmbeddedRedis(Path(folder) / "redis")
+        url = redis.start()
+        try:
+            yield keys, url
+        finally:
+            redis.stop()
+
+
 async def run_api_bench(
     scratch: Scratch,
     *,
@@ -437,40 +461,22 @@ async def run_api_bench(
     if wrk is None:
         say("registry bench api: wrk is not installed (apt-get install wrk): SKIPPED, nothing measured")
         return []
-    keys = {
-        name: base64.b64encode(os.urandom(32)).decode()
-        for name in ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY", "REGISTRY_AUDIT_KEY")
-    }
-    with tempfile.TemporaryDirectory(prefix="registry-bench-api-redis-") as folder:
-        redis = None
-        redis_url = os.environ.get("REDIS_URL")
-        if not redis_url:
-            from cli.embedded import EmbeddedRedis
-
-            say("REDIS_URL is not set: starting an embedded Redis for the run ...")
-            redis = EmbeddedRedis(Path(folder) / "redis")
-            redis_url = redis.start()
-        try:
-            data, headers = await prepare(
-                scratch, keys, redis_url=redis_url, lines=lines, claims=claims, say=say
-            )
-            measured = await asyncio.to_thread(
-                _measure,
-                wrk,
-                scratch.url,
-                redis_url,
-                keys,
-                data,
-                headers,
-                workers=workers,
-                connections=connections,
-                seconds=seconds,
-                uncached=uncached,
-                say=say,
-            )
-        finally:
-            if redis is not None:
-                redis.stop()
+    with keys_and_redis("api", say) as (keys, redis_url):
+        data, headers = await prepare(scratch, keys, redis_url=redis_url, lines=lines, claims=claims, say=say)
+        measured = await asyncio.to_thread(
+            _measure,
+            wrk,
+            scratch.url,
+            redis_url,
+            keys,
+            data,
+            headers,
+            workers=workers,
+            connections=connections,
+            seconds=seconds,
+            uncached=uncached,
+            say=say,
+        )
     return figures_of(measured, connections=connections, workers=workers)
 
 

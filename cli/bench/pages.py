@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cli.bench import Figure
-from cli.bench.api import find_wrk, serving
+from cli.bench.api import find_wrk, keys_and_redis, serving
 from cli.bench.roster import Scratch, _close_tortoise, scratch_trail
 
 PAGE_P95_BUDGET_MS = 150
@@ -629,46 +629,30 @@ async def run_pages_bench(
     if wrk is None:
         say("registry bench pages: wrk is not installed (apt-get install wrk): SKIPPED, nothing measured")
         return []
-    keys = {
-        name: base64.b64encode(os.urandom(32)).decode()
-        for name in ("REGISTRY_DATA_KEY", "REGISTRY_INDEX_KEY", "REGISTRY_TOKEN_KEY", "REGISTRY_AUDIT_KEY")
-    }
-    with tempfile.TemporaryDirectory(prefix="registry-bench-pages-redis-") as folder:
-        redis = None
-        redis_url = os.environ.get("REDIS_URL")
-        if not redis_url:
-            from cli.embedded import EmbeddedRedis
-
-            say("REDIS_URL is not set: starting an embedded Redis for the run ...")
-            redis = EmbeddedRedis(Path(folder) / "redis")
-            redis_url = redis.start()
-        try:
-            data, credentials = await prepare(
-                scratch,
-                keys,
-                redis_url=redis_url,
-                scale=scale,
-                seed=seed,
-                sessions=connections,
-                big_lines=big_lines,
-                say=say,
-            )
-            measured = await asyncio.to_thread(
-                _measure,
-                wrk,
-                scratch.url,
-                redis_url,
-                keys,
-                data,
-                credentials,
-                workers=workers,
-                connections=connections,
-                seconds=seconds,
-                say=say,
-            )
-        finally:
-            if redis is not None:
-                redis.stop()
+    with keys_and_redis("pages", say) as (keys, redis_url):
+        data, credentials = await prepare(
+            scratch,
+            keys,
+            redis_url=redis_url,
+            scale=scale,
+            seed=seed,
+            sessions=connections,
+            big_lines=big_lines,
+            say=say,
+        )
+        measured = await asyncio.to_thread(
+            _measure,
+            wrk,
+            scratch.url,
+            redis_url,
+            keys,
+            data,
+            credentials,
+            workers=workers,
+            connections=connections,
+            seconds=seconds,
+            say=say,
+        )
     return figures_of(measured)
 
 
