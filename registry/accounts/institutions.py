@@ -112,8 +112,12 @@ async def list_institutions(
     offset: int,
     kind: str | None = None,
     division_code: str | None = None,
+    newest_first: bool = False,
 ) -> Page[Institution]:
-    query = visible_institutions(principal).order_by("name", "id")
+    """Institutions the caller sees, by name (``newest_first``: the latest registered first)."""
+    query = visible_institutions(principal).order_by(
+        *(("-created_at", "id") if newest_first else ("name", "id"))
+    )
     if kind:
         query = query.filter(kinds__contains=[kind])
     if division_code:
@@ -242,4 +246,4 @@ async def administered_institutions(
     an auditor reads its county's institutions through :func:`list_institutions`)."""
     if principal.role is not Role.ADMIN:
         raise NotFound("no such page")
-    return await list_institutions(principal, limit=limit, offset=offset, kind=kind)
+    return await list_institutions(principal, limit=limit, offset=offset, kind=kind, newest_first=True)

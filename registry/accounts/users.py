@@ -202,9 +202,9 @@ def _administrators_only(principal: Principal) -> None:
 async def list_users(
     principal: Principal, *, limit: int, offset: int, role: Role | None = None, active: bool | None = None
 ) -> Page[UserView]:
-    """Every user, by username (administrators; anyone else: NotFound)."""
+    """Every user, the newest first (administrators; anyone else: NotFound)."""
     _administrators_only(principal)
-    query = User.all().select_related("institution", "division").order_by("username", "id")
+    query = User.all().select_related("institution", "division").order_by("-created_at", "username", "id")
     if role is not None:
         query = query.filter(role=role)
     if active is not None:

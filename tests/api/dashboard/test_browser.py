@@ -61,7 +61,9 @@ async def figures(database: None, settings: Any) -> None:
         for _ in range(people):
             await enrolment_row(cohort, await person_row(("veteran",)), groups=("veteran",))
     await run_demo(
-        vault_from_settings(settings), year=demo_year(), scale="tiny", seed=16, say=lambda _m: None
+        # The seed tests/cli/demo/test_run.py loads for the same year: the shared database
+        # holds one demo per year, so whichever test runs first loads it, the other finds it.
+        vault_from_settings(settings), year=demo_year(), scale="tiny", seed=3, say=lambda _m: None
     )
     await rollup(system("test"), today)
 
