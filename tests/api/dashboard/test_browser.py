@@ -63,7 +63,11 @@ async def figures(database: None, settings: Any) -> None:
     await run_demo(
         # The seed tests/cli/demo/test_run.py loads for the same year: the shared database
         # holds one demo per year, so whichever test runs first loads it, the other finds it.
-        vault_from_settings(settings), year=demo_year(), scale="tiny", seed=3, say=lambda _m: None
+        vault_from_settings(settings),
+        year=demo_year(),
+        scale="tiny",
+        seed=3,
+        say=lambda _m: None,
     )
     await rollup(system("test"), today)
 
