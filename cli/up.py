@@ -442,6 +442,8 @@ class Supervisor:
             "",
             "=" * 72,
             f"{READY_MARKER}",
+            f"  workbench:  {base}/workbench   (审核工作台: the bureau's auditors and administrators)",
+            f"  dashboard:  {base}/dashboard",
             f"  API docs:   {base}/schema",
             f"  OpenAPI:    {base}/schema/openapi.json",
             f"  health:     {base}/healthz",
