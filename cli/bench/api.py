@@ -370,18 +370,7 @@ def _measure(
     say: Callable[[str], None],
 ) -> Measured:
     with tempfile.TemporaryDirectory(prefix="registry-bench-api-") as tmp:
-        env = {
-            **os.environ,
-            **keys,
-            "DATABASE_URL": url,
-            "REDIS_URL": redis_url,
-            "REGISTRY_HOME": tmp,
-            "REGISTRY_AUDIT_CHECKPOINTS": str(Path(tmp) / "audit-checkpoints.log"),
-        }
-        for name in ("DATABASE_OWNER_URL", "REGISTRY_DATA_KEY_PREVIOUS", "REGISTRY_AUDIT_KEY_PREVIOUS"):
-            env.pop(name, None)
-        for name in UNCACHED_ENV:
-            env.pop(name, None)  # the production defaults
+        env = served_env(url, redis_url, keys, tmp)
 
         def load(base: str, label: str, paths: list[str], sent: dict[str, str]) -> Run:
             run_wrk(wrk, base, paths, sent, connections=connections, seconds=max(1.0, seconds / 4))
@@ -420,6 +409,27 @@ def _measure(
                     ]
             hello.append(load(hello_url, "hello-world GET / (last)", ["/"], {}))
     return Measured(hello, healthz, runs, again)
+
+
+def served_env(url: str, redis_url: str, keys: dict[str, str], home: str) -> dict[str, str]:
+    """The environment of the app a bench serves: the scratch database, the run's Redis and
+    keys, a home of its own, the production defaults of what a worker keeps."""
+    env = {
+        **os.environ,
+        **keys,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "REGISTRY_HOME": home,
+        "REGISTRY_AUDIT_CHECKPOINTS": str(Path(home) / "audit-checkpoints.log"),
+    }
+    for name in (
+        "DATABASE_OWNER_URL",
+        "REGISTRY_DATA_KEY_PREVIOUS",
+        "REGISTRY_AUDIT_KEY_PREVIOUS",
+        *UNCACHED_ENV,
+    ):
+        env.pop(name, None)
+    return env
 
 
 @contextlib.contextmanager

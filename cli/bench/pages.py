@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cli.bench import Figure
-from cli.bench.api import find_wrk, keys_and_redis, serving
+from cli.bench.api import find_wrk, keys_and_redis, served_env, serving
 from cli.bench.roster import Scratch, _close_tortoise, scratch_trail
 
 PAGE_P95_BUDGET_MS = 150
@@ -547,21 +547,8 @@ def _measure(
     seconds: float,
     say: Callable[[str], None],
 ) -> Measured:
-    from cli.bench.api import UNCACHED_ENV
-
     with tempfile.TemporaryDirectory(prefix="registry-bench-pages-") as tmp:
-        env = {
-            **os.environ,
-            **keys,
-            "DATABASE_URL": url,
-            "REDIS_URL": redis_url,
-            "REGISTRY_HOME": tmp,
-            "REGISTRY_AUDIT_CHECKPOINTS": str(Path(tmp) / "audit-checkpoints.log"),
-        }
-        for name in ("DATABASE_OWNER_URL", "REGISTRY_DATA_KEY_PREVIOUS", "REGISTRY_AUDIT_KEY_PREVIOUS"):
-            env.pop(name, None)
-        for name in UNCACHED_ENV:
-            env.pop(name, None)  # the production defaults
+        env = served_env(url, redis_url, keys, tmp)
 
         say(f"starting uvicorn cli.asgi:app --workers {workers} ...")
         with serving("cli.asgi:app", workers, env, Path(tmp) / "pages.log", "/healthz") as base:

@@ -7,6 +7,7 @@ API answers 404: a user is not something an auditor or an institution can find o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -144,15 +145,7 @@ async def create_user_with_temporary_password(principal: Principal, data: UserIn
     password = temporary_password()
     user = await create_user(
         principal,
-        UserInput(
-            username=data.username,
-            password=password,
-            role=data.role,
-            institution_id=data.institution_id,
-            division_code=data.division_code,
-            display_name=data.display_name,
-            must_change_password=True,
-        ),
+        dataclasses.replace(data, password=password, must_change_password=True),
     )
     return user, password
 

@@ -546,6 +546,15 @@ def forecast(
     over; none while nothing is expected yet (the share is 0)."""
     share = elapsed_share(as_of, year, shape)
     if share.value >= 1.0:
+        if as_of < dt.date(year, 12, 31):
+            # Last year's monthly shape had the whole year done by this month: nothing more
+            # is expected (the year itself is not over, and the note does not say it is).
+            return Forecast(
+                value,
+                FINAL,
+                f"by {share.method} the whole year was expected done by {as_of.isoformat()}: the forecast is the value",
+                f"按{METHOD_ZH[share.method]}，全年进度至{_zh(as_of)}已全部到期：预计值即实际值",
+            )
         return Forecast(
             value, FINAL, f"{year} is over: the forecast is the value", f"{year}年已结束：预计值即实际值"
         )
